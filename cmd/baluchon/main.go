@@ -1,0 +1,159 @@
+// Command baluchon runs a baluchon node and drives it: it registers people
+// (their card), stores their documents encrypted, and gets them back at any
+// participating structure.
+//
+// Run 'baluchon help' for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+const usage = `baluchon: a peer-to-peer encrypted safe for people's papers
+
+Usage: baluchon COMMAND [OPTIONS] [ARGUMENTS]
+
+Node:
+  serve [--listen MULTIADDR]...   run this structure's node (Ctrl-C stops it)
+  init [--listen MULTIADDR]...    prepare a node's folder without running it
+  id                              print the node's peer id and addresses
+  connect MULTIADDR               connect to another structure's node, and remember it
+  peers                           list connected nodes
+
+People and documents:
+  card new [--out FILE] [--qr FILE.png]         register a person: make a new vault and its card
+  add --card FILE [--title T] [--category C] PATH...
+                                                store documents in the person's vault
+  ls --card FILE [--json]                       list the person's documents
+  get --card FILE DOCID [-o OUT] [--raw]        get a document back
+  card identity --card FILE                     print the vault's age identity (a secret)
+
+Every command takes --home DIR: the node's folder (default $BALUCHON_HOME,
+else ~/.baluchon). --card - reads the card text from standard input;
+BALUCHON_CARD=FILE works like --card FILE.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// env is what a command works with.
+type env struct {
+	home   string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	ctx    context.Context
+}
+
+type command func(e *env, args []string) error
+
+var commands = map[string]command{
+	"serve":   cmdServe,
+	"init":    cmdInit,
+	"id":      cmdID,
+	"connect": cmdConnect,
+	"peers":   cmdPeers,
+	"card":    cmdCard,
+	"add":     cmdAdd,
+	"ls":      cmdLs,
+	"get":     cmdGet,
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, ctx: context.Background()}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		return report(stderr, "", usagef("unknown command %q", args[0]))
+	}
+	if err := cmd(e, args[1:]); err != nil {
+		return report(stderr, e.home, err)
+	}
+	return 0
+}
+
+// flags is a command's flag set, with --home.
+type flags struct {
+	*flag.FlagSet
+	home *string
+	e    *env
+}
+
+func newFlags(e *env, name string) *flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return &flags{FlagSet: fs, home: fs.String("home", "", "the node's folder"), e: e}
+}
+
+// parse parses flags and arguments in any order ("get DOCID -o OUT" as
+// well as "get -o OUT DOCID"), and sets the home. "--" ends the flags.
+func (f *flags) parse(args []string) ([]string, error) {
+	var pos []string
+	for len(args) > 0 {
+		if err := f.FlagSet.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, usagef("%s: see 'baluchon help'", f.Name())
+			}
+			return nil, usagef("%s: %v", f.Name(), err)
+		}
+		// Parse stops at the first argument that is not a flag, or just
+		// after "--", after which everything is an argument.
+		consumed := len(args) - f.NArg()
+		if consumed > 0 && args[consumed-1] == "--" {
+			pos = append(pos, f.Args()...)
+			break
+		}
+		args = f.Args()
+		if len(args) > 0 {
+			pos = append(pos, args[0])
+			args = args[1:]
+		}
+	}
+	home, err := resolveHome(*f.home)
+	if err != nil {
+		return nil, err
+	}
+	f.e.home = home
+	return pos, nil
+}
+
+func resolveHome(flagValue string) (string, error) {
+	home := flagValue
+	if home == "" {
+		home = os.Getenv("BALUCHON_HOME")
+	}
+	if home == "" {
+		dir, err := os.UserHomeDir()
+		if err != nil {
+			return "", withHint(err, "give the node's folder with --home DIR")
+		}
+		home = filepath.Join(dir, ".baluchon")
+	}
+	abs, err := filepath.Abs(home)
+	if err != nil {
+		return "", err
+	}
+	return abs, nil
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }

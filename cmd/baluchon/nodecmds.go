@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"baluchon/node"
+)
+
+func cmdServe(e *env, args []string) error {
+	f := newFlags(e, "serve")
+	var listen listFlag
+	f.Var(&listen, "listen", "listen address (repeatable)")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("serve takes no arguments, got %q", pos[0])
+	}
+	if !node.IsInitialised(e.home) {
+		if err := initHome(e, listen); err != nil {
+			return err
+		}
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	n, err := node.Start(ctx, node.Options{Home: e.home, Listen: listen, Logger: log})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "baluchon node %s is running (home %s)\n", n.ID(), e.home)
+	for _, a := range n.Addrs() {
+		fmt.Fprintf(e.stderr, "  reachable at %s\n", a)
+	}
+	fmt.Fprintf(e.stderr, "local API on %s; stop with Ctrl-C\n", n.APIAddr())
+	<-ctx.Done()
+	fmt.Fprintln(e.stderr, "stopping…")
+	if err := n.Close(); err != nil {
+		return fmt.Errorf("stop the node: %w", err)
+	}
+	fmt.Fprintln(e.stderr, "stopped")
+	return nil
+}
+
+func cmdInit(e *env, args []string) error {
+	f := newFlags(e, "init")
+	var listen listFlag
+	f.Var(&listen, "listen", "listen address (repeatable)")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("init takes no arguments, got %q", pos[0])
+	}
+	return initHome(e, listen)
+}
+
+func initHome(e *env, listen []string) error {
+	if err := node.Init(e.home, node.InitOptions{Config: &node.Config{Listen: listen}}); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "initialised a new baluchon node in %s\n", e.home)
+	return nil
+}
+
+// clientTimeout bounds the commands that only ask the node a question.
+const clientTimeout = 30 * time.Second
+
+func dial(e *env) (*node.Client, error) {
+	return node.Dial(e.home)
+}
+
+func cmdID(e *env, args []string) error {
+	f := newFlags(e, "id")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("id takes no arguments")
+	}
+	c, err := dial(e)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, clientTimeout)
+	defer cancel()
+	info, err := c.ID(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, info.ID)
+	for _, a := range info.Addrs {
+		fmt.Fprintln(e.stdout, a)
+	}
+	return nil
+}
+
+func cmdConnect(e *env, args []string) error {
+	f := newFlags(e, "connect")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("connect takes one peer address, like /ip4/192.168.1.10/tcp/4001/p2p/12D3Koo…")
+	}
+	if _, err := node.ParsePeerAddr(pos[0]); err != nil {
+		return withHint(err, "'baluchon id' on the other node prints its addresses")
+	}
+	c, err := dial(e)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, node.ConnectTimeout+5*time.Second)
+	defer cancel()
+	p, err := c.Connect(ctx, pos[0])
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return withHint(fmt.Errorf("peer %s did not answer in time", pos[0]), "check that the other node is running and reachable")
+		}
+		return err
+	}
+	fmt.Fprintf(e.stderr, "connected to %s; it will be reconnected after a restart\n", p)
+	return nil
+}
+
+func cmdPeers(e *env, args []string) error {
+	f := newFlags(e, "peers")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("peers takes no arguments")
+	}
+	c, err := dial(e)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, clientTimeout)
+	defer cancel()
+	peers, err := c.Peers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range peers {
+		fmt.Fprintln(e.stdout, p)
+	}
+	return nil
+}

@@ -1,0 +1,382 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"mime"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	qrcode "github.com/skip2/go-qrcode"
+
+	"baluchon/node"
+	"baluchon/vault"
+)
+
+// maxCardFile is the most a card file may hold.
+const maxCardFile = 4096
+
+// cardFlag adds --card to a command.
+func cardFlag(f *flags) *string {
+	return f.String("card", "", "file holding the card text (- for standard input)")
+}
+
+// readCard reads and checks the card named by --card, or by BALUCHON_CARD.
+func readCard(e *env, name string) (*vault.Card, error) {
+	if name == "" {
+		name = os.Getenv("BALUCHON_CARD")
+	}
+	if name == "" {
+		return nil, usagef("give the person's card with --card FILE (or --card - to type or paste it)")
+	}
+	var (
+		b   []byte
+		err error
+	)
+	if name == "-" {
+		b, err = io.ReadAll(io.LimitReader(e.stdin, maxCardFile+1))
+	} else {
+		b, err = readLimited(name, maxCardFile+1)
+	}
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, withHint(fmt.Errorf("card file %s does not exist", name), "give the file written by 'baluchon card new --out FILE', or --card - to type the card text")
+		}
+		return nil, fmt.Errorf("read card: %w", err)
+	}
+	if len(b) > maxCardFile {
+		return nil, withHint(fmt.Errorf("%s is too large to be a card", name), "a card file holds only the card text (30 characters)")
+	}
+	c, err := vault.ParseCard(string(b))
+	if err != nil {
+		var cte *vault.CardTextError
+		if errors.As(err, &cte) {
+			where := "card " + name
+			if name == "-" {
+				where = "card text"
+			}
+			return nil, withHint(fmt.Errorf("the %s has a mistake: %w", where, err), "compare the text with the printed card, or scan the card's QR code again")
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+func readLimited(name string, max int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, max))
+}
+
+func cmdCard(e *env, args []string) error {
+	if len(args) == 0 {
+		return usagef("card needs a subcommand: 'card new' or 'card identity'")
+	}
+	switch args[0] {
+	case "new":
+		return cmdCardNew(e, args[1:])
+	case "identity":
+		return cmdCardIdentity(e, args[1:])
+	}
+	return usagef("unknown card subcommand %q: use 'card new' or 'card identity'", args[0])
+}
+
+func cmdCardNew(e *env, args []string) error {
+	f := newFlags(e, "card new")
+	out := f.String("out", "", "write the card text to this file")
+	qr := f.String("qr", "", "also write the card's QR code to this PNG file")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("card new takes no arguments")
+	}
+	// Check the outputs before the vault exists, so that a bad name
+	// changes nothing.
+	for _, name := range []string{*out, *qr} {
+		if name == "" {
+			continue
+		}
+		if _, err := os.Lstat(name); err == nil {
+			return withHint(fmt.Errorf("%s already exists; a card is never written over another file", name), "choose another file name")
+		}
+		if st, err := os.Stat(filepath.Dir(name)); err != nil || !st.IsDir() {
+			return withHint(fmt.Errorf("folder %s does not exist", filepath.Dir(name)), "create it first or choose another file name")
+		}
+	}
+	c, err := dial(e)
+	if err != nil {
+		return err
+	}
+	text, vaultID, err := c.CreateVault(e.ctx)
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := writeNew(*out, []byte(text+"\n"), 0o600); err != nil {
+			return fmt.Errorf("write card: %w (the vault %s was made: copy this card text by hand: %s)", err, vaultID, text)
+		}
+	} else {
+		fmt.Fprintln(e.stdout, text)
+	}
+	if *qr != "" {
+		png, err := qrcode.Encode(text, qrcode.Medium, 512)
+		if err == nil {
+			err = writeNew(*qr, png, 0o600)
+		}
+		if err != nil {
+			return fmt.Errorf("write QR code: %w", err)
+		}
+	}
+	fmt.Fprintf(e.stderr, "vault %s\n", vaultID)
+	return nil
+}
+
+// writeNew writes a file that must not exist yet, durably.
+func writeNew(name string, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(name)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func cmdCardIdentity(e *env, args []string) error {
+	f := newFlags(e, "card identity")
+	card := cardFlag(f)
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("card identity takes no arguments")
+	}
+	c, err := readCard(e, *card)
+	if err != nil {
+		return err
+	}
+	cl, err := dial(e)
+	if err != nil {
+		return err
+	}
+	id, err := cl.Identity(e.ctx, c)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stderr, "warning: this identity is a secret: it opens every document of this person. Do not keep it, print it or send it.")
+	fmt.Fprintln(e.stdout, id)
+	return nil
+}
+
+func cmdAdd(e *env, args []string) error {
+	f := newFlags(e, "add")
+	card := cardFlag(f)
+	title := f.String("title", "", "title of the document(s)")
+	category := f.String("category", "", "category of the document(s)")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return usagef("add needs at least one file: baluchon add --card FILE [--title T] [--category C] PATH...")
+	}
+	c, err := readCard(e, *card)
+	if err != nil {
+		return err
+	}
+	cl, err := dial(e)
+	if err != nil {
+		return err
+	}
+	info, err := cl.ID(e.ctx)
+	if err != nil {
+		return err
+	}
+	// Check every file before storing any, so that a bad one changes nothing.
+	sizes := make([]int64, len(pos))
+	for i, p := range pos {
+		st, err := os.Stat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return withHint(fmt.Errorf("file %s does not exist; nothing was added", p), "check the name and the folder")
+		case err != nil:
+			return fmt.Errorf("%s: %w; nothing was added", p, err)
+		case st.IsDir():
+			return withHint(fmt.Errorf("%s is a folder, not a file; nothing was added", p), "give the files inside it one by one")
+		case !st.Mode().IsRegular():
+			return fmt.Errorf("%s is not a regular file; nothing was added", p)
+		case st.Size() > info.MaxDocumentBytes:
+			return withHint(fmt.Errorf("%s is %d bytes, over this node's limit of %d bytes per document; nothing was added", p, st.Size(), info.MaxDocumentBytes),
+				"split or compress the file, or raise max_document_bytes in %s/config.json and restart the node", e.home)
+		}
+		sizes[i] = st.Size()
+	}
+	for i, p := range pos {
+		doc, err := addFile(e, cl, c, p, sizes[i], node.DocMeta{Title: *title, Category: *category})
+		if err != nil {
+			if i > 0 {
+				return fmt.Errorf("%s: %w (the files before it were added)", p, err)
+			}
+			return err
+		}
+		fmt.Fprintln(e.stdout, doc.ID)
+	}
+	return nil
+}
+
+func addFile(e *env, cl *node.Client, c *vault.Card, path string, size int64, meta node.DocMeta) (*node.DocInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	meta.FileName = filepath.Base(path)
+	meta.MIME = mime.TypeByExtension(strings.ToLower(filepath.Ext(path)))
+	if meta.MIME == "" {
+		head := make([]byte, 512)
+		k, _ := io.ReadFull(f, head)
+		meta.MIME = http.DetectContentType(head[:k])
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+	}
+	return cl.Add(e.ctx, c, f, size, meta)
+}
+
+func cmdLs(e *env, args []string) error {
+	f := newFlags(e, "ls")
+	card := cardFlag(f)
+	asJSON := f.Bool("json", false, "print JSON")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("ls takes no arguments")
+	}
+	c, err := readCard(e, *card)
+	if err != nil {
+		return err
+	}
+	cl, err := dial(e)
+	if err != nil {
+		return err
+	}
+	_, docs, err := cl.List(e.ctx, c)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		type row struct {
+			ID       string `json:"id"`
+			Title    string `json:"title"`
+			Category string `json:"category"`
+			Size     int64  `json:"size"`
+			Added    string `json:"added"`
+		}
+		rows := make([]row, 0, len(docs))
+		for _, d := range docs {
+			rows = append(rows, row{d.ID, d.Title, d.Category, d.Size, d.Added.UTC().Format("2006-01-02T15:04:05Z")})
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 0, 1, ' ', tabwriter.TabIndent)
+	_ = w
+	fmt.Fprintln(e.stdout, "id\ttitle\tcategory\tsize\tadded")
+	for _, d := range docs {
+		fmt.Fprintf(e.stdout, "%s\t%s\t%s\t%d\t%s\n", d.ID, clean(d.Title), clean(d.Category), d.Size, d.Added.UTC().Format("2006-01-02T15:04:05Z"))
+	}
+	return nil
+}
+
+// clean keeps a table cell on one line.
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func cmdGet(e *env, args []string) error {
+	f := newFlags(e, "get")
+	card := cardFlag(f)
+	out := f.String("o", "", "write the document to this file (default: standard output)")
+	raw := f.Bool("raw", false, "write the stored age ciphertext instead of the document")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("get takes one document id: baluchon get --card FILE DOCID [-o OUT] [--raw]")
+	}
+	c, err := readCard(e, *card)
+	if err != nil {
+		return err
+	}
+	cl, err := dial(e)
+	if err != nil {
+		return err
+	}
+	body, size, err := cl.Get(e.ctx, c, pos[0], *raw)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	if *out == "" {
+		if _, err := io.CopyBuffer(e.stdout, body, make([]byte, 256<<10)); err != nil {
+			return fmt.Errorf("transfer of the document was cut: %w", err)
+		}
+		return nil
+	}
+	_ = size
+	return writeAtomic(*out, body)
+}
+
+// writeAtomic writes r to name through a temporary file in the same
+// folder, so that name never holds a partial document.
+func writeAtomic(name string, r io.Reader) error {
+	dir := filepath.Dir(name)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".part*")
+	if err != nil {
+		return fmt.Errorf("cannot write in %s: %w", dir, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.CopyBuffer(tmp, r, make([]byte, 256<<10)); err != nil {
+		tmp.Close()
+		return fmt.Errorf("transfer of the document was cut: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
+}

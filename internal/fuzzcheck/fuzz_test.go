@@ -1,0 +1,60 @@
+// Package fuzzcheck runs every fuzz target of the module for a few seconds,
+// so that the plain test command ("go test ./...") also fuzzes each decoder
+// of untrusted bytes, not only replays its seed corpus.
+package fuzzcheck
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fuzzTime is how long each target runs. BALUCHON_FUZZTIME overrides it.
+const fuzzTime = "4s"
+
+func TestFuzzTargetsBriefly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fuzzing skipped in -short mode")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go command is not on PATH: cannot run the fuzz targets")
+	}
+	ft := fuzzTime
+	if v := os.Getenv("BALUCHON_FUZZTIME"); v != "" {
+		ft = v
+	}
+	list := exec.Command(gobin, "test", "-list", "^Fuzz", "baluchon/...")
+	out, err := list.CombinedOutput()
+	if err != nil {
+		t.Fatalf("list fuzz targets: %v\n%s", err, out)
+	}
+	// Output: target names, then "ok  <package> …" for each package.
+	var targets []string
+	n := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		switch {
+		case strings.HasPrefix(line, "Fuzz"):
+			targets = append(targets, line)
+		case strings.HasPrefix(line, "ok"):
+			fields := strings.Fields(line)
+			for _, tg := range targets {
+				pkg, target := fields[1], tg
+				n++
+				t.Run(pkg+"/"+target, func(t *testing.T) {
+					start := time.Now()
+					cmd := exec.Command(gobin, "test", "-run=^$", "-fuzz=^"+target+"$", "-fuzztime="+ft, "-parallel=2", pkg)
+					if out, err := cmd.CombinedOutput(); err != nil {
+						t.Fatalf("%s failed after %s: %v\n%s", target, time.Since(start).Round(time.Second), err, out)
+					}
+				})
+			}
+			targets = nil
+		}
+	}
+	if n < 6 {
+		t.Fatalf("found %d fuzz targets, want at least 6 (card text, envelope, manifest, head, pointer, wire messages)", n)
+	}
+}

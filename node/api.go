@@ -1,0 +1,350 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"baluchon/vault"
+)
+
+// The local API lets the CLI on the same machine drive a running node. It
+// listens on loopback only and every request must carry the bearer token
+// that the node writes to HOME/api.token (mode 0600, so only the node's
+// user can read it). Requests that concern a vault carry the card text in
+// the CardHeader header; the node holds the vault keys only for the time of
+// the request.
+//
+//	GET  /v1/id              → IDInfo
+//	POST /v1/connect         {"addr": MULTIADDR} → {"peer": ID}
+//	GET  /v1/peers           → {"peers": [MULTIADDR…]}
+//	POST /v1/vaults          → {"card": TEXT, "vault": ID}
+//	POST /v1/docs?title=&category=&name=&mime=   body: the document → DocInfo
+//	GET  /v1/docs            → {"vault": ID, "docs": [DocInfo…]}
+//	GET  /v1/docs/{id}[?raw=1] → the document (plaintext, or age ciphertext)
+//	GET  /v1/identity        → {"identity": AGE-SECRET-KEY-PQ-1…}
+//
+// Errors are JSON {"code": CODE, "error": MESSAGE} with an HTTP status; the
+// codes are the Code* constants.
+
+// CardHeader carries the card text of a request.
+const CardHeader = "Baluchon-Card"
+
+// API error codes.
+const (
+	CodeBadRequest       = "bad_request"
+	CodeUnauthorized     = "unauthorized"
+	CodeBadCard          = "bad_card"
+	CodeUnknownCard      = "unknown_card"
+	CodeVaultUnreachable = "vault_unreachable"
+	CodeNoDocument       = "no_document"
+	CodeTooLarge         = "too_large"
+	CodeBadAddr          = "bad_addr"
+	CodeUnreachable      = "unreachable"
+	CodeInternal         = "internal"
+)
+
+// IDInfo describes a running node.
+type IDInfo struct {
+	ID               string   `json:"id"`
+	Addrs            []string `json:"addrs"`
+	MaxDocumentBytes int64    `json:"max_document_bytes"`
+}
+
+// DocInfo is a document as the API shows it.
+type DocInfo struct {
+	ID       string    `json:"id"`
+	Title    string    `json:"title"`
+	Category string    `json:"category"`
+	Size     int64     `json:"size"`
+	Added    time.Time `json:"added"`
+	FileName string    `json:"file_name,omitempty"`
+	MIME     string    `json:"mime,omitempty"`
+}
+
+func docInfo(e vault.Entry) DocInfo {
+	return DocInfo{ID: e.ID, Title: e.Title, Category: e.Category, Size: e.Size, Added: e.Added, FileName: e.FileName, MIME: e.MIME}
+}
+
+type apiServer struct {
+	srv   *http.Server
+	ln    net.Listener
+	token string
+	home  string
+	done  chan struct{}
+}
+
+// startAPI listens on the configured loopback address and writes HOME/api
+// and HOME/api.token.
+func (n *Node) startAPI() (*apiServer, error) {
+	host, _, err := net.SplitHostPort(n.cfg.API)
+	if err != nil {
+		return nil, fmt.Errorf("api address %q: %w", n.cfg.API, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("api address %q is not a loopback address: the local API must not be reachable from the network", n.cfg.API)
+	}
+	ln, err := net.Listen("tcp", n.cfg.API)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen for the local API on %s (is the port already in use? change \"api\" in %s): %w", n.cfg.API, configPath(n.home), err)
+	}
+	tok := make([]byte, 32)
+	if _, err := rand.Read(tok); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	a := &apiServer{ln: ln, token: hex.EncodeToString(tok), home: n.home, done: make(chan struct{})}
+	if err := writeFileAtomic(n.apiPath(apiTokenFile), []byte(a.token+"\n"), secretPerm); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("write api token: %w", err)
+	}
+	if err := writeFileAtomic(n.apiPath(apiFile), []byte(ln.Addr().String()+"\n"), 0o644); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("write api address: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/id", n.apiID)
+	mux.HandleFunc("POST /v1/connect", n.apiConnect)
+	mux.HandleFunc("GET /v1/peers", n.apiPeers)
+	mux.HandleFunc("POST /v1/vaults", n.apiCreateVault)
+	mux.HandleFunc("POST /v1/docs", n.apiAdd)
+	mux.HandleFunc("GET /v1/docs", n.apiList)
+	mux.HandleFunc("GET /v1/docs/{id}", n.apiGet)
+	mux.HandleFunc("GET /v1/identity", n.apiIdentity)
+	a.srv = &http.Server{
+		Handler:           a.auth(mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return n.ctx },
+	}
+	go func() {
+		defer close(a.done)
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("local API stopped", "err", err)
+		}
+	}()
+	n.log.Info("local API listening", "addr", ln.Addr().String())
+	return a, nil
+}
+
+// APIAddr returns the address of the local API, or "" without one.
+func (n *Node) APIAddr() string {
+	if n.api == nil {
+		return ""
+	}
+	return n.api.ln.Addr().String()
+}
+
+func (a *apiServer) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := a.srv.Shutdown(ctx)
+	if err != nil {
+		a.srv.Close()
+	}
+	<-a.done
+	os.Remove(a.home + "/" + apiFile)
+	os.Remove(a.home + "/" + apiTokenFile)
+	return nil
+}
+
+func (a *apiServer) auth(next http.Handler) http.Handler {
+	want := []byte("Bearer " + a.token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			writeError(w, http.StatusUnauthorized, CodeUnauthorized, errors.New("missing or wrong API token"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type apiError struct {
+	Code  string `json:"code"`
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code string, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(apiError{Code: code, Error: err.Error()})
+}
+
+// fail maps an error of the node to an API error.
+func (n *Node) fail(w http.ResponseWriter, err error) {
+	var (
+		tl  *TooLargeError
+		nd  *NoDocumentError
+		ae  *AddrError
+		ue  *UnreachableError
+		cte *vault.CardTextError
+	)
+	switch {
+	case errors.As(err, &cte):
+		writeError(w, http.StatusBadRequest, CodeBadCard, err)
+	case errors.Is(err, ErrUnknownCard):
+		writeError(w, http.StatusNotFound, CodeUnknownCard, err)
+	case errors.Is(err, ErrVaultUnreachable):
+		writeError(w, http.StatusServiceUnavailable, CodeVaultUnreachable, err)
+	case errors.As(err, &nd):
+		writeError(w, http.StatusNotFound, CodeNoDocument, err)
+	case errors.As(err, &tl):
+		writeError(w, http.StatusRequestEntityTooLarge, CodeTooLarge, err)
+	case errors.As(err, &ae):
+		writeError(w, http.StatusBadRequest, CodeBadAddr, err)
+	case errors.As(err, &ue):
+		writeError(w, http.StatusBadGateway, CodeUnreachable, err)
+	default:
+		n.log.Error("api request failed", "err", err)
+		writeError(w, http.StatusInternalServerError, CodeInternal, err)
+	}
+}
+
+func requestCard(r *http.Request) (*vault.Card, error) {
+	text := r.Header.Get(CardHeader)
+	if text == "" {
+		return nil, &vault.CardTextError{Kind: vault.CardLength}
+	}
+	return vault.ParseCard(text)
+}
+
+func (n *Node) apiID(w http.ResponseWriter, r *http.Request) {
+	info := IDInfo{ID: n.ID().String(), MaxDocumentBytes: n.cfg.MaxDocumentBytes}
+	for _, a := range n.Addrs() {
+		info.Addrs = append(info.Addrs, a.String())
+	}
+	writeJSON(w, info)
+}
+
+func (n *Node) apiConnect(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Addr string `json:"addr"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, CodeBadRequest, err)
+		return
+	}
+	p, err := n.Connect(r.Context(), req.Addr, true)
+	if err != nil {
+		n.fail(w, err)
+		return
+	}
+	writeJSON(w, map[string]string{"peer": p.String()})
+}
+
+func (n *Node) apiPeers(w http.ResponseWriter, r *http.Request) {
+	peers := []string{}
+	for _, a := range n.Peers() {
+		peers = append(peers, a.String())
+	}
+	writeJSON(w, map[string][]string{"peers": peers})
+}
+
+func (n *Node) apiCreateVault(w http.ResponseWriter, r *http.Request) {
+	card, v, err := n.CreateVault(r.Context())
+	if err != nil {
+		n.fail(w, err)
+		return
+	}
+	writeJSON(w, map[string]string{"card": card.String(), "vault": v.String()})
+}
+
+func (n *Node) apiAdd(w http.ResponseWriter, r *http.Request) {
+	card, err := requestCard(r)
+	if err != nil {
+		n.fail(w, err)
+		return
+	}
+	if r.ContentLength > n.cfg.MaxDocumentBytes {
+		n.fail(w, &TooLargeError{Limit: n.cfg.MaxDocumentBytes})
+		return
+	}
+	q := r.URL.Query()
+	meta := DocMeta{Title: q.Get("title"), Category: q.Get("category"), FileName: q.Get("name"), MIME: q.Get("mime")}
+	e, err := n.Add(r.Context(), card, r.Body, meta)
+	if err != nil {
+		n.fail(w, err)
+		return
+	}
+	writeJSON(w, docInfo(e))
+}
+
+func (n *Node) apiList(w http.ResponseWriter, r *http.Request) {
+	card, err := requestCard(r)
+	if err != nil {
+		n.fail(w, err)
+		return
+	}
+	v, entries, err := n.List(r.Context(), card)
+	if err != nil {
+		n.fail(w, err)
+		return
+	}
+	docs := make([]DocInfo, 0, len(entries))
+	for _, e := range entries {
+		docs = append(docs, docInfo(e))
+	}
+	writeJSON(w, struct {
+		Vault string    `json:"vault"`
+		Docs  []DocInfo `json:"docs"`
+	}{v.String(), docs})
+}
+
+func (n *Node) apiGet(w http.ResponseWriter, r *http.Request) {
+	card, err := requestCard(r)
+	if err != nil {
+		n.fail(w, err)
+		return
+	}
+	var d *Document
+	if r.URL.Query().Get("raw") == "1" {
+		d, err = n.GetRaw(r.Context(), card, r.PathValue("id"))
+	} else {
+		d, err = n.Get(r.Context(), card, r.PathValue("id"))
+	}
+	if err != nil {
+		n.fail(w, err)
+		return
+	}
+	defer d.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if s, ok := d.Closer.(interface{ Size() uint64 }); ok && r.URL.Query().Get("raw") == "1" {
+		w.Header().Set("Content-Length", strconv.FormatUint(s.Size(), 10))
+	} else if r.URL.Query().Get("raw") != "1" {
+		w.Header().Set("Content-Length", strconv.FormatInt(d.Size, 10))
+	}
+	if _, err := io.CopyBuffer(w, d, make([]byte, 256<<10)); err != nil {
+		// The status is sent already: break the connection so that the
+		// client sees a truncated transfer, never a short file as success.
+		n.log.Warn("document transfer failed", "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func (n *Node) apiIdentity(w http.ResponseWriter, r *http.Request) {
+	card, err := requestCard(r)
+	if err != nil {
+		n.fail(w, err)
+		return
+	}
+	id, err := n.ContentIdentity(r.Context(), card)
+	if err != nil {
+		n.fail(w, err)
+		return
+	}
+	writeJSON(w, map[string]string{"identity": id})
+}

@@ -1,0 +1,203 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"baluchon/vault"
+)
+
+// ErrNotRunning says that no node runs in a home.
+var ErrNotRunning = errors.New("no baluchon node is running in this home")
+
+// Client talks to the local API of the node running in a home.
+type Client struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+// Dial returns a client of the node running in home. It fails with
+// ErrNotRunning (or ErrNotInitialised) when there is none.
+func Dial(home string) (*Client, error) {
+	if !IsInitialised(home) {
+		return nil, fmt.Errorf("%s: %w", home, ErrNotInitialised)
+	}
+	addr, err := os.ReadFile(filepath.Join(home, apiFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", home, ErrNotRunning)
+	}
+	if err != nil {
+		return nil, err
+	}
+	tok, err := os.ReadFile(filepath.Join(home, apiTokenFile))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w", home, ErrNotRunning)
+		}
+		return nil, fmt.Errorf("read API token: %w", err)
+	}
+	return &Client{
+		base:  "http://" + strings.TrimSpace(string(addr)),
+		token: strings.TrimSpace(string(tok)),
+		http:  &http.Client{Transport: &http.Transport{Proxy: nil}},
+	}, nil
+}
+
+// APIError is an error answered by the node.
+type APIError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *APIError) Error() string { return e.Message }
+
+func (c *Client) do(ctx context.Context, method, path string, card *vault.Card, body io.Reader, size int64) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if card != nil {
+		req.Header.Set(CardHeader, card.String())
+	}
+	if body != nil && size >= 0 {
+		req.ContentLength = size
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return nil, ErrNotRunning
+		}
+		return nil, fmt.Errorf("talk to the node: %w", err)
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		var ae apiError
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&ae); err != nil || ae.Code == "" {
+			return nil, &APIError{Status: resp.StatusCode, Code: CodeInternal, Message: fmt.Sprintf("the node answered %s", resp.Status)}
+		}
+		return nil, &APIError{Status: resp.StatusCode, Code: ae.Code, Message: ae.Error}
+	}
+	return resp, nil
+}
+
+func (c *Client) json(ctx context.Context, method, path string, card *vault.Card, in, out any) error {
+	var body io.Reader
+	size := int64(-1)
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body, size = strings.NewReader(string(b)), int64(len(b))
+	}
+	resp, err := c.do(ctx, method, path, card, body, size)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(out); err != nil {
+		return fmt.Errorf("read the node's answer: %w", err)
+	}
+	return nil
+}
+
+// ID returns the node's identity and addresses.
+func (c *Client) ID(ctx context.Context) (*IDInfo, error) {
+	var out IDInfo
+	return &out, c.json(ctx, "GET", "/v1/id", nil, nil, &out)
+}
+
+// Connect connects the node to a peer and remembers it.
+func (c *Client) Connect(ctx context.Context, addr string) (string, error) {
+	var out struct {
+		Peer string `json:"peer"`
+	}
+	err := c.json(ctx, "POST", "/v1/connect", nil, map[string]string{"addr": addr}, &out)
+	return out.Peer, err
+}
+
+// Peers returns the node's connected peers.
+func (c *Client) Peers(ctx context.Context) ([]string, error) {
+	var out struct {
+		Peers []string `json:"peers"`
+	}
+	err := c.json(ctx, "GET", "/v1/peers", nil, nil, &out)
+	return out.Peers, err
+}
+
+// CreateVault creates a vault and returns its card text and vault id.
+func (c *Client) CreateVault(ctx context.Context) (card, vaultID string, err error) {
+	var out struct {
+		Card  string `json:"card"`
+		Vault string `json:"vault"`
+	}
+	err = c.json(ctx, "POST", "/v1/vaults", nil, nil, &out)
+	return out.Card, out.Vault, err
+}
+
+// Add stores a document of size bytes (-1 if unknown) read from r.
+func (c *Client) Add(ctx context.Context, card *vault.Card, r io.Reader, size int64, meta DocMeta) (*DocInfo, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"title": meta.Title, "category": meta.Category, "name": meta.FileName, "mime": meta.MIME} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	resp, err := c.do(ctx, "POST", "/v1/docs?"+q.Encode(), card, r, size)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out DocInfo
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
+		return nil, fmt.Errorf("read the node's answer: %w", err)
+	}
+	return &out, nil
+}
+
+// List returns the vault id and documents of card's vault.
+func (c *Client) List(ctx context.Context, card *vault.Card) (string, []DocInfo, error) {
+	var out struct {
+		Vault string    `json:"vault"`
+		Docs  []DocInfo `json:"docs"`
+	}
+	err := c.json(ctx, "GET", "/v1/docs", card, nil, &out)
+	return out.Vault, out.Docs, err
+}
+
+// Get returns a reader of a document (its ciphertext when raw) and its
+// size in bytes. The caller must close it; a transfer cut short is an
+// error, never a short read.
+func (c *Client) Get(ctx context.Context, card *vault.Card, id string, raw bool) (io.ReadCloser, int64, error) {
+	path := "/v1/docs/" + url.PathEscape(id)
+	if raw {
+		path += "?raw=1"
+	}
+	resp, err := c.do(ctx, "GET", path, card, nil, -1)
+	if err != nil {
+		return nil, 0, err
+	}
+	return resp.Body, resp.ContentLength, nil
+}
+
+// Identity returns the vault's age content identity.
+func (c *Client) Identity(ctx context.Context, card *vault.Card) (string, error) {
+	var out struct {
+		Identity string `json:"identity"`
+	}
+	err := c.json(ctx, "GET", "/v1/identity", card, nil, &out)
+	return out.Identity, err
+}

@@ -1,0 +1,91 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	ds "github.com/ipfs/go-datastore"
+	dsq "github.com/ipfs/go-datastore/query"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"baluchon/proto"
+	"baluchon/vault"
+)
+
+// The node answers baluchon's protocols (proto.Handler).
+var _ proto.Handler = (*Node)(nil)
+
+// Resolve answers a peer looking for a card this node keeps.
+func (n *Node) Resolve(ctx context.Context, from peer.ID, id vault.LookupID) (*proto.CardRecord, error) {
+	rec, err := n.localCard(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return nil, proto.ErrNotFound
+	}
+	return rec, nil
+}
+
+// Heads answers a peer asking for the current heads of a vault.
+func (n *Node) Heads(ctx context.Context, from peer.ID, v vault.VaultID) ([]*vault.Head, error) {
+	front, err := n.frontier(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	if len(front) == 0 {
+		return nil, proto.ErrNotFound
+	}
+	out := make([]*vault.Head, len(front))
+	for i, h := range front {
+		out[i] = h.Head
+	}
+	return out, nil
+}
+
+// maxSyncs bounds the vault states fetched at once on peers' announcements.
+const maxSyncs = 4
+
+// Announce takes a peer's new heads of a vault this node keeps, and
+// fetches the new state in the background. Heads of vaults this node does
+// not keep are refused: a node stores only what it has chosen to keep.
+func (n *Node) Announce(ctx context.Context, from peer.ID, a *proto.Announcement) error {
+	front, err := n.frontier(ctx, a.Vault)
+	if err != nil {
+		return err
+	}
+	if len(front) == 0 {
+		return fmt.Errorf("%w: this node does not keep vault %s", proto.ErrRefused, a.Vault)
+	}
+	if len(a.Heads) == 0 {
+		return nil
+	}
+	select {
+	case n.syncSlots <- struct{}{}:
+	default:
+		return fmt.Errorf("%w: busy, try again later", proto.ErrRefused)
+	}
+	n.goBackground(func(ctx context.Context) {
+		defer func() { <-n.syncSlots }()
+		ctx, cancel := context.WithTimeout(ctx, syncTimeout)
+		defer cancel()
+		changed, err := n.adoptHeads(ctx, a.Vault, a.Heads)
+		if err != nil {
+			n.log.Warn("sync of announced vault state failed", "vault", a.Vault, "peer", from, "err", err)
+			return
+		}
+		if changed {
+			n.log.Info("vault state synced", "vault", a.Vault, "peer", from)
+		}
+	})
+	return nil
+}
+
+func dsqKeysOnly(prefix ds.Key) dsq.Query {
+	return dsq.Query{Prefix: prefix.String(), KeysOnly: true}
+}
+
+func splitKey(k string) []string {
+	return strings.Split(strings.TrimPrefix(k, "/"), "/")
+}

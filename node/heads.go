@@ -1,0 +1,276 @@
+package node
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ipfs/boxo/ipld/merkledag"
+	"github.com/ipfs/go-cid"
+	ds "github.com/ipfs/go-datastore"
+	dsq "github.com/ipfs/go-datastore/query"
+
+	"baluchon/vault"
+)
+
+// A vault's state at a node is its set of current heads (the frontier):
+// the signed heads that no other known head supersedes. One head is the
+// usual case; several appear when structures changed the vault while cut
+// off from each other, until a card session merges them into one head
+// whose parents are all of them.
+//
+// Heads are stored as raw blocks (so they travel with bitswap and in CAR
+// files) and form a DAG through their parents. Sequence numbers grow along
+// it (a head's sequence is larger than each parent's), which bounds the walk
+// that decides whether one head is an ancestor of another.
+
+// head is a head with the CID of its block.
+type head struct {
+	cid cid.Cid
+	*vault.Head
+}
+
+func newHead(h *vault.Head) (head, error) {
+	c, err := rawPrefix.Sum(h.Marshal())
+	if err != nil {
+		return head{}, err
+	}
+	return head{cid: c, Head: h}, nil
+}
+
+func pinName(v vault.VaultID) string { return "baluchon vault " + v.String() }
+
+// lockVault serialises changes to one vault's frontier and pins.
+func (n *Node) lockVault(v vault.VaultID) func() {
+	m, _ := n.vaultMu.LoadOrStore(v.String(), &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// frontier returns the current heads of v held here, by sequence (none if
+// the node does not keep v).
+func (n *Node) frontier(ctx context.Context, v vault.VaultID) ([]head, error) {
+	res, err := n.store.ldb.Query(ctx, dsq.Query{Prefix: vaultHeadsPrefix(v.String()).String()})
+	if err != nil {
+		return nil, err
+	}
+	entries, err := res.Rest()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]head, 0, len(entries))
+	for _, e := range entries {
+		h, err := vault.ParseHead(e.Value)
+		if err != nil {
+			return nil, fmt.Errorf("stored head %s of vault %s: %w", e.Key, v, err)
+		}
+		hh, err := newHead(h)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, hh)
+	}
+	slices.SortFunc(out, func(a, b head) int {
+		if c := cmp.Compare(a.Seq, b.Seq); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.cid.KeyString(), b.cid.KeyString())
+	})
+	return out, nil
+}
+
+func headKey(v vault.VaultID, c cid.Cid) ds.Key {
+	return vaultHeadsPrefix(v.String()).ChildString(c.String())
+}
+
+func contains(hs []head, c cid.Cid) bool {
+	return slices.ContainsFunc(hs, func(h head) bool { return h.cid.Equals(c) })
+}
+
+// maxAncestorWalk bounds the heads visited to decide ancestry.
+const maxAncestorWalk = 4096
+
+// headFetchTimeout bounds the fetch of one head block from peers.
+const headFetchTimeout = 10 * time.Second
+
+// loadHead returns the head in block c, from the store or from peers.
+func (n *Node) loadHead(ctx context.Context, v vault.VaultID, c cid.Cid) (*vault.Head, error) {
+	ctx, cancel := context.WithTimeout(ctx, headFetchTimeout)
+	defer cancel()
+	b, err := n.getRaw(ctx, c, vault.MaxHeadSize)
+	if err != nil {
+		return nil, err
+	}
+	h, err := vault.ParseHead(b)
+	if err != nil {
+		return nil, err
+	}
+	if h.Vault != v {
+		return nil, fmt.Errorf("head %s is for another vault", c)
+	}
+	return h, nil
+}
+
+// isAncestor reports whether a is an ancestor of b. A head that cannot be
+// loaded counts as not leading to a: the frontier then keeps both heads,
+// which loses nothing (a card session merges them).
+func (n *Node) isAncestor(ctx context.Context, a, b head) bool {
+	if a.Seq >= b.Seq {
+		return false
+	}
+	seen := map[cid.Cid]bool{}
+	queue := slices.Clone(b.Parents)
+	for len(queue) > 0 && len(seen) < maxAncestorWalk {
+		c := queue[0]
+		queue = queue[1:]
+		if c.Equals(a.cid) {
+			return true
+		}
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		h, err := n.loadHead(ctx, b.Vault, c)
+		if err != nil {
+			n.log.Debug("head not available for ancestry", "head", c, "err", err)
+			continue
+		}
+		if h.Seq <= a.Seq {
+			continue
+		}
+		queue = append(queue, h.Parents...)
+	}
+	return false
+}
+
+// adoptHeads takes the heads of v that are new here into the frontier:
+// it fetches and pins each one's manifest DAG (documents included), stores
+// the head block, and drops from the frontier the heads it supersedes. It
+// reports whether the frontier changed. A head that is older than the
+// frontier is ignored.
+func (n *Node) adoptHeads(ctx context.Context, v vault.VaultID, incoming []*vault.Head) (bool, error) {
+	changed := false
+	for _, in := range incoming {
+		h, err := newHead(in)
+		if err != nil {
+			return changed, err
+		}
+		if h.Vault != v {
+			return changed, fmt.Errorf("head %s is for another vault", h.cid)
+		}
+		front, err := n.frontier(ctx, v)
+		if err != nil {
+			return changed, err
+		}
+		if n.covered(ctx, h, front) {
+			continue
+		}
+		// The long part, outside the vault lock: fetch every block of the
+		// new state from peers.
+		if err := n.fetchGraph(ctx, h.Manifest); err != nil {
+			return changed, fmt.Errorf("fetch vault state %d: %w", h.Seq, err)
+		}
+		ok, err := n.adopt(ctx, h)
+		if err != nil {
+			return changed, err
+		}
+		changed = changed || ok
+	}
+	return changed, nil
+}
+
+// covered reports whether h is in the frontier or older than one of its heads.
+func (n *Node) covered(ctx context.Context, h head, front []head) bool {
+	if contains(front, h.cid) {
+		return true
+	}
+	for _, f := range front {
+		if n.isAncestor(ctx, h, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// adopt puts h in the frontier of its vault, once its manifest DAG is in
+// the store. It reports whether the frontier changed.
+func (n *Node) adopt(ctx context.Context, h head) (bool, error) {
+	unlock := n.lockVault(h.Vault)
+	defer unlock()
+	front, err := n.frontier(ctx, h.Vault)
+	if err != nil {
+		return false, err
+	}
+	if n.covered(ctx, h, front) {
+		return false, nil
+	}
+	var dropped []head
+	for _, f := range front {
+		if slices.ContainsFunc(h.Parents, f.cid.Equals) || n.isAncestor(ctx, f, h) {
+			dropped = append(dropped, f)
+		}
+	}
+	return true, n.setFrontier(ctx, h, front, dropped)
+}
+
+// setFrontier records h as a current head of its vault in place of dropped
+// (a subset of front, the frontier before):
+// it pins h's manifest DAG and head block, writes the frontier in one
+// synchronous batch, then unpins the manifests no current head uses. The
+// blocks of h must be durable already. The caller holds the vault lock.
+func (n *Node) setFrontier(ctx context.Context, h head, front, dropped []head) error {
+	name := pinName(h.Vault)
+	root, err := n.dag.Get(ctx, h.Manifest)
+	if err != nil {
+		return fmt.Errorf("get manifest root: %w", err)
+	}
+	if err := n.pinner.Pin(ctx, root, true, name); err != nil {
+		return fmt.Errorf("pin vault state: %w", err)
+	}
+	hb, err := n.dag.Get(ctx, h.cid)
+	if err != nil {
+		return fmt.Errorf("get head block: %w", err)
+	}
+	if err := n.pinner.Pin(ctx, hb, false, name); err != nil {
+		return fmt.Errorf("pin head: %w", err)
+	}
+	b, err := n.store.ldb.Batch(ctx)
+	if err != nil {
+		return err
+	}
+	for _, d := range dropped {
+		if err := b.Delete(ctx, headKey(h.Vault, d.cid)); err != nil {
+			return err
+		}
+	}
+	if err := b.Put(ctx, headKey(h.Vault, h.cid), h.Marshal()); err != nil {
+		return err
+	}
+	if err := b.Commit(ctx); err != nil {
+		return fmt.Errorf("record vault state: %w", err)
+	}
+	for _, d := range dropped {
+		if d.Manifest.Equals(h.Manifest) || slices.ContainsFunc(front, func(f head) bool {
+			return f.Manifest.Equals(d.Manifest) && !slices.ContainsFunc(dropped, func(x head) bool { return x.cid.Equals(f.cid) })
+		}) {
+			continue
+		}
+		if err := n.pinner.Unpin(ctx, d.Manifest, true); err != nil {
+			n.log.Warn("unpin old vault state", "vault", h.Vault, "err", err)
+		}
+	}
+	return nil
+}
+
+// fetchGraph fetches every block of the DAG at root that is not in the
+// store yet, and makes the fetched blocks durable.
+func (n *Node) fetchGraph(ctx context.Context, root cid.Cid) error {
+	if err := merkledag.FetchGraph(ctx, root, n.dag); err != nil {
+		return err
+	}
+	return n.store.syncBlocks()
+}

@@ -1,0 +1,152 @@
+package node
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+)
+
+// Files and folders inside a node's home.
+const (
+	identityFile = "identity.key" // libp2p private key (protobuf), mode 0600
+	lockFile     = "lock"         // flock'ed while a node runs; holds its pid
+	blocksDir    = "blocks"       // flatfs: one file per encrypted block
+	datastoreDir = "datastore"    // leveldb: pins, heads, card pointers
+	apiFile      = "api"          // address of the running node's local API
+	apiTokenFile = "api.token"    // bearer token of the local API, mode 0600
+	homeDirPerm  = 0o700
+	secretPerm   = 0o600
+)
+
+// ErrInitialised is returned by Init on a home that already holds a node.
+var ErrInitialised = errors.New("this home already holds a baluchon node")
+
+// ErrNotInitialised is returned when a home holds no node yet.
+var ErrNotInitialised = errors.New("this home holds no baluchon node yet")
+
+// InitOptions are the choices made when a home is created.
+type InitOptions struct {
+	// Config is written to HOME/config.json. Nil means all defaults.
+	Config *Config
+	// Identity is the node's libp2p key. Nil means a new random Ed25519
+	// key (testnet passes keys derived from a seed).
+	Identity crypto.PrivKey
+}
+
+// IsInitialised reports whether home holds a node.
+func IsInitialised(home string) bool {
+	_, err := os.Stat(configPath(home))
+	return err == nil
+}
+
+// Init creates a node's home: its identity, its config and its datastore
+// folders. The config is written last, so an interrupted Init can simply be
+// run again. On a home that is already initialised it returns
+// ErrInitialised and changes nothing.
+func Init(home string, opts InitOptions) error {
+	if IsInitialised(home) {
+		return fmt.Errorf("%s: %w", home, ErrInitialised)
+	}
+	cfg := &Config{}
+	if opts.Config != nil {
+		cfg = opts.Config
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(home, homeDirPerm); err != nil {
+		return fmt.Errorf("create home: %w", err)
+	}
+	if _, err := loadIdentity(home); errors.Is(err, fs.ErrNotExist) {
+		key := opts.Identity
+		if key == nil {
+			if key, _, err = crypto.GenerateEd25519Key(rand.Reader); err != nil {
+				return fmt.Errorf("generate node identity: %w", err)
+			}
+		}
+		b, err := crypto.MarshalPrivateKey(key)
+		if err != nil {
+			return fmt.Errorf("encode node identity: %w", err)
+		}
+		if err := writeFileAtomic(filepath.Join(home, identityFile), b, secretPerm); err != nil {
+			return fmt.Errorf("write node identity: %w", err)
+		}
+	} else if err != nil {
+		return err
+	}
+	for _, d := range []string{blocksDir, datastoreDir} {
+		if err := os.MkdirAll(filepath.Join(home, d), homeDirPerm); err != nil {
+			return fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	if err := writeConfig(home, cfg); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	return nil
+}
+
+// loadIdentity reads the node's libp2p key.
+func loadIdentity(home string) (crypto.PrivKey, error) {
+	name := filepath.Join(home, identityFile)
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	key, err := crypto.UnmarshalPrivateKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s is damaged: %w", name, err)
+	}
+	return key, nil
+}
+
+// LockedError says that another node runs on the same home.
+type LockedError struct {
+	Home string
+	PID  int // 0 when unknown
+}
+
+func (e *LockedError) Error() string {
+	if e.PID > 0 {
+		return fmt.Sprintf("a baluchon node is already running on %s (process %d)", e.Home, e.PID)
+	}
+	return fmt.Sprintf("a baluchon node is already running on %s", e.Home)
+}
+
+// lockHome takes the home's lock, which the kernel releases when the
+// process ends, even by kill -9.
+func lockHome(home string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(home, lockFile), os.O_RDWR|os.O_CREATE, secretPerm)
+	if err != nil {
+		return nil, fmt.Errorf("open lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		pid := readPID(f)
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, &LockedError{Home: home, PID: pid}
+		}
+		return nil, fmt.Errorf("lock home: %w", err)
+	}
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return f, nil
+}
+
+func readPID(f *os.File) int {
+	b, err := io.ReadAll(io.LimitReader(f, 32))
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}

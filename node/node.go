@@ -1,0 +1,392 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/ipfs/boxo/bitswap"
+	bsnet "github.com/ipfs/boxo/bitswap/network/bsnet"
+	"github.com/ipfs/boxo/blockservice"
+	"github.com/ipfs/boxo/ipld/merkledag"
+	"github.com/ipfs/boxo/peering"
+	pin "github.com/ipfs/boxo/pinning/pinner"
+	"github.com/ipfs/boxo/pinning/pinner/dspinner"
+	ipld "github.com/ipfs/go-ipld-format"
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"baluchon/proto"
+)
+
+// Options are the choices made when a node starts (as opposed to Config,
+// which is kept in the home).
+type Options struct {
+	// Home is the node's folder. It must have been initialised with Init.
+	Home string
+	// Listen, when not empty, replaces the config's listen addresses for
+	// this run only.
+	Listen []string
+	// Logger receives the node's log. Nil means no log.
+	Logger *slog.Logger
+	// NoAPI disables the local HTTP API (testnet drives nodes directly).
+	NoAPI bool
+}
+
+// Node is one structure's running program: libp2p host, encrypted block
+// store, bitswap, baluchon's protocols and the local API.
+type Node struct {
+	home string
+	cfg  Config
+	log  *slog.Logger
+
+	lock    *os.File
+	store   *store
+	host    host.Host
+	bitswap *bitswap.Bitswap
+	bserv   blockservice.BlockService
+	dag     ipld.DAGService
+	pinner  pin.Pinner
+	peering *peering.PeeringService
+	api     *apiServer
+
+	// vaultMu serialises the changes to one vault's heads and pins.
+	vaultMu sync.Map // vault id (string) → *sync.Mutex
+	// cfgMu guards cfg.Peers and writes of config.json.
+	cfgMu sync.Mutex
+
+	// syncSlots bounds the background syncs started by peers.
+	syncSlots chan struct{}
+
+	// ctx is cancelled by Close; background work (announcements, fetches)
+	// runs under it and is counted in wg. closing, under bgMu, stops new
+	// background work once Close has begun.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	bgMu    sync.Mutex
+	closing bool
+}
+
+// Start opens the node in opts.Home and starts it. The caller must Close it.
+func Start(ctx context.Context, opts Options) (*Node, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if !IsInitialised(opts.Home) {
+		return nil, fmt.Errorf("%s: %w", opts.Home, ErrNotInitialised)
+	}
+	cfg, err := readConfig(opts.Home)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{home: opts.Home, cfg: cfg.withDefaults(), log: log, syncSlots: make(chan struct{}, maxSyncs)}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	if len(opts.Listen) > 0 {
+		c := Config{Listen: opts.Listen}
+		if err := c.Validate(); err != nil {
+			return nil, err
+		}
+		n.cfg.Listen = opts.Listen
+	}
+	started := false
+	defer func() {
+		if !started {
+			n.Close()
+		}
+	}()
+	if n.lock, err = lockHome(opts.Home); err != nil {
+		return nil, err
+	}
+	key, err := loadIdentity(opts.Home)
+	if err != nil {
+		return nil, fmt.Errorf("load node identity: %w", err)
+	}
+	if n.store, err = openStore(opts.Home); err != nil {
+		return nil, err
+	}
+	if n.host, err = newHost(key, &n.cfg); err != nil {
+		return nil, err
+	}
+	n.bitswap = newBitswap(n.ctx, n.host, n.store)
+	n.bserv = blockservice.New(n.store.blocks, n.bitswap)
+	n.dag = merkledag.NewDAGService(n.bserv)
+	if n.pinner, err = dspinner.New(ctx, n.store.ldb, n.dag); err != nil {
+		return nil, fmt.Errorf("open pins: %w", err)
+	}
+	proto.Register(n.host, n, n.log)
+	if n.peering, err = n.startPeering(); err != nil {
+		return nil, err
+	}
+	if !opts.NoAPI {
+		if n.api, err = n.startAPI(); err != nil {
+			return nil, err
+		}
+	}
+	n.log.Info("node started", "peer", n.host.ID(), "home", n.home)
+	started = true
+	return n, nil
+}
+
+// newHost builds the libp2p host: TCP and QUIC only, Noise and TLS, a fixed
+// resource limit and a connection manager sized for a small machine.
+// Nothing is dialled until a peer is given or discovered: no public
+// bootstrap peers, no DHT.
+func newHost(key crypto.PrivKey, cfg *Config) (host.Host, error) {
+	limits := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&limits)
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.Scale(cfg.MemoryLimit, 512)))
+	if err != nil {
+		return nil, fmt.Errorf("resource manager: %w", err)
+	}
+	// Like Kubo's "lowpower" profile.
+	cm, err := connmgr.NewConnManager(20, 40, connmgr.WithGracePeriod(time.Minute))
+	if err != nil {
+		return nil, fmt.Errorf("connection manager: %w", err)
+	}
+	h, err := libp2p.New(
+		libp2p.Identity(key),
+		libp2p.ListenAddrStrings(cfg.Listen...),
+		libp2p.NoTransports,
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(quic.NewTransport),
+		libp2p.ResourceManager(rm),
+		libp2p.ConnectionManager(cm),
+		libp2p.DisableMetrics(),
+		libp2p.UserAgent("baluchon"),
+	)
+	if err != nil {
+		rm.Close()
+		return nil, listenError(err)
+	}
+	return h, nil
+}
+
+// ListenError says that a listen address could not be bound.
+type ListenError struct{ Err error }
+
+func (e *ListenError) Error() string {
+	return fmt.Sprintf("cannot listen on the given addresses (is the port already in use?): %v", e.Err)
+}
+func (e *ListenError) Unwrap() error { return e.Err }
+
+func listenError(err error) error {
+	return &ListenError{Err: err}
+}
+
+// newBitswap starts bitswap, client and server, with fewer workers than the
+// defaults (which are sized for a large Kubo node) and no provider search:
+// blocks are asked of connected peers only.
+func newBitswap(ctx context.Context, h host.Host, s *store) *bitswap.Bitswap {
+	return bitswap.New(ctx, bsnet.NewFromIpfsHost(h), nil, s.blocks,
+		bitswap.EngineBlockstoreWorkerCount(16),
+		bitswap.TaskWorkerCount(4),
+		bitswap.MaxOutstandingBytesPerPeer(4<<20),
+		bitswap.WithTargetMessageSize(1<<20),
+		bitswap.ProviderSearchDelay(100*time.Millisecond),
+	)
+}
+
+// startPeering keeps connections to the static peers of the config.
+func (n *Node) startPeering() (*peering.PeeringService, error) {
+	ps := peering.NewPeeringService(n.host)
+	for _, s := range n.cfg.Peers {
+		ai, err := ParsePeerAddr(s)
+		if err != nil {
+			return nil, err
+		}
+		ps.AddPeer(*ai)
+	}
+	if err := ps.Start(); err != nil {
+		return nil, fmt.Errorf("start peering: %w", err)
+	}
+	return ps, nil
+}
+
+// Close stops the node: the API first, then background work, then the
+// network, then the store.
+func (n *Node) Close() error {
+	var errs []error
+	if n.api != nil {
+		errs = append(errs, n.api.close())
+	}
+	n.bgMu.Lock()
+	n.closing = true
+	n.bgMu.Unlock()
+	n.cancel()
+	if n.peering != nil {
+		n.peering.Stop()
+	}
+	n.wg.Wait()
+	if n.host != nil {
+		proto.Unregister(n.host)
+	}
+	if n.bitswap != nil {
+		errs = append(errs, n.bitswap.Close())
+	}
+	if n.host != nil {
+		errs = append(errs, n.host.Close())
+	}
+	if n.pinner != nil {
+		if c, ok := n.pinner.(io.Closer); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	if n.store != nil {
+		errs = append(errs, n.store.Close())
+	}
+	if n.lock != nil {
+		errs = append(errs, n.lock.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// ID returns the node's peer id.
+func (n *Node) ID() peer.ID { return n.host.ID() }
+
+// Host returns the node's libp2p host.
+func (n *Node) Host() host.Host { return n.host }
+
+// Home returns the node's home folder.
+func (n *Node) Home() string { return n.home }
+
+// Addrs returns the node's full multiaddrs (with /p2p/<id>).
+func (n *Node) Addrs() []ma.Multiaddr {
+	addrs, err := peer.AddrInfoToP2pAddrs(&peer.AddrInfo{ID: n.host.ID(), Addrs: n.host.Addrs()})
+	if err != nil {
+		return nil
+	}
+	return addrs
+}
+
+// ParsePeerAddr parses a full multiaddr of a peer (ending with /p2p/<id>).
+func ParsePeerAddr(s string) (*peer.AddrInfo, error) {
+	a, err := ma.NewMultiaddr(s)
+	if err != nil {
+		return nil, &AddrError{Addr: s, Err: err}
+	}
+	ai, err := peer.AddrInfoFromP2pAddr(a)
+	if err != nil {
+		return nil, &AddrError{Addr: s, Err: errors.New("it does not end with /p2p/<peer id>")}
+	}
+	return ai, nil
+}
+
+// AddrError says that a peer address is malformed.
+type AddrError struct {
+	Addr string
+	Err  error
+}
+
+func (e *AddrError) Error() string {
+	return fmt.Sprintf("%q is not a peer address (example: /ip4/192.168.1.10/tcp/4001/p2p/12D3Koo…): %v", e.Addr, e.Err)
+}
+func (e *AddrError) Unwrap() error { return e.Err }
+
+// ConnectTimeout bounds Connect.
+const ConnectTimeout = 10 * time.Second
+
+// Connect dials a peer by its full multiaddr. When remember is true, the
+// peer becomes a static peer: saved in the config and reconnected after a
+// restart or a drop.
+func (n *Node) Connect(ctx context.Context, addr string, remember bool) (peer.ID, error) {
+	ai, err := ParsePeerAddr(addr)
+	if err != nil {
+		return "", err
+	}
+	if ai.ID == n.host.ID() {
+		return "", errors.New("this address is this node's own")
+	}
+	ctx, cancel := context.WithTimeout(ctx, ConnectTimeout)
+	defer cancel()
+	if err := n.host.Connect(ctx, *ai); err != nil {
+		return "", &UnreachableError{Peer: ai.ID, Err: err}
+	}
+	if remember {
+		if err := n.rememberPeer(addr, ai); err != nil {
+			return ai.ID, err
+		}
+	}
+	return ai.ID, nil
+}
+
+// UnreachableError says that a peer could not be reached.
+type UnreachableError struct {
+	Peer peer.ID
+	Err  error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("peer %s cannot be reached: %v", e.Peer, e.Err)
+}
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+func (n *Node) rememberPeer(addr string, ai *peer.AddrInfo) error {
+	n.cfgMu.Lock()
+	defer n.cfgMu.Unlock()
+	cfg, err := readConfig(n.home)
+	if err != nil {
+		return err
+	}
+	for _, p := range cfg.Peers {
+		if p == addr {
+			return nil
+		}
+	}
+	cfg.Peers = append(cfg.Peers, addr)
+	if err := writeConfig(n.home, cfg); err != nil {
+		return fmt.Errorf("save static peer: %w", err)
+	}
+	n.cfg.Peers = cfg.Peers
+	n.peering.AddPeer(*ai)
+	return nil
+}
+
+// Peers returns the connected peers, each with the address of one of its
+// connections.
+func (n *Node) Peers() []ma.Multiaddr {
+	var out []ma.Multiaddr
+	for _, p := range n.host.Network().Peers() {
+		conns := n.host.Network().ConnsToPeer(p)
+		if len(conns) == 0 {
+			continue
+		}
+		addrs, err := peer.AddrInfoToP2pAddrs(&peer.AddrInfo{ID: p, Addrs: []ma.Multiaddr{conns[0].RemoteMultiaddr()}})
+		if err != nil || len(addrs) == 0 {
+			continue
+		}
+		out = append(out, addrs[0])
+	}
+	return out
+}
+
+func (n *Node) apiPath(name string) string { return filepath.Join(n.home, name) }
+
+// goBackground runs f in the background; Close cancels its context and
+// waits for it.
+func (n *Node) goBackground(f func(ctx context.Context)) {
+	n.bgMu.Lock()
+	defer n.bgMu.Unlock()
+	if n.closing {
+		return
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		f(n.ctx)
+	}()
+}
