@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
 	qrcode "github.com/skip2/go-qrcode"
 
@@ -124,7 +123,10 @@ func cmdCardNew(e *env, args []string) error {
 	}
 	if *out != "" {
 		if err := writeNew(*out, []byte(text+"\n"), 0o600); err != nil {
-			return fmt.Errorf("write card: %w (the vault %s was made: copy this card text by hand: %s)", err, vaultID, text)
+			// The vault exists now: its card must not be lost.
+			fmt.Fprintln(e.stdout, text)
+			return withHint(fmt.Errorf("could not write the card to %s (%v); its text is printed above", *out, err),
+				"copy the card text by hand: it is the only way into vault %s", vaultID)
 		}
 	} else {
 		fmt.Fprintln(e.stdout, text)
@@ -301,8 +303,6 @@ func cmdLs(e *env, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
 	}
-	w := tabwriter.NewWriter(e.stdout, 0, 0, 1, ' ', tabwriter.TabIndent)
-	_ = w
 	fmt.Fprintln(e.stdout, "id\ttitle\tcategory\tsize\tadded")
 	for _, d := range docs {
 		fmt.Fprintf(e.stdout, "%s\t%s\t%s\t%d\t%s\n", d.ID, clean(d.Title), clean(d.Category), d.Size, d.Added.UTC().Format("2006-01-02T15:04:05Z"))
@@ -340,7 +340,7 @@ func cmdGet(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	body, size, err := cl.Get(e.ctx, c, pos[0], *raw)
+	body, _, err := cl.Get(e.ctx, c, pos[0], *raw)
 	if err != nil {
 		return err
 	}
@@ -351,7 +351,6 @@ func cmdGet(e *env, args []string) error {
 		}
 		return nil
 	}
-	_ = size
 	return writeAtomic(*out, body)
 }
 
