@@ -1,70 +1,158 @@
 // Package vault holds baluchon's keys and the encodings of what they
 // protect: the card, the envelope, the vault keys, the signed heads and
-// pointers, the manifest CRDT and the encryption of documents. It is pure:
-// no network, no disk.
+// pointers, the manifest CRDT and the encryption of documents.
+//
+// It is pure: no network, no disk, no printing, no global state. Every
+// decoder takes untrusted bytes, bounds their size, checks every field
+// and returns errors that name a field or a position, never the secret or
+// plaintext bytes it was given.
 //
 // # Keys
 //
-//	card secret (16 random bytes)
-//	  ├─HKDF "lookup"──> Ed25519 lookup key; its public key is the LookupID,
-//	  │                  it signs the card's Pointer
-//	  └─HKDF "envelope"─> passphrase of the envelope (age scrypt recipient)
-//	envelope (age file) ─> vault signing key (Ed25519), vault content identity
-//	                       (age hybrid ML-KEM-768 + X25519), vault id
-//	vault content identity ─> decrypts manifest and documents
-//	vault signing key ─> signs heads; its public key is the VaultID
+//	card secret (16 random bytes, printed on the card)
+//	  ├─HKDF "lookup"───> Ed25519 lookup key: its public key is the card's
+//	  │                   LookupID; it signs the card's Pointer
+//	  └─HKDF "envelope"─> passphrase of the card's envelope
+//	envelope (age file) ──> vault signing key (Ed25519), vault content
+//	                        identity (age hybrid ML-KEM-768 + X25519)
+//	vault signing key ────> signs heads; its public key is the VaultID
+//	vault content identity > decrypts the manifest and the documents
 //
-// HKDF is HKDF-SHA-256 with salt "baluchon card v1" and 32-byte outputs. The
-// vault keys are random: a new card for the same vault is a new envelope
-// around the same keys.
+// HKDF is HKDF-SHA-256 (crypto/hkdf) with the card secret as input key
+// material, the salt "baluchon card v1", the purpose as info, and 32
+// bytes of output. The lookup key is ed25519.NewKeyFromSeed of its 32
+// bytes. The envelope passphrase is the unpadded base64url encoding
+// (RFC 4648 §5) of its 32 bytes, 43 characters.
+//
+// The vault keys are random, not derived from a card: a new card for the
+// same vault is a new envelope around the same keys, and nothing else is
+// re-encrypted. The signing key makes a forged vault state impossible for
+// any node; the content identity is post-quantum.
 //
 // # Card text
 //
-// The payload is 0x01 (version) ‖ secret (16 bytes) ‖ check byte, the check
-// byte being the first byte of SHA-256("baluchon card v1" ‖ 0x01 ‖ secret).
-// Its 18 bytes are written in base58 (Bitcoin alphabet), left-padded with
-// '1' to 25 digits, and cut into 5 groups of 5 digits. Each group gets a
-// check character: alphabet[(7g + Σ wᵢ·vᵢ) mod 58] with g the group's index
-// from 0, vᵢ the alphabet index of its i-th digit and weights 1, 3, 5, 7, 9
-// (odd, so coprime with 58: any single wrong character is caught in its
-// group). The text is the 5 groups of 6 characters joined by '-'.
+// The payload is 18 bytes:
+//
+//	offset  size  field
+//	0       1     version: 0x01
+//	1       16    card secret
+//	17      1     check byte: first byte of SHA-256("baluchon card v1" ‖ 0x01 ‖ secret)
+//
+// The payload, read as a big-endian number, is written in base58 with the
+// alphabet of github.com/mr-tron/base58 (Bitcoin's,
+// "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz": no 0, O,
+// I or l) and left-padded with '1' (zero) to 25 digits; a version 1
+// payload always takes 24 digits, so the text starts with '1'. The 25
+// digits are cut into 5 groups of 5, and each group gets a sixth, check
+// character:
+//
+//	alphabet[(7·g + 1·v₀ + 3·v₁ + 5·v₂ + 7·v₃ + 9·v₄) mod 58]
+//
+// where g is the group's index from 0 and vᵢ the value of its i-th digit.
+// The weights are odd and below 29, so coprime with 58: any single wrong
+// character is caught in its group; the 7·g term catches groups typed in
+// the wrong order. The printed text is the 5 groups of 6 characters joined
+// by '-', 34 characters in all, such as
+//
+//	13QXnh-mdfKdn-pHdST3-Y5pumG-j7tuFN   (secret 00 01 02 … 0f)
+//
+// ParseCard skips dashes (also typographic ones) and white space anywhere,
+// then checks, in this order and reporting the first problem as a
+// *CardTextError: the count of characters (30), each character (in the
+// alphabet), each group's check character, the version byte (1; above 1
+// is a newer card), and the check byte (which also requires the number to
+// fit the 18 bytes).
 //
 // # Envelope
 //
-// An age file with one scrypt stanza (work factor 2^10) whose plaintext is
-// the JSON {"v":1,"vault":VAULTID,"sign":BASE64(ed25519 seed),
-// "content":"AGE-SECRET-KEY-PQ-1…"}. At most MaxEnvelopeSize bytes.
+// A binary (not armored) age file (age-encryption.org/v1) with a single
+// scrypt stanza of work factor 2^10, encrypted with the card's envelope
+// passphrase. The card secret has 128 bits, so scrypt serves only as
+// age's standard symmetric wrapping; OpenEnvelope refuses a work factor
+// above 2^10, so that a hostile envelope cannot demand much work. The
+// plaintext is this JSON object, fields in this order, no white space:
+//
+//	{"v":1,"vault":VAULT,"sign":SEED,"content":IDENTITY}
+//
+//	v        1, the envelope version; any other is refused
+//	vault    the VaultID, base58
+//	sign     the 32-byte Ed25519 seed of the vault signing key, standard
+//	         padded base64 (RFC 4648 §4); its public key must be vault
+//	content  the vault content identity, "AGE-SECRET-KEY-PQ-1…"
+//
+// Unknown fields and anything after the object are refused. An envelope
+// and its plaintext are at most MaxEnvelopeSize bytes.
 //
 // # Head
 //
-//	"BLCNHD1\n" ‖ vault id (32) ‖ uvarint seq ‖ varint unix nanoseconds ‖
-//	uvarint len ‖ manifest CID ‖ uvarint count ‖ count × (uvarint len ‖ parent CID) ‖
-//	Ed25519 signature (64)
+// A head is binary; varints are those of encoding/binary (LEB128 uvarint;
+// zig-zag varint) and must be in their shortest form:
 //
-// signed over "baluchon head v1\x00" ‖ everything before the signature. CIDs
-// are CIDv1; parents are distinct, at most MaxParents; varints are in their
-// shortest form; at most MaxHeadSize bytes.
+//	size      field
+//	8         magic "BLCNHD1\n"
+//	32        VaultID: the vault's Ed25519 public key
+//	uvarint   sequence number
+//	varint    time: Unix nanoseconds (years 1678 to 2262)
+//	uvarint   length n of the manifest CID (1 to 128)
+//	n         manifest CID, binary CIDv1
+//	uvarint   number of parents (0 to MaxParents)
+//	…         for each parent: uvarint length (1 to 128) ‖ binary CIDv1
+//	64        Ed25519 signature
+//
+// The signature is by the vault's key over "baluchon head v1\x00" ‖ every
+// byte before the signature. Parents are distinct. Nothing may follow the
+// signature; a head is at most MaxHeadSize bytes.
 //
 // # Pointer
 //
-//	"BLCNPT1\n" ‖ lookup id (32) ‖ varint unix nanoseconds ‖ uvarint len ‖
-//	envelope CID ‖ Ed25519 signature (64)
+// A pointer leads from a card's LookupID to the CID of its envelope:
 //
-// signed by the card's lookup key over "baluchon pointer v1\x00" ‖ everything
-// before the signature. At most MaxPointerSize bytes.
+//	size      field
+//	8         magic "BLCNPT1\n"
+//	32        LookupID: the card's Ed25519 lookup public key
+//	varint    time: Unix nanoseconds
+//	uvarint   length n of the envelope CID (1 to 128)
+//	n         envelope CID, binary CIDv1
+//	64        Ed25519 signature
+//
+// The signature is by the card's lookup key over "baluchon pointer v1\x00"
+// ‖ every byte before the signature, so any node can check a pointer
+// without the card. At most MaxPointerSize bytes.
 //
 // # Manifest
 //
-// The JSON {"v":1,"entries":[Entry…],"tombstones":[{"id","deleted"}…]},
-// entries and tombstones sorted by document id, encrypted as an age file to
-// the vault's content recipient. Titles, categories and file names are at
-// most 200 characters of UTF-8, MIME types 100; document ids are 1 to 32
-// base58 characters; a manifest holds at most 10000 entries and tombstones
-// and MaxManifestSize bytes.
+// The manifest is a state-based CRDT: an add-wins set of entries keyed by
+// random document ids, with tombstones for deletions. Merging two
+// manifests keeps every tombstone and every entry no tombstone names. Its
+// plaintext is this JSON object, written without white space (Go's
+// encoding/json), entries and tombstones sorted by id:
+//
+//	{"v":1,"entries":[ENTRY…],"tombstones":[{"id":ID,"deleted":TIME}…]}
+//
+// where an ENTRY is (fields in this order, the omitempty ones left out
+// when empty):
+//
+//	id         document id: 1 to 32 base58 characters (NewDocumentID makes
+//	           8 random bytes, at most 11 characters)
+//	cid        root CID of the encrypted document's DAG, as a string
+//	size       plaintext size in bytes, 0 or more
+//	title      at most 200 characters                  (omitted if empty)
+//	category   at most 100 characters                  (omitted if empty)
+//	file_name  at most 255 characters                  (omitted if empty)
+//	mime       at most 255 characters                  (omitted if empty)
+//	added      RFC 3339 time in UTC, years 0 to 9999
+//	added_by   at most 100 characters: the structure   (omitted if empty)
+//	expires    RFC 3339 time in UTC                    (omitted if zero)
+//
+// Characters are Unicode code points; texts are valid UTF-8 without
+// control characters. A manifest has version 1, unique ids, no entry with
+// a tombstone, at most 100000 entries and tombstones, no unknown fields,
+// nothing after the object, and at most MaxManifestSize bytes. It is
+// stored as an age file encrypted to the vault's content recipient.
 //
 // # Documents
 //
-// A document is a standard age file encrypted to the vault's content
-// recipient: the upstream age tool decrypts it with the identity that
-// Keys.IdentityString returns.
+// A document is a standard binary age file encrypted to the vault's
+// content recipient (age1pq1…), written as a stream: the upstream age
+// tool decrypts it with the identity that Keys.IdentityString returns.
 package vault

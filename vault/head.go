@@ -2,7 +2,7 @@ package vault
 
 import (
 	"crypto/ed25519"
-	"errors"
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -11,8 +11,8 @@ import (
 
 // Limits of a head.
 const (
-	MaxHeadSize = 4096
-	MaxParents  = 32
+	MaxHeadSize = 4096 // bytes of an encoded head
+	MaxParents  = 32   // parents of one head
 )
 
 const (
@@ -27,39 +27,52 @@ const (
 type Head struct {
 	Vault    VaultID
 	Seq      uint64
-	Manifest cid.Cid
-	Parents  []cid.Cid
-	Time     time.Time
-	Sig      []byte
+	Manifest cid.Cid   // root CID of the vault's manifest DAG
+	Parents  []cid.Cid // CIDs of the head blocks this head supersedes; at most MaxParents
+	Time     time.Time // UTC, to the nanosecond
+	Sig      []byte    // Ed25519 signature by the vault's signing key
 }
 
-// SignHead signs a new head of the vault.
+// SignHead signs a new head of the vault. The manifest and parents must be
+// CIDv1, the parents distinct, and t within the years 1678 to 2262.
 func (k *Keys) SignHead(seq uint64, manifest cid.Cid, parents []cid.Cid, t time.Time) (*Head, error) {
-	h := &Head{Vault: k.VaultID(), Seq: seq, Manifest: manifest, Parents: append([]cid.Cid(nil), parents...), Time: t.UTC()}
-	if err := h.check(); err != nil {
-		return nil, err
+	if !fitsNanos(t) {
+		return nil, fmt.Errorf("sign head: time is out of range")
 	}
-	h.Sig = ed25519.Sign(k.signing, append([]byte(headSigContext), h.unsigned()...))
-	if len(h.Marshal()) > MaxHeadSize {
-		return nil, errors.New("head is over its size limit")
+	h := &Head{
+		Vault:    k.VaultID(),
+		Seq:      seq,
+		Manifest: manifest,
+		Time:     time.Unix(0, t.UnixNano()).UTC(),
+	}
+	if len(parents) > 0 {
+		h.Parents = append([]cid.Cid(nil), parents...)
+	}
+	if err := h.check(); err != nil {
+		return nil, fmt.Errorf("sign head: %w", err)
+	}
+	h.Sig = ed25519.Sign(k.signing, h.signed())
+	if n := len(h.Marshal()); n > MaxHeadSize {
+		return nil, fmt.Errorf("sign head: head of %d bytes is over the limit of %d", n, MaxHeadSize)
 	}
 	return h, nil
 }
 
+// check checks the CIDs of a head.
 func (h *Head) check() error {
-	if !h.Manifest.Defined() || h.Manifest.Version() != 1 {
-		return errors.New("head manifest must be a CIDv1")
+	if !checkCID(h.Manifest) {
+		return fmt.Errorf("manifest is not a CIDv1")
 	}
 	if len(h.Parents) > MaxParents {
-		return fmt.Errorf("head has %d parents, over the limit of %d", len(h.Parents), MaxParents)
+		return fmt.Errorf("%d parents is over the limit of %d", len(h.Parents), MaxParents)
 	}
-	seen := map[cid.Cid]bool{}
-	for _, p := range h.Parents {
-		if !p.Defined() || p.Version() != 1 {
-			return errors.New("head parents must be CIDv1")
+	seen := make(map[cid.Cid]bool, len(h.Parents))
+	for i, p := range h.Parents {
+		if !checkCID(p) {
+			return fmt.Errorf("parent %d is not a CIDv1", i+1)
 		}
 		if seen[p] {
-			return errors.New("head has a parent twice")
+			return fmt.Errorf("parent %d is there twice", i+1)
 		}
 		seen[p] = true
 	}
@@ -68,21 +81,28 @@ func (h *Head) check() error {
 
 // unsigned encodes everything but the signature.
 func (h *Head) unsigned() []byte {
-	b := append([]byte(headMagic), h.Vault[:]...)
-	b = appendUvarint(b, h.Seq)
-	b = appendVarint(b, h.Time.UnixNano())
+	b := make([]byte, 0, 256)
+	b = append(b, headMagic...)
+	b = append(b, h.Vault[:]...)
+	b = binary.AppendUvarint(b, h.Seq)
+	b = appendTime(b, h.Time)
 	b = appendCID(b, h.Manifest)
-	b = appendUvarint(b, uint64(len(h.Parents)))
+	b = binary.AppendUvarint(b, uint64(len(h.Parents)))
 	for _, p := range h.Parents {
 		b = appendCID(b, p)
 	}
 	return b
 }
 
+// signed returns the message the signature is over.
+func (h *Head) signed() []byte { return append([]byte(headSigContext), h.unsigned()...) }
+
 // Marshal encodes the head; see the package documentation.
 func (h *Head) Marshal() []byte { return append(h.unsigned(), h.Sig...) }
 
-// ParseHead decodes a head and verifies its signature.
+// ParseHead decodes a head and verifies its signature. It accepts only
+// the bytes Marshal writes: no trailing bytes, varints in their shortest
+// form, CIDv1 in binary form.
 func ParseHead(b []byte) (*Head, error) {
 	if len(b) > MaxHeadSize {
 		return nil, fmt.Errorf("head of %d bytes is over the limit of %d", len(b), MaxHeadSize)
@@ -92,13 +112,13 @@ func ParseHead(b []byte) (*Head, error) {
 		r.fail("magic")
 	}
 	h := &Head{}
-	copy(h.Vault[:], r.fixed(len(h.Vault), "vault"))
+	copy(h.Vault[:], r.fixed(len(h.Vault), "vault id"))
 	h.Seq = r.uvarint("sequence")
-	h.Time = time.Unix(0, r.varint("time")).UTC()
+	h.Time = r.time("time")
 	h.Manifest = r.cid("manifest")
-	n := r.uvarint("parents")
+	n := r.uvarint("parent count")
 	if r.err == nil && n > MaxParents {
-		r.fail("parents")
+		r.fail("parent count")
 	}
 	for i := uint64(0); r.err == nil && i < n; i++ {
 		h.Parents = append(h.Parents, r.cid("parent"))
@@ -108,9 +128,9 @@ func ParseHead(b []byte) (*Head, error) {
 		return nil, err
 	}
 	if err := h.check(); err != nil {
-		return nil, fmt.Errorf("%w: %v", errMalformed("head"), err)
+		return nil, fmt.Errorf("malformed head: %w", err)
 	}
-	if !ed25519.Verify(ed25519.PublicKey(h.Vault[:]), append([]byte(headSigContext), h.unsigned()...), h.Sig) {
+	if !ed25519.Verify(ed25519.PublicKey(h.Vault[:]), h.signed(), h.Sig) {
 		return nil, fmt.Errorf("head: %w", errBadSignature)
 	}
 	return h, nil

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"slices"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"filippo.io/age"
@@ -18,21 +19,44 @@ import (
 	"github.com/mr-tron/base58"
 )
 
-// Limits of a manifest.
+// Limits of a manifest. Text fields are counted in characters (Unicode
+// code points) of valid UTF-8 without control characters.
 const (
-	MaxManifestSize = 16 << 20
-	maxEntries      = 10000
-	maxTitle        = 200 // runes, for titles, categories and file names
-	maxMIME         = 100
-	maxAddedBy      = 100
-	maxDocID        = 32
+	MaxManifestSize = 16 << 20 // bytes of a manifest's plaintext
+
+	maxItems    = 100_000 // entries and tombstones of one manifest
+	maxDocID    = 32      // base58 characters of a document id
+	maxTitle    = 200     // characters of a title
+	maxCategory = 100     // characters of a category
+	maxFileName = 255     // characters of a file name
+	maxMIME     = 255     // characters of a MIME type (RFC 6838: 127 + / + 127)
+	maxAddedBy  = 100     // characters of AddedBy (a libp2p peer id is 52)
+	maxCIDText  = 256     // characters of a CID in text form
 )
 
+// manifestVersion is the "v" of the manifest plaintext.
+const manifestVersion = 1
+
 // Entry is one document of a vault, as the manifest describes it. Only the
-// manifest holds these fields, and the manifest is encrypted.
+// manifest holds these fields, and the manifest is encrypted. In JSON, the
+// CID is its string form ("bafy…").
 type Entry struct {
 	ID       string    `json:"id"`
-	CID      cid.Cid   `json:"cid"`
+	CID      cid.Cid   `json:"cid"`  // root CID of the encrypted document DAG
+	Size     int64     `json:"size"` // plaintext size in bytes
+	Title    string    `json:"title,omitempty"`
+	Category string    `json:"category,omitempty"`
+	FileName string    `json:"file_name,omitempty"`
+	MIME     string    `json:"mime,omitempty"`
+	Added    time.Time `json:"added"`
+	AddedBy  string    `json:"added_by,omitempty"` // structure's peer id or name
+	Expires  time.Time `json:"expires,omitzero"`
+}
+
+// entryJSON is Entry with the CID as a string.
+type entryJSON struct {
+	ID       string    `json:"id"`
+	CID      string    `json:"cid"`
 	Size     int64     `json:"size"`
 	Title    string    `json:"title,omitempty"`
 	Category string    `json:"category,omitempty"`
@@ -43,57 +67,134 @@ type Entry struct {
 	Expires  time.Time `json:"expires,omitzero"`
 }
 
+// MarshalJSON encodes the entry with its CID as a string.
+func (e Entry) MarshalJSON() ([]byte, error) {
+	j := entryJSON{
+		ID: e.ID, Size: e.Size, Title: e.Title, Category: e.Category, FileName: e.FileName,
+		MIME: e.MIME, Added: e.Added, AddedBy: e.AddedBy, Expires: e.Expires,
+	}
+	if e.CID.Defined() {
+		j.CID = e.CID.String()
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON decodes an entry that MarshalJSON wrote. Unknown fields
+// are an error.
+func (e *Entry) UnmarshalJSON(b []byte) error {
+	var j entryJSON
+	if err := decodeJSON(b, &j); err != nil {
+		return &valueError{"document entry: " + err.Error()}
+	}
+	c := cid.Undef
+	if j.CID != "" {
+		var err error
+		if len(j.CID) > maxCIDText {
+			return &valueError{"document entry: cid is too long"}
+		}
+		if c, err = cid.Decode(j.CID); err != nil {
+			return &valueError{"document entry: cid is malformed"}
+		}
+	}
+	*e = Entry{
+		ID: j.ID, CID: c, Size: j.Size, Title: j.Title, Category: j.Category, FileName: j.FileName,
+		MIME: j.MIME, Added: j.Added, AddedBy: j.AddedBy, Expires: j.Expires,
+	}
+	return nil
+}
+
+// check validates an entry. Its errors name the field, never its value.
 func (e *Entry) check() error {
 	if err := checkDocID(e.ID); err != nil {
 		return err
 	}
 	if !e.CID.Defined() {
-		return fmt.Errorf("document %s has no CID", e.ID)
+		return errors.New("document has no CID")
 	}
 	if e.Size < 0 {
-		return fmt.Errorf("document %s has a negative size", e.ID)
+		return errors.New("document size is negative")
 	}
 	for _, f := range []struct {
 		name, v string
 		max     int
-	}{{"title", e.Title, maxTitle}, {"category", e.Category, maxTitle}, {"file name", e.FileName, maxTitle}, {"MIME type", e.MIME, maxMIME}, {"added by", e.AddedBy, maxAddedBy}} {
-		if !utf8.ValidString(f.v) || utf8.RuneCountInString(f.v) > f.max {
-			return fmt.Errorf("document %s: %s is not valid text of at most %d characters", e.ID, f.name, f.max)
+	}{
+		{"title", e.Title, maxTitle},
+		{"category", e.Category, maxCategory},
+		{"file name", e.FileName, maxFileName},
+		{"MIME type", e.MIME, maxMIME},
+		{"added by", e.AddedBy, maxAddedBy},
+	} {
+		if err := checkText(f.v, f.max); err != nil {
+			return fmt.Errorf("document %s %w", f.name, err)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		t    time.Time
+	}{{"date added", e.Added}, {"expiry date", e.Expires}} {
+		if !fitsJSON(f.t) {
+			return fmt.Errorf("document %s is out of range", f.name)
 		}
 	}
 	return nil
 }
 
+// fitsJSON reports whether t can be written in JSON (RFC 3339): the
+// years 0 to 9999.
+func fitsJSON(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 0 && y <= 9999
+}
+
+// checkText checks a text field of an entry.
+func checkText(s string, max int) error {
+	if !utf8.ValidString(s) {
+		return errors.New("is not valid UTF-8 text")
+	}
+	if n := utf8.RuneCountInString(s); n > max {
+		return fmt.Errorf("has %d characters, over the limit of %d", n, max)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return errors.New("holds a control character")
+		}
+	}
+	return nil
+}
+
+// checkDocID checks a document id: 1 to 32 base58 characters.
 func checkDocID(id string) error {
 	if id == "" || len(id) > maxDocID {
-		return errors.New("document id must be 1 to 32 characters")
+		return fmt.Errorf("document id must have 1 to %d characters", maxDocID)
 	}
-	for i := 0; i < len(id); i++ {
-		if alphabetIndex(id[i]) < 0 {
+	for _, r := range id {
+		if alphabetIndex(r) < 0 {
 			return errors.New("document id must be base58")
 		}
 	}
 	return nil
 }
 
-// NewDocumentID returns a fresh document id: 8 random bytes in base58,
-// short enough to type.
-func NewDocumentID(r io.Reader) string {
-	if r == nil {
-		r = rand.Reader
+// NewDocumentID returns a fresh document id: 8 bytes read from random
+// (crypto/rand if nil), in base58, short enough to type. It panics if
+// random fails, as crypto/rand never does.
+func NewDocumentID(random io.Reader) string {
+	if random == nil {
+		random = rand.Reader
 	}
 	b := make([]byte, 8)
-	if _, err := io.ReadFull(r, b); err != nil {
+	if _, err := io.ReadFull(random, b); err != nil {
 		panic("vault: random document id: " + err.Error())
 	}
 	return base58.Encode(b)
 }
 
 // Manifest is the list of a vault's documents: a state-based CRDT, an
-// add-wins set of entries keyed by document id with tombstones for
+// add-wins set of entries keyed by document id, with tombstones for
 // deletions. Document ids are random and never reused, so two structures
-// that add documents while cut off from each other merge with nothing lost,
-// and a deletion removes only the entry it names.
+// that add documents while cut off from each other merge with nothing
+// lost, and a deletion removes only the entry it names. The zero value is
+// an empty manifest. A Manifest is not safe for concurrent use.
 type Manifest struct {
 	entries    map[string]Entry
 	tombstones map[string]time.Time
@@ -104,31 +205,53 @@ func NewManifest() *Manifest {
 	return &Manifest{entries: map[string]Entry{}, tombstones: map[string]time.Time{}}
 }
 
+func (m *Manifest) init() {
+	if m.entries == nil {
+		m.entries = map[string]Entry{}
+	}
+	if m.tombstones == nil {
+		m.tombstones = map[string]time.Time{}
+	}
+}
+
 // Add adds a document. Its id must be new to the manifest, deleted ones
-// included.
+// included. Its times are kept in UTC.
 func (m *Manifest) Add(e Entry) error {
 	if err := e.check(); err != nil {
-		return err
+		return fmt.Errorf("add document: %w", err)
 	}
 	if _, ok := m.entries[e.ID]; ok {
-		return fmt.Errorf("document %s is already in the vault", e.ID)
+		return errors.New("add document: its id is already in the vault")
 	}
 	if _, ok := m.tombstones[e.ID]; ok {
-		return fmt.Errorf("document %s was deleted from the vault", e.ID)
+		return errors.New("add document: its id was deleted from the vault")
 	}
-	if len(m.entries)+len(m.tombstones) >= maxEntries {
-		return fmt.Errorf("a vault holds at most %d documents", maxEntries)
+	if len(m.entries)+len(m.tombstones) >= maxItems {
+		return fmt.Errorf("add document: a vault holds at most %d documents, deleted ones included", maxItems)
 	}
-	m.entries[e.ID] = e
+	m.init()
+	m.entries[e.ID] = normalize(e)
 	return nil
 }
 
-// Remove deletes a document, leaving a tombstone.
+// normalize returns e with its times in UTC, without monotonic clock
+// readings, as JSON gives them back.
+func normalize(e Entry) Entry {
+	e.Added = e.Added.UTC()
+	e.Expires = e.Expires.UTC()
+	return e
+}
+
+// Remove deletes a live document, leaving a tombstone dated t.
 func (m *Manifest) Remove(id string, t time.Time) error {
 	if _, ok := m.entries[id]; !ok {
-		return fmt.Errorf("no document %s in the vault", id)
+		return errors.New("remove document: no such document in the vault")
+	}
+	if !fitsJSON(t) {
+		return errors.New("remove document: time is out of range")
 	}
 	delete(m.entries, id)
+	m.init()
 	m.tombstones[id] = t.UTC()
 	return nil
 }
@@ -139,7 +262,7 @@ func (m *Manifest) Get(id string) (Entry, bool) {
 	return e, ok
 }
 
-// Entries returns the live documents, oldest first.
+// Entries returns the live documents, sorted by date added, then id.
 func (m *Manifest) Entries() []Entry {
 	out := slices.Collect(maps.Values(m.entries))
 	slices.SortFunc(out, func(a, b Entry) int {
@@ -154,12 +277,18 @@ func (m *Manifest) Entries() []Entry {
 // Len returns the number of live documents.
 func (m *Manifest) Len() int { return len(m.entries) }
 
-// Merge returns the union of two manifests: every entry of either that
-// neither deleted, and every tombstone of either. It is commutative,
-// associative and idempotent.
+// Merge returns the union of two manifests: every tombstone of either,
+// and every entry of either that no tombstone removes. It is commutative,
+// associative and idempotent, and leaves a and b unchanged; a nil
+// manifest is empty. Where both have a tombstone for an id, the earlier
+// date is kept; where both have an entry for an id and they differ (which
+// random ids make impossible in practice), the one whose JSON sorts first.
 func Merge(a, b *Manifest) *Manifest {
 	out := NewManifest()
 	for _, m := range []*Manifest{a, b} {
+		if m == nil {
+			continue
+		}
 		for id, t := range m.tombstones {
 			if old, ok := out.tombstones[id]; !ok || t.Before(old) {
 				out.tombstones[id] = t
@@ -167,13 +296,14 @@ func Merge(a, b *Manifest) *Manifest {
 		}
 	}
 	for _, m := range []*Manifest{a, b} {
+		if m == nil {
+			continue
+		}
 		for id, e := range m.entries {
 			if _, dead := out.tombstones[id]; dead {
 				continue
 			}
-			// The same id always names the same document; keep a
-			// deterministic one if two copies differ anyway.
-			if old, ok := out.entries[id]; ok && entryLess(old, e) {
+			if old, ok := out.entries[id]; ok && !entryLess(e, old) {
 				continue
 			}
 			out.entries[id] = e
@@ -182,89 +312,93 @@ func Merge(a, b *Manifest) *Manifest {
 	return out
 }
 
+// entryLess orders entries of the same id by their JSON.
 func entryLess(a, b Entry) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
-	return bytes.Compare(ja, jb) <= 0
+	return bytes.Compare(ja, jb) < 0
 }
 
-// Equal reports whether two manifests hold the same entries and tombstones.
+// Equal reports whether two manifests hold the same entries and
+// tombstones.
 func (m *Manifest) Equal(o *Manifest) bool {
-	a, _ := m.marshal()
-	b, _ := o.marshal()
-	return bytes.Equal(a, b)
+	return bytes.Equal(m.marshal(), o.marshal())
 }
 
-type tombstone struct {
+type tombstoneJSON struct {
 	ID      string    `json:"id"`
 	Deleted time.Time `json:"deleted"`
 }
 
 type manifestJSON struct {
-	V          int         `json:"v"`
-	Entries    []Entry     `json:"entries"`
-	Tombstones []tombstone `json:"tombstones"`
+	V          int             `json:"v"`
+	Entries    []Entry         `json:"entries"`
+	Tombstones []tombstoneJSON `json:"tombstones"`
 }
 
 // marshal encodes the manifest canonically: entries and tombstones sorted
-// by id.
-func (m *Manifest) marshal() ([]byte, error) {
-	mj := manifestJSON{V: 1, Entries: []Entry{}, Tombstones: []tombstone{}}
+// by id. Every entry passed check, so it cannot fail.
+func (m *Manifest) marshal() []byte {
+	mj := manifestJSON{V: manifestVersion, Entries: []Entry{}, Tombstones: []tombstoneJSON{}}
 	for _, id := range slices.Sorted(maps.Keys(m.entries)) {
 		mj.Entries = append(mj.Entries, m.entries[id])
 	}
 	for _, id := range slices.Sorted(maps.Keys(m.tombstones)) {
-		mj.Tombstones = append(mj.Tombstones, tombstone{ID: id, Deleted: m.tombstones[id]})
+		mj.Tombstones = append(mj.Tombstones, tombstoneJSON{ID: id, Deleted: m.tombstones[id]})
 	}
-	return json.Marshal(mj)
+	b, err := json.Marshal(mj)
+	if err != nil {
+		panic("vault: encode manifest: " + err.Error())
+	}
+	return b
 }
 
-// decodeManifest checks and decodes a manifest's plaintext.
+// decodeManifest checks and decodes the plaintext of a manifest. Its
+// errors give the position of a bad entry, never its contents.
 func decodeManifest(b []byte) (*Manifest, error) {
 	if len(b) > MaxManifestSize {
 		return nil, errors.New("manifest is over its size limit")
 	}
 	var mj manifestJSON
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&mj); err != nil {
-		return nil, errors.New("manifest does not decode")
+	if err := decodeJSON(b, &mj); err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
 	}
-	if dec.More() {
-		return nil, errors.New("manifest has trailing data")
-	}
-	if mj.V != 1 {
+	if mj.V != manifestVersion {
 		return nil, fmt.Errorf("manifest version %d is not supported: update baluchon", mj.V)
 	}
-	if len(mj.Entries)+len(mj.Tombstones) > maxEntries {
-		return nil, errors.New("manifest has too many entries")
+	if len(mj.Entries)+len(mj.Tombstones) > maxItems {
+		return nil, fmt.Errorf("manifest has over %d entries", maxItems)
 	}
 	m := NewManifest()
-	for _, t := range mj.Tombstones {
+	for i, t := range mj.Tombstones {
 		if err := checkDocID(t.ID); err != nil {
-			return nil, fmt.Errorf("manifest tombstone: %w", err)
+			return nil, fmt.Errorf("manifest tombstone %d: %w", i+1, err)
 		}
 		if _, dup := m.tombstones[t.ID]; dup {
-			return nil, errors.New("manifest has a tombstone twice")
+			return nil, fmt.Errorf("manifest tombstone %d: its id is there twice", i+1)
+		}
+		if !fitsJSON(t.Deleted) {
+			return nil, fmt.Errorf("manifest tombstone %d: time is out of range", i+1)
 		}
 		m.tombstones[t.ID] = t.Deleted.UTC()
 	}
-	for _, e := range mj.Entries {
-		if _, dead := m.tombstones[e.ID]; dead {
-			return nil, errors.New("manifest lists a deleted document")
-		}
+	for i, e := range mj.Entries {
 		if err := m.Add(e); err != nil {
-			return nil, fmt.Errorf("manifest entry: %w", err)
+			return nil, fmt.Errorf("manifest entry %d: %w", i+1, err)
 		}
 	}
 	return m, nil
 }
 
-// Encrypt writes the manifest, encrypted to r, as an age file.
+// Encrypt writes the manifest as an age file encrypted to r, the vault's
+// content recipient.
 func (m *Manifest) Encrypt(dst io.Writer, r age.Recipient) error {
-	b, err := m.marshal()
-	if err != nil {
-		return err
+	b := m.marshal()
+	if len(b) > MaxManifestSize {
+		return fmt.Errorf("encrypt manifest: %d bytes is over the limit of %d", len(b), MaxManifestSize)
+	}
+	if n := len(m.entries) + len(m.tombstones); n > maxItems {
+		return fmt.Errorf("encrypt manifest: %d entries is over the limit of %d", n, maxItems)
 	}
 	w, err := age.Encrypt(dst, r)
 	if err != nil {
@@ -273,10 +407,14 @@ func (m *Manifest) Encrypt(dst io.Writer, r age.Recipient) error {
 	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("encrypt manifest: %w", err)
 	}
-	return w.Close()
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("encrypt manifest: %w", err)
+	}
+	return nil
 }
 
-// DecryptManifest reads an encrypted manifest.
+// DecryptManifest reads an encrypted manifest. An identity that does not
+// open it gives an error wrapping ErrWrongKeys.
 func DecryptManifest(src io.Reader, id age.Identity) (*Manifest, error) {
 	r, err := age.Decrypt(src, id)
 	if err != nil {
@@ -286,5 +424,9 @@ func DecryptManifest(src io.Reader, id age.Identity) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decrypt manifest: %w", err)
 	}
-	return decodeManifest(b)
+	m, err := decodeManifest(b)
+	if err != nil {
+		return nil, fmt.Errorf("decrypt manifest: %w", err)
+	}
+	return m, nil
 }

@@ -18,24 +18,32 @@ const (
 
 // Pointer leads from a card lookup id to the card's envelope. It is
 // signed by the card's lookup key, so any node can check it without the
-// card, and no node can point a card elsewhere.
+// card, and no node can point a card elsewhere. Card.SignPointer makes
+// one.
 type Pointer struct {
 	Lookup   LookupID
-	Envelope cid.Cid
-	Time     time.Time
-	Sig      []byte
+	Envelope cid.Cid   // CIDv1 of the envelope block
+	Time     time.Time // UTC, to the nanosecond
+	Sig      []byte    // Ed25519 signature by the card's lookup key
 }
 
+// unsigned encodes everything but the signature.
 func (p *Pointer) unsigned() []byte {
-	b := append([]byte(pointerMagic), p.Lookup[:]...)
-	b = appendVarint(b, p.Time.UnixNano())
+	b := make([]byte, 0, 128)
+	b = append(b, pointerMagic...)
+	b = append(b, p.Lookup[:]...)
+	b = appendTime(b, p.Time)
 	return appendCID(b, p.Envelope)
 }
+
+// signed returns the message the signature is over.
+func (p *Pointer) signed() []byte { return append([]byte(pointerSigContext), p.unsigned()...) }
 
 // Marshal encodes the pointer; see the package documentation.
 func (p *Pointer) Marshal() []byte { return append(p.unsigned(), p.Sig...) }
 
-// ParsePointer decodes a pointer and verifies its signature.
+// ParsePointer decodes a pointer and verifies its signature. It accepts
+// only the bytes Marshal writes.
 func ParsePointer(b []byte) (*Pointer, error) {
 	if len(b) > MaxPointerSize {
 		return nil, fmt.Errorf("pointer of %d bytes is over the limit of %d", len(b), MaxPointerSize)
@@ -46,13 +54,13 @@ func ParsePointer(b []byte) (*Pointer, error) {
 	}
 	p := &Pointer{}
 	copy(p.Lookup[:], r.fixed(len(p.Lookup), "lookup id"))
-	p.Time = time.Unix(0, r.varint("time")).UTC()
+	p.Time = r.time("time")
 	p.Envelope = r.cid("envelope")
 	p.Sig = append([]byte(nil), r.fixed(ed25519.SignatureSize, "signature")...)
 	if err := r.done(); err != nil {
 		return nil, err
 	}
-	if !ed25519.Verify(ed25519.PublicKey(p.Lookup[:]), append([]byte(pointerSigContext), p.unsigned()...), p.Sig) {
+	if !ed25519.Verify(ed25519.PublicKey(p.Lookup[:]), p.signed(), p.Sig) {
 		return nil, fmt.Errorf("pointer: %w", errBadSignature)
 	}
 	return p, nil

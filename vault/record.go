@@ -5,27 +5,35 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"time"
 
 	"github.com/ipfs/go-cid"
 )
 
-// errMalformed is the one error of a record that does not decode: a
-// position or a field name, never the bytes.
-func errMalformed(what string) error { return fmt.Errorf("malformed %s", what) }
+// maxCIDSize bounds one CID in a head or pointer. A CIDv1 with a SHA-256
+// multihash takes 36 bytes.
+const maxCIDSize = 128
 
-// reader walks an encoded record.
+// errBadSignature is the error of a well-formed record whose signature
+// does not verify.
+var errBadSignature = errors.New("signature does not verify")
+
+// reader walks a binary record (head or pointer). The first problem
+// stops it; its error names the record and the field, never the bytes.
 type reader struct {
 	b    []byte
-	what string
+	what string // "head" or "pointer"
 	err  error
 }
 
 func (r *reader) fail(field string) {
 	if r.err == nil {
-		r.err = fmt.Errorf("%w: %s", errMalformed(r.what), field)
+		r.err = fmt.Errorf("malformed %s: %s", r.what, field)
 	}
 }
 
+// fixed reads n bytes.
 func (r *reader) fixed(n int, field string) []byte {
 	if r.err != nil {
 		return nil
@@ -39,6 +47,7 @@ func (r *reader) fixed(n int, field string) []byte {
 	return out
 }
 
+// uvarint reads an unsigned varint in its shortest form.
 func (r *reader) uvarint(field string) uint64 {
 	if r.err != nil {
 		return 0
@@ -52,6 +61,7 @@ func (r *reader) uvarint(field string) uint64 {
 	return v
 }
 
+// varint reads a signed (zig-zag) varint in its shortest form.
 func (r *reader) varint(field string) int64 {
 	if r.err != nil {
 		return 0
@@ -65,15 +75,16 @@ func (r *reader) varint(field string) int64 {
 	return v
 }
 
-// cid reads a length-prefixed CIDv1.
+// time reads a time as a varint of Unix nanoseconds.
+func (r *reader) time(field string) time.Time {
+	return time.Unix(0, r.varint(field)).UTC()
+}
+
+// cid reads a length-prefixed CIDv1 in its binary form.
 func (r *reader) cid(field string) cid.Cid {
 	n := r.uvarint(field)
-	if r.err != nil {
-		return cid.Undef
-	}
-	if n > 128 {
+	if r.err == nil && (n == 0 || n > maxCIDSize) {
 		r.fail(field)
-		return cid.Undef
 	}
 	b := r.fixed(int(n), field)
 	if r.err != nil {
@@ -87,11 +98,17 @@ func (r *reader) cid(field string) cid.Cid {
 	return c
 }
 
+// done returns the first error, or an error if bytes are left over.
 func (r *reader) done() error {
 	if r.err == nil && len(r.b) != 0 {
 		r.fail("trailing bytes")
 	}
 	return r.err
+}
+
+// checkCID checks that c can be written in a head or pointer.
+func checkCID(c cid.Cid) bool {
+	return c.Defined() && c.Version() == 1 && len(c.Bytes()) <= maxCIDSize
 }
 
 func appendCID(dst []byte, c cid.Cid) []byte {
@@ -100,7 +117,12 @@ func appendCID(dst []byte, c cid.Cid) []byte {
 	return append(dst, b...)
 }
 
-var errBadSignature = errors.New("signature does not verify")
+func appendTime(dst []byte, t time.Time) []byte {
+	return binary.AppendVarint(dst, t.UnixNano())
+}
 
-func appendUvarint(dst []byte, v uint64) []byte { return binary.AppendUvarint(dst, v) }
-func appendVarint(dst []byte, v int64) []byte   { return binary.AppendVarint(dst, v) }
+// fitsNanos reports whether t can be written as Unix nanoseconds in an
+// int64: the years 1678 to 2262.
+func fitsNanos(t time.Time) bool {
+	return !t.Before(time.Unix(0, math.MinInt64)) && !t.After(time.Unix(0, math.MaxInt64))
+}
