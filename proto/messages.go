@@ -149,6 +149,19 @@ func (d *decoder) status() (Status, string) {
 	return s, string(reason)
 }
 
+// expectOK reads a response's status. A non-OK status ends the body and
+// comes back as the peer's *RemoteError.
+func (d *decoder) expectOK() error {
+	s, reason := d.status()
+	if d.err == nil && s != StatusOK {
+		if err := d.end(); err != nil {
+			return err
+		}
+		return &RemoteError{Status: s, Reason: reason}
+	}
+	return d.err
+}
+
 func appendStatus(dst []byte, s Status, reason string) []byte {
 	dst = append(dst, byte(s))
 	if s != StatusOK {
@@ -168,12 +181,8 @@ func encodeResolveResponse(c *CardRecord) []byte {
 // decodeResolveResponse decodes a resolve response to a request for id.
 func decodeResolveResponse(b []byte, id vault.LookupID) (*CardRecord, error) {
 	d := &decoder{b: b}
-	s, reason := d.status()
-	if d.err == nil && s != StatusOK {
-		if err := d.end(); err != nil {
-			return nil, err
-		}
-		return nil, &RemoteError{Status: s, Reason: reason}
+	if err := d.expectOK(); err != nil {
+		return nil, err
 	}
 	c := d.card()
 	if err := d.end(); err != nil {
@@ -192,12 +201,8 @@ func encodeHeadsResponse(heads []*vault.Head) []byte {
 // decodeHeadsResponse decodes a heads response to a request for v.
 func decodeHeadsResponse(b []byte, v vault.VaultID) ([]*vault.Head, error) {
 	d := &decoder{b: b}
-	s, reason := d.status()
-	if d.err == nil && s != StatusOK {
-		if err := d.end(); err != nil {
-			return nil, err
-		}
-		return nil, &RemoteError{Status: s, Reason: reason}
+	if err := d.expectOK(); err != nil {
+		return nil, err
 	}
 	heads := d.heads(v)
 	if err := d.end(); err != nil {
@@ -242,14 +247,10 @@ func decodeAnnouncement(b []byte) (*Announcement, error) {
 // decodeStatusResponse decodes a response that is only a status.
 func decodeStatusResponse(b []byte) error {
 	d := &decoder{b: b}
-	s, reason := d.status()
-	if err := d.end(); err != nil {
+	if err := d.expectOK(); err != nil {
 		return err
 	}
-	if s != StatusOK {
-		return &RemoteError{Status: s, Reason: reason}
-	}
-	return nil
+	return d.end()
 }
 
 func decodeID(b []byte) ([32]byte, error) {

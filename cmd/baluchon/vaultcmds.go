@@ -67,6 +67,27 @@ func readCard(e *env, name string) (*vault.Card, error) {
 	return c, nil
 }
 
+// vaultArgs parses the arguments of a command that works on a person's
+// vault, checks their number, reads the card and dials the node.
+func vaultArgs(e *env, f *flags, card *string, args []string, countOK func(n int) bool, usage string) ([]string, *vault.Card, *node.Client, error) {
+	pos, err := f.parse(args)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !countOK(len(pos)) {
+		return nil, nil, nil, usagef("%s", usage)
+	}
+	c, err := readCard(e, *card)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cl, err := dial(e)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return pos, c, cl, nil
+}
+
 func readLimited(name string, max int64) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
@@ -165,18 +186,7 @@ func writeNew(name string, data []byte, perm os.FileMode) error {
 func cmdCardIdentity(e *env, args []string) error {
 	f := newFlags(e, "card identity")
 	card := cardFlag(f)
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return usagef("card identity takes no arguments")
-	}
-	c, err := readCard(e, *card)
-	if err != nil {
-		return err
-	}
-	cl, err := dial(e)
+	_, c, cl, err := vaultArgs(e, f, card, args, func(n int) bool { return n == 0 }, "card identity takes no arguments")
 	if err != nil {
 		return err
 	}
@@ -194,18 +204,7 @@ func cmdAdd(e *env, args []string) error {
 	card := cardFlag(f)
 	title := f.String("title", "", "title of the document(s)")
 	category := f.String("category", "", "category of the document(s)")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if len(pos) == 0 {
-		return usagef("add needs at least one file: baluchon add --card FILE [--title T] [--category C] PATH...")
-	}
-	c, err := readCard(e, *card)
-	if err != nil {
-		return err
-	}
-	cl, err := dial(e)
+	pos, c, cl, err := vaultArgs(e, f, card, args, func(n int) bool { return n > 0 }, "add needs at least one file: baluchon add --card FILE [--title T] [--category C] PATH...")
 	if err != nil {
 		return err
 	}
@@ -268,18 +267,7 @@ func cmdLs(e *env, args []string) error {
 	f := newFlags(e, "ls")
 	card := cardFlag(f)
 	asJSON := f.Bool("json", false, "print JSON")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return usagef("ls takes no arguments")
-	}
-	c, err := readCard(e, *card)
-	if err != nil {
-		return err
-	}
-	cl, err := dial(e)
+	_, c, cl, err := vaultArgs(e, f, card, args, func(n int) bool { return n == 0 }, "ls takes no arguments")
 	if err != nil {
 		return err
 	}
@@ -325,18 +313,7 @@ func cmdGet(e *env, args []string) error {
 	card := cardFlag(f)
 	out := f.String("o", "", "write the document to this file (default: standard output)")
 	raw := f.Bool("raw", false, "write the stored age ciphertext instead of the document")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("get takes one document id: baluchon get --card FILE DOCID [-o OUT] [--raw]")
-	}
-	c, err := readCard(e, *card)
-	if err != nil {
-		return err
-	}
-	cl, err := dial(e)
+	pos, c, cl, err := vaultArgs(e, f, card, args, func(n int) bool { return n == 1 }, "get takes one document id: baluchon get --card FILE DOCID [-o OUT] [--raw]")
 	if err != nil {
 		return err
 	}
