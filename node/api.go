@@ -33,6 +33,9 @@ import (
 //	GET  /v1/docs            → {"vault": ID, "docs": [DocInfo…]}
 //	GET  /v1/docs/{id}[?raw=1] → the document (plaintext, or age ciphertext)
 //	GET  /v1/identity        → {"identity": AGE-SECRET-KEY-PQ-1…}
+//	GET  /v1/export[?all=1]  → a CAR of the card's vault (or of all vaults);
+//	                           header ExportBytesHeader: bytes of blocks to come
+//	POST /v1/import          body: a CAR → ImportResult
 //
 // Errors are JSON {"code": CODE, "error": MESSAGE} with an HTTP status; the
 // codes are the Code* constants.
@@ -51,8 +54,13 @@ const (
 	CodeTooLarge         = "too_large"
 	CodeBadAddr          = "bad_addr"
 	CodeUnreachable      = "unreachable"
+	CodeBadImport        = "bad_import"
 	CodeInternal         = "internal"
 )
+
+// ExportBytesHeader tells the size of the blocks of an export, for
+// progress bars.
+const ExportBytesHeader = "Baluchon-Export-Bytes"
 
 // IDInfo describes a running node.
 type IDInfo struct {
@@ -121,6 +129,8 @@ func (n *Node) startAPI() (*apiServer, error) {
 	mux.HandleFunc("GET /v1/docs", n.apiList)
 	mux.HandleFunc("GET /v1/docs/{id}", n.apiGet)
 	mux.HandleFunc("GET /v1/identity", n.apiIdentity)
+	mux.HandleFunc("GET /v1/export", n.apiExport)
+	mux.HandleFunc("POST /v1/import", n.apiImport)
 	a.srv = &http.Server{
 		Handler:           a.auth(mux),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -192,8 +202,11 @@ func (n *Node) fail(w http.ResponseWriter, err error) {
 		ae  *AddrError
 		ue  *UnreachableError
 		cte *vault.CardTextError
+		ie  *ImportError
 	)
 	switch {
+	case errors.As(err, &ie):
+		writeError(w, http.StatusUnprocessableEntity, CodeBadImport, err)
 	case errors.As(err, &cte):
 		writeError(w, http.StatusBadRequest, CodeBadCard, err)
 	case errors.Is(err, ErrUnknownCard):
@@ -347,4 +360,38 @@ func (n *Node) apiIdentity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, map[string]string{"identity": id})
+}
+
+func (n *Node) apiExport(w http.ResponseWriter, r *http.Request) {
+	var (
+		plan *ExportPlan
+		err  error
+	)
+	if r.URL.Query().Get("all") == "1" {
+		plan, err = n.PlanExportAll(r.Context())
+	} else {
+		var card *vault.Card
+		if card, err = requestCard(r); err == nil {
+			plan, err = n.PlanExportVault(r.Context(), card)
+		}
+	}
+	if err != nil {
+		n.fail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.ipld.car; version=1")
+	w.Header().Set(ExportBytesHeader, strconv.FormatInt(plan.Bytes, 10))
+	if err := n.WriteExport(r.Context(), plan, w, nil); err != nil {
+		n.log.Warn("export failed", "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func (n *Node) apiImport(w http.ResponseWriter, r *http.Request) {
+	res, err := n.Import(r.Context(), r.Body, nil)
+	if err != nil {
+		n.fail(w, err)
+		return
+	}
+	writeJSON(w, res)
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -200,4 +201,33 @@ func (c *Client) Identity(ctx context.Context, card *vault.Card) (string, error)
 	}
 	err := c.json(ctx, "GET", "/v1/identity", card, nil, &out)
 	return out.Identity, err
+}
+
+// Export returns a reader of a CAR export: of card's vault, or of every
+// vault when card is nil. bytes is the size of its blocks.
+func (c *Client) Export(ctx context.Context, card *vault.Card) (r io.ReadCloser, bytes int64, err error) {
+	path := "/v1/export"
+	if card == nil {
+		path += "?all=1"
+	}
+	resp, err := c.do(ctx, "GET", path, card, nil, -1)
+	if err != nil {
+		return nil, 0, err
+	}
+	bytes, _ = strconv.ParseInt(resp.Header.Get(ExportBytesHeader), 10, 64)
+	return resp.Body, bytes, nil
+}
+
+// Import sends a CAR export of size bytes to the node.
+func (c *Client) Import(ctx context.Context, r io.Reader, size int64) (*ImportResult, error) {
+	resp, err := c.do(ctx, "POST", "/v1/import", nil, r, size)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out ImportResult
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
+		return nil, fmt.Errorf("read the node's answer: %w", err)
+	}
+	return &out, nil
 }

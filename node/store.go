@@ -88,6 +88,7 @@ func cardKey(lookup string) ds.Key { return ds.NewKey("/baluchon/card/" + lookup
 func vaultCardKey(v, lookup string) ds.Key {
 	return ds.NewKey("/baluchon/vault/" + v + "/card/" + lookup)
 }
+func vaultCardsPrefix(v string) ds.Key { return ds.NewKey("/baluchon/vault/" + v + "/card") }
 func vaultHeadsPrefix(v string) ds.Key { return ds.NewKey("/baluchon/vault/" + v + "/head") }
 func vaultPrefix() ds.Key              { return ds.NewKey("/baluchon/vault") }
 

@@ -569,3 +569,16 @@ func (n *Node) Vaults(ctx context.Context) ([]vault.VaultID, error) {
 	}
 	return out, nil
 }
+
+// BlockCount returns the number of blocks in the node's store.
+func (n *Node) BlockCount(ctx context.Context) (int, error) {
+	ch, err := n.store.blocks.AllKeysChan(ctx)
+	if err != nil {
+		return 0, err
+	}
+	k := 0
+	for range ch {
+		k++
+	}
+	return k, nil
+}

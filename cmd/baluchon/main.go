@@ -35,6 +35,11 @@ People and documents:
   get --card FILE DOCID [-o OUT] [--raw]        get a document back
   card identity --card FILE                     print the vault's age identity (a secret)
 
+Zone blanche (USB stick):
+  export --card FILE -o vault.car     write one person's vault (encrypted) to a file
+  export --all -o node.car            write everything this node keeps
+  import FILE.car                     take in a file written by export (checked block by block)
+
 Every command takes --home DIR: the node's folder (default $BALUCHON_HOME,
 else ~/.baluchon). --card - reads the card text from standard input;
 BALUCHON_CARD=FILE works like --card FILE.
@@ -65,6 +70,8 @@ var commands = map[string]command{
 	"add":     cmdAdd,
 	"ls":      cmdLs,
 	"get":     cmdGet,
+	"export":  cmdExport,
+	"import":  cmdImport,
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -41,6 +41,7 @@ func TestScripts(t *testing.T) {
 			"stdoutvar": cmdStdoutVar,
 			"mkfile":    cmdMkfile,
 			"typo":      cmdTypo,
+			"flipbyte":  cmdFlipByte,
 		},
 		RequireExplicitExec: true,
 	})
@@ -171,4 +172,20 @@ func cmdTypo(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("card has fewer than %d characters", n)
+}
+
+// flipbyte IN OUT N: write to OUT a copy of IN with byte N flipped.
+func cmdFlipByte(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: flipbyte IN OUT N")
+	}
+	var n int
+	_, err := fmt.Sscan(args[2], &n)
+	ts.Check(err)
+	b := []byte(ts.ReadFile(args[0]))
+	if n >= len(b) {
+		ts.Fatalf("%s has only %d bytes", args[0], len(b))
+	}
+	b[n] ^= 0x01
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o600))
 }

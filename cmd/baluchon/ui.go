@@ -96,6 +96,8 @@ func apiHint(home, code string) string {
 		return "a peer address looks like /ip4/192.168.1.10/tcp/4001/p2p/12D3Koo…; 'baluchon id' on the other node prints its addresses"
 	case node.CodeUnreachable:
 		return "check that the other node is running and that the address and port are right ('baluchon id' on that node)"
+	case node.CodeBadImport:
+		return "the file is damaged or incomplete: export it again from the other structure, or ask for another copy"
 	case node.CodeBadCard:
 		return "compare the text with the printed card, or scan the card's QR code again"
 	}

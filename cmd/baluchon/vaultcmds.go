@@ -317,7 +317,7 @@ func cmdGet(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	body, _, err := cl.Get(e.ctx, c, pos[0], *raw)
+	body, size, err := cl.Get(e.ctx, c, pos[0], *raw)
 	if err != nil {
 		return err
 	}
@@ -328,7 +328,9 @@ func cmdGet(e *env, args []string) error {
 		}
 		return nil
 	}
-	return writeAtomic(*out, body)
+	p := newProgress(e, size, "get")
+	defer p.done()
+	return writeAtomic(*out, p.reader(body))
 }
 
 // writeAtomic writes r to name through a temporary file in the same
