@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -28,6 +29,44 @@ type Config struct {
 	// MemoryLimit bounds the memory libp2p may use for connections and
 	// streams, in bytes. Default: 128 MiB.
 	MemoryLimit int64 `json:"memory_limit,omitempty"`
+	// MDNS, when false, stops the node from announcing itself and looking
+	// for other nodes on the local network. Default: true.
+	MDNS *bool `json:"mdns,omitempty"`
+	// Replicas is how many structures of the federation keep each vault.
+	// Default: 2.
+	Replicas int `json:"replicas,omitempty"`
+	// MaxStorageBytes bounds the blocks this node keeps; over it, it takes
+	// no new replica (vaults whose card is shown here are always kept).
+	// Default: 0, no limit.
+	MaxStorageBytes int64 `json:"max_storage_bytes,omitempty"`
+	// SyncInterval is how often members compare what they keep.
+	// Default: "30s".
+	SyncInterval Duration `json:"sync_interval,omitempty"`
+	// ReplicaGrace is how long a structure that kept a vault may go unseen
+	// before another member takes a copy. Default: "10m".
+	ReplicaGrace Duration `json:"replica_grace,omitempty"`
+}
+
+// Duration is a time.Duration written as "30s", "10m" in JSON.
+type Duration time.Duration
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration is written like \"30s\" or \"10m\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return fmt.Errorf("%q is not a duration like \"30s\" or \"10m\"", s)
+	}
+	*d = Duration(v)
+	return nil
 }
 
 // Defaults.
@@ -35,6 +74,9 @@ const (
 	DefaultMaxDocumentBytes = 100_000_000
 	DefaultAPI              = "127.0.0.1:0"
 	DefaultMemoryLimit      = 128 << 20
+	DefaultReplicas         = 2
+	DefaultSyncInterval     = Duration(30 * time.Second)
+	DefaultReplicaGrace     = Duration(10 * time.Minute)
 )
 
 // DefaultListen is the default set of libp2p listen addresses.
@@ -59,6 +101,19 @@ func (c *Config) withDefaults() Config {
 	if out.MemoryLimit == 0 {
 		out.MemoryLimit = DefaultMemoryLimit
 	}
+	if out.MDNS == nil {
+		on := true
+		out.MDNS = &on
+	}
+	if out.Replicas == 0 {
+		out.Replicas = DefaultReplicas
+	}
+	if out.SyncInterval == 0 {
+		out.SyncInterval = DefaultSyncInterval
+	}
+	if out.ReplicaGrace == 0 {
+		out.ReplicaGrace = DefaultReplicaGrace
+	}
 	return out
 }
 
@@ -80,6 +135,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MemoryLimit < 0 {
 		return errors.New("memory_limit must not be negative")
+	}
+	if c.Replicas < 0 || c.Replicas > 16 {
+		return errors.New("replicas must be between 1 and 16")
+	}
+	if c.MaxStorageBytes < 0 {
+		return errors.New("max_storage_bytes must not be negative (0 means no limit)")
 	}
 	return nil
 }

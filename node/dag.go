@@ -103,16 +103,18 @@ const (
 // encrypted: a node that keeps a vault without its keys (a replica) learns
 // from it which blocks to keep, and nothing else (no titles, no names, no
 // sizes that the blocks do not already show).
-func manifestRoot(body cid.Cid, docs []cid.Cid) (*merkledag.ProtoNode, error) {
+func manifestRoot(body ipld.Node, docs []ipld.Node) (*merkledag.ProtoNode, error) {
 	nd := merkledag.NodeWithData([]byte(manifestTag))
 	if err := nd.SetCidBuilder(pbPrefix); err != nil {
 		return nil, err
 	}
-	if err := nd.AddRawLink(linkManifest, &ipld.Link{Cid: body}); err != nil {
+	// AddNodeLink records each child's cumulative size, so that the root's
+	// Size is the vault's size (for quotas and progress bars).
+	if err := nd.AddNodeLink(linkManifest, body); err != nil {
 		return nil, err
 	}
 	for _, d := range docs {
-		if err := nd.AddRawLink(linkDocument, &ipld.Link{Cid: d}); err != nil {
+		if err := nd.AddNodeLink(linkDocument, d); err != nil {
 			return nil, err
 		}
 	}

@@ -49,8 +49,12 @@ const maxSyncs = 4
 
 // Announce takes a peer's new heads of a vault this node keeps, and
 // fetches the new state in the background. Heads of vaults this node does
-// not keep are refused: a node stores only what it has chosen to keep.
+// not keep are refused: a node stores only what it has chosen to keep. A
+// node in a federation takes announcements from its members only.
 func (n *Node) Announce(ctx context.Context, from peer.ID, a *proto.Announcement) error {
+	if fed, _ := n.Federation(); fed != "" && !n.IsMember(from) {
+		return fmt.Errorf("%w: %v", proto.ErrRefused, ErrNotMember)
+	}
 	front, err := n.frontier(ctx, a.Vault)
 	if err != nil {
 		return err

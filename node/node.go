@@ -28,6 +28,7 @@ import (
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"baluchon/proto"
 )
@@ -44,6 +45,8 @@ type Options struct {
 	Logger *slog.Logger
 	// NoAPI disables the local HTTP API (testnet drives nodes directly).
 	NoAPI bool
+	// MDNS, when not nil, replaces the config's mdns setting for this run.
+	MDNS *bool
 }
 
 // Node is one structure's running program: libp2p host, encrypted block
@@ -70,6 +73,16 @@ type Node struct {
 
 	// syncSlots bounds the background syncs started by peers.
 	syncSlots chan struct{}
+	// key is the node's libp2p key: it signs member certificates.
+	key crypto.PrivKey
+	// fedMu guards federation and members; inviteMu makes the use of an
+	// invitation atomic.
+	fedMu      sync.Mutex
+	federation peer.ID
+	members    map[peer.ID]*proto.MemberCert
+	inviteMu   sync.Mutex
+	sync       *syncState
+	mdns       interface{ Close() error }
 
 	// ctx is cancelled by Close; background work (announcements, fetches)
 	// runs under it and is counted in wg. closing, under bgMu, stops new
@@ -94,7 +107,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{home: opts.Home, cfg: cfg.withDefaults(), log: log, syncSlots: make(chan struct{}, maxSyncs)}
+	n := &Node{home: opts.Home, cfg: cfg.withDefaults(), log: log, syncSlots: make(chan struct{}, maxSyncs), sync: newSyncState()}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	if len(opts.Listen) > 0 {
 		c := Config{Listen: opts.Listen}
@@ -112,14 +125,13 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if n.lock, err = lockHome(opts.Home); err != nil {
 		return nil, err
 	}
-	key, err := loadIdentity(opts.Home)
-	if err != nil {
+	if n.key, err = loadIdentity(opts.Home); err != nil {
 		return nil, fmt.Errorf("load node identity: %w", err)
 	}
 	if n.store, err = openStore(opts.Home); err != nil {
 		return nil, err
 	}
-	if n.host, err = newHost(key, &n.cfg); err != nil {
+	if n.host, err = newHost(n.key, &n.cfg); err != nil {
 		return nil, err
 	}
 	n.bitswap = newBitswap(n.ctx, n.host, n.store)
@@ -128,10 +140,25 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if n.pinner, err = dspinner.New(ctx, n.store.ldb, n.dag); err != nil {
 		return nil, fmt.Errorf("open pins: %w", err)
 	}
+	if err := n.loadFederation(ctx); err != nil {
+		return nil, err
+	}
 	proto.Register(n.host, n, n.log)
 	if n.peering, err = n.startPeering(); err != nil {
 		return nil, err
 	}
+	n.watchMembers()
+	if opts.MDNS != nil {
+		n.cfg.MDNS = opts.MDNS
+	}
+	// mDNS only makes sense, and only talks to the network, when the node
+	// listens beyond loopback.
+	if *n.cfg.MDNS && !loopbackOnly(n.host.Addrs()) {
+		if err := n.startMDNS(); err != nil {
+			return nil, fmt.Errorf("start local network discovery (mDNS): %w", err)
+		}
+	}
+	n.goBackground(n.syncLoop)
 	if !opts.NoAPI {
 		if n.api, err = n.startAPI(); err != nil {
 			return nil, err
@@ -228,6 +255,9 @@ func (n *Node) Close() error {
 	n.closing = true
 	n.bgMu.Unlock()
 	n.cancel()
+	if n.mdns != nil {
+		errs = append(errs, n.mdns.Close())
+	}
 	if n.peering != nil {
 		n.peering.Stop()
 	}
@@ -389,4 +419,14 @@ func (n *Node) goBackground(f func(ctx context.Context)) {
 		defer n.wg.Done()
 		f(n.ctx)
 	}()
+}
+
+// loopbackOnly reports whether every address is a loopback one.
+func loopbackOnly(addrs []ma.Multiaddr) bool {
+	for _, a := range addrs {
+		if !manet.IsIPLoopback(a) {
+			return false
+		}
+	}
+	return true
 }

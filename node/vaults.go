@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"baluchon/proto"
@@ -341,11 +342,15 @@ func (n *Node) commit(ctx context.Context, s *session, m *vault.Manifest) error 
 	if err != nil {
 		return fmt.Errorf("store manifest: %w", err)
 	}
-	var docs []cid.Cid
+	var docs []ipld.Node
 	for _, e := range m.Entries() {
-		docs = append(docs, e.CID)
+		nd, err := n.dag.Get(ctx, e.CID)
+		if err != nil {
+			return fmt.Errorf("document %s of the vault: %w", e.ID, err)
+		}
+		docs = append(docs, nd)
 	}
-	root, err := manifestRoot(body.Cid(), docs)
+	root, err := manifestRoot(body, docs)
 	if err != nil {
 		return err
 	}

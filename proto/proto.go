@@ -66,18 +66,23 @@ func IsNotFound(err error) bool {
 	return errors.As(err, &re) && re.Status == StatusNotFound
 }
 
-// Register installs the handlers of all baluchon protocols on h. Errors are
-// logged to log at debug level: a misbehaving peer must not fill the logs.
+// Register installs the handlers of all baluchon protocols on h; those of
+// the federation protocols too when handler is also a FederationHandler.
+// Errors are logged to log at debug level: a misbehaving peer must not fill
+// the logs.
 func Register(h host.Host, handler Handler, log *slog.Logger) {
 	s := &server{handler: handler, log: log}
 	h.SetStreamHandler(ResolveID, s.wrap(ResolveID, maxResolveRequest, s.resolve))
 	h.SetStreamHandler(HeadsID, s.wrap(HeadsID, maxHeadsRequest, s.heads))
 	h.SetStreamHandler(AnnounceID, s.wrap(AnnounceID, maxAnnounceRequest, s.announce))
+	if fh, ok := handler.(FederationHandler); ok {
+		registerFederation(h, fh, s)
+	}
 }
 
 // Unregister removes the handlers installed by Register.
 func Unregister(h host.Host) {
-	for _, id := range []protocol.ID{ResolveID, HeadsID, AnnounceID} {
+	for _, id := range []protocol.ID{ResolveID, HeadsID, AnnounceID, JoinID, MembersID, SyncID, CardsID} {
 		h.RemoveStreamHandler(id)
 	}
 }

@@ -140,3 +140,16 @@ func appendBytes(dst, b []byte) []byte {
 func appendUvarint(dst []byte, n int) []byte {
 	return binary.AppendUvarint(dst, uint64(n))
 }
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 || n != len(binary.AppendVarint(nil, v)) {
+		d.fail(errTruncated)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}

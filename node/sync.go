@@ -1,0 +1,439 @@
+package node
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"baluchon/proto"
+	"baluchon/vault"
+)
+
+// Members of a federation keep each other up to date with the sync
+// protocol: when they connect, and every sync interval, each tells the
+// other which vaults it keeps and their current heads. A node takes the
+// new heads of the vaults it keeps (fetching their blocks), and counts, for
+// every vault, which members keep it: when fewer than the replication
+// target were seen within the grace period, the member chosen by
+// rendezvous hashing among the others takes a copy.
+
+// syncState is what a node knows of the other members' holdings.
+type syncState struct {
+	mu sync.Mutex
+	// holders: vault → member → last time it said it keeps the vault.
+	holders map[vault.VaultID]map[peer.ID]time.Time
+	// last: vault → the last sync of its state with another member.
+	last map[vault.VaultID]SyncEvent
+	// quotaLogged: vault → when its refusal for quota was last logged.
+	quotaLogged map[vault.VaultID]time.Time
+	// replicating: vaults being copied now.
+	replicating map[vault.VaultID]bool
+}
+
+// SyncEvent is one sync of a vault's state with another member.
+type SyncEvent struct {
+	Peer peer.ID
+	Time time.Time
+}
+
+func newSyncState() *syncState {
+	return &syncState{
+		holders:     map[vault.VaultID]map[peer.ID]time.Time{},
+		last:        map[vault.VaultID]SyncEvent{},
+		quotaLogged: map[vault.VaultID]time.Time{},
+		replicating: map[vault.VaultID]bool{},
+	}
+}
+
+// holdings returns the vaults this node keeps and their current heads.
+func (n *Node) holdings(ctx context.Context) (*proto.Holdings, error) {
+	vs, err := n.Vaults(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h := &proto.Holdings{}
+	for _, v := range vs {
+		front, err := n.frontier(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		vh := proto.VaultHeads{Vault: v}
+		for _, f := range front {
+			vh.Heads = append(vh.Heads, f.cid)
+		}
+		h.Vaults = append(h.Vaults, vh)
+	}
+	return h, nil
+}
+
+// Sync answers a member that tells what it keeps (proto.FederationHandler).
+func (n *Node) Sync(ctx context.Context, from peer.ID, h *proto.Holdings) (*proto.Holdings, error) {
+	if !n.IsMember(from) {
+		return nil, fmt.Errorf("%w: %v", proto.ErrRefused, ErrNotMember)
+	}
+	mine, err := n.holdings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n.takeHoldings(from, h)
+	return mine, nil
+}
+
+// Cards answers a member asking for the card records of a vault, to keep
+// a replica that the card can be found at (proto.FederationHandler).
+func (n *Node) Cards(ctx context.Context, from peer.ID, v vault.VaultID) ([]*proto.CardRecord, error) {
+	if !n.IsMember(from) {
+		return nil, fmt.Errorf("%w: %v", proto.ErrRefused, ErrNotMember)
+	}
+	cards, err := n.vaultCards(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	if len(cards) == 0 {
+		return nil, proto.ErrNotFound
+	}
+	return cards, nil
+}
+
+// takeHoldings records what member from keeps, and fetches in the
+// background the heads it has of vaults this node keeps.
+func (n *Node) takeHoldings(from peer.ID, h *proto.Holdings) {
+	now := time.Now()
+	n.sync.mu.Lock()
+	for _, vh := range h.Vaults {
+		hs := n.sync.holders[vh.Vault]
+		if hs == nil {
+			hs = map[peer.ID]time.Time{}
+			n.sync.holders[vh.Vault] = hs
+		}
+		hs[from] = now
+	}
+	n.sync.mu.Unlock()
+	for _, vh := range h.Vaults {
+		n.goBackground(func(ctx context.Context) {
+			n.syncVault(ctx, from, vh)
+		})
+	}
+}
+
+// syncVault takes the heads a member has of a vault this node keeps.
+func (n *Node) syncVault(ctx context.Context, from peer.ID, vh proto.VaultHeads) {
+	front, err := n.frontier(ctx, vh.Vault)
+	if err != nil || len(front) == 0 {
+		return // not kept here: replication decides
+	}
+	var missing []cid.Cid
+	for _, c := range vh.Heads {
+		if !contains(front, c) {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) == 0 {
+		n.noteSync(vh.Vault, from)
+		return
+	}
+	select {
+	case n.syncSlots <- struct{}{}:
+		defer func() { <-n.syncSlots }()
+	case <-ctx.Done():
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
+	defer cancel()
+	var heads []*vault.Head
+	for _, c := range missing {
+		h, err := n.loadHead(ctx, vh.Vault, c)
+		if err != nil {
+			n.log.Debug("head from member not available", "vault", vh.Vault, "peer", from, "err", err)
+			continue
+		}
+		heads = append(heads, h)
+	}
+	changed, err := n.adoptHeads(ctx, vh.Vault, heads)
+	if err != nil {
+		n.log.Warn("vault sync failed", "vault", vh.Vault, "peer", from, "err", err)
+		return
+	}
+	n.noteSync(vh.Vault, from)
+	if changed {
+		n.log.Info("vault state synced", "vault", vh.Vault, "peer", from)
+		if s, err := n.frontier(ctx, vh.Vault); err == nil {
+			n.announce(&session{id: vh.Vault, front: s})
+		}
+	}
+}
+
+func (n *Node) noteSync(v vault.VaultID, p peer.ID) {
+	n.sync.mu.Lock()
+	defer n.sync.mu.Unlock()
+	n.sync.last[v] = SyncEvent{Peer: p, Time: time.Now()}
+}
+
+// syncWith runs the sync protocol with member p.
+func (n *Node) syncWith(ctx context.Context, p peer.ID) {
+	mine, err := n.holdings(ctx)
+	if err != nil {
+		n.log.Warn("list kept vaults", "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, announceTimeout)
+	defer cancel()
+	theirs, err := proto.Sync(ctx, n.host, p, mine)
+	if err != nil {
+		n.log.Debug("sync", "peer", p, "err", err)
+		return
+	}
+	n.takeHoldings(p, theirs)
+}
+
+// syncRound syncs with every connected member, then checks replication.
+func (n *Node) syncRound(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, p := range n.host.Network().Peers() {
+		if !n.IsMember(p) || p == n.ID() {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n.syncWith(ctx, p)
+		}()
+	}
+	wg.Wait()
+	n.checkReplication(ctx)
+}
+
+// syncLoop runs sync rounds every sync interval until the node closes.
+func (n *Node) syncLoop(ctx context.Context) {
+	t := time.NewTicker(time.Duration(n.cfg.SyncInterval))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n.syncRound(ctx)
+		}
+	}
+}
+
+// watchMembers syncs with a member as soon as it connects, and keeps
+// members connected.
+func (n *Node) watchMembers() {
+	n.host.Network().Notify(&network.NotifyBundle{
+		ConnectedF: func(_ network.Network, c network.Conn) {
+			p := c.RemotePeer()
+			if !n.IsMember(p) {
+				return
+			}
+			n.peering.AddPeer(peer.AddrInfo{ID: p, Addrs: []ma.Multiaddr{c.RemoteMultiaddr()}})
+			n.goBackground(func(ctx context.Context) {
+				n.pushMembers(ctx)
+				n.syncWith(ctx, p)
+			})
+		},
+	})
+}
+
+// rendezvous ranks a member for keeping a vault: the lowest rank keeps it
+// first. Every member computes the same ranks.
+func rendezvous(v vault.VaultID, p peer.ID) [32]byte {
+	return sha256.Sum256(append(v[:], []byte(p)...))
+}
+
+// checkReplication takes a copy of each vault that fewer members than the
+// target keep, when this node is the one the ranking chooses.
+func (n *Node) checkReplication(ctx context.Context) {
+	if fed, _ := n.Federation(); fed == "" {
+		return
+	}
+	grace := time.Duration(n.cfg.ReplicaGrace)
+	connected := map[peer.ID]bool{n.ID(): true}
+	for _, p := range n.host.Network().Peers() {
+		if n.IsMember(p) {
+			connected[p] = true
+		}
+	}
+	type job struct {
+		v       vault.VaultID
+		holders []peer.ID
+	}
+	var jobs []job
+	now := time.Now()
+	n.sync.mu.Lock()
+	for v, hs := range n.sync.holders {
+		var live []peer.ID
+		for p, seen := range hs {
+			if now.Sub(seen) <= grace && p != n.ID() {
+				live = append(live, p)
+			}
+		}
+		if len(live) == 0 || n.sync.replicating[v] {
+			continue
+		}
+		jobs = append(jobs, job{v, live})
+	}
+	n.sync.mu.Unlock()
+	for _, j := range jobs {
+		if front, err := n.frontier(ctx, j.v); err != nil || len(front) > 0 {
+			continue // kept here already
+		}
+		missing := n.cfg.Replicas - len(j.holders)
+		if missing <= 0 {
+			continue
+		}
+		var cands []peer.ID
+		for p := range connected {
+			if !slices.Contains(j.holders, p) {
+				cands = append(cands, p)
+			}
+		}
+		slices.SortFunc(cands, func(a, b peer.ID) int {
+			ra, rb := rendezvous(j.v, a), rendezvous(j.v, b)
+			return cmp.Compare(string(ra[:]), string(rb[:]))
+		})
+		if i := slices.Index(cands, n.ID()); i < 0 || i >= missing {
+			continue
+		}
+		n.sync.mu.Lock()
+		n.sync.replicating[j.v] = true
+		n.sync.mu.Unlock()
+		n.goBackground(func(ctx context.Context) {
+			defer func() {
+				n.sync.mu.Lock()
+				delete(n.sync.replicating, j.v)
+				n.sync.mu.Unlock()
+			}()
+			n.replicate(ctx, j.v, j.holders)
+		})
+	}
+}
+
+// replicate takes a copy of vault v from one of its holders.
+func (n *Node) replicate(ctx context.Context, v vault.VaultID, holders []peer.ID) {
+	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
+	defer cancel()
+	for _, p := range holders {
+		heads, err := proto.Heads(ctx, n.host, p, v)
+		if err != nil {
+			continue
+		}
+		if !n.quotaAllows(ctx, v, heads) {
+			return
+		}
+		cards, err := proto.Cards(ctx, n.host, p, v)
+		if err != nil {
+			n.log.Debug("cards of vault to replicate", "vault", v, "peer", p, "err", err)
+			continue
+		}
+		if _, err := n.adoptHeads(ctx, v, heads); err != nil {
+			n.log.Warn("replica of vault failed", "vault", v, "peer", p, "err", err)
+			continue
+		}
+		for _, rec := range cards {
+			if err := n.storeCard(ctx, v, rec); err != nil {
+				n.log.Warn("store card of replica", "vault", v, "err", err)
+			}
+		}
+		n.noteSync(v, p)
+		n.log.Info("replica taken: this node now also keeps the vault", "vault", v, "from", p)
+		n.goBackground(func(ctx context.Context) { n.syncRound(ctx) })
+		return
+	}
+}
+
+// quotaAllows reports whether the vault fits in the storage quota, and logs
+// a clear line (at most once an hour per vault) when it does not.
+func (n *Node) quotaAllows(ctx context.Context, v vault.VaultID, heads []*vault.Head) bool {
+	if n.cfg.MaxStorageBytes == 0 {
+		return true
+	}
+	var need uint64
+	for _, h := range heads {
+		nd, err := n.dag.Get(ctx, h.Manifest)
+		if err != nil {
+			continue
+		}
+		if s, err := nd.Size(); err == nil && s > need {
+			need = s
+		}
+	}
+	used, err := n.store.flat.DiskUsage(ctx)
+	if err != nil {
+		return false
+	}
+	if int64(used+need) <= n.cfg.MaxStorageBytes {
+		return true
+	}
+	n.sync.mu.Lock()
+	defer n.sync.mu.Unlock()
+	if time.Since(n.sync.quotaLogged[v]) > time.Hour {
+		n.sync.quotaLogged[v] = time.Now()
+		n.log.Warn("storage quota reached: not taking a replica of this vault; raise max_storage_bytes in config.json or free space",
+			"vault", v, "needs_bytes", need, "used_bytes", used, "quota_bytes", n.cfg.MaxStorageBytes)
+	}
+	return false
+}
+
+// VaultStatus is what a node knows of one vault it keeps: never a name.
+type VaultStatus struct {
+	Vault    string    `json:"vault"`
+	Replicas int       `json:"replicas"`
+	Target   int       `json:"target"`
+	Holders  []string  `json:"holders"`
+	LastPeer string    `json:"last_sync_peer,omitempty"`
+	LastTime time.Time `json:"last_sync,omitzero"`
+}
+
+// Status is what `baluchon status` shows.
+type Status struct {
+	Peer       string        `json:"peer"`
+	Federation string        `json:"federation,omitempty"`
+	Members    int           `json:"members"`
+	Connected  int           `json:"connected"`
+	UsedBytes  uint64        `json:"used_bytes"`
+	QuotaBytes int64         `json:"quota_bytes"`
+	Vaults     []VaultStatus `json:"vaults"`
+}
+
+// Status reports, for each vault this node keeps, how many structures are
+// known to keep it and where its last sync happened.
+func (n *Node) Status(ctx context.Context) (*Status, error) {
+	fed, members := n.Federation()
+	used, _ := n.store.flat.DiskUsage(ctx)
+	st := &Status{Peer: n.ID().String(), Federation: fed.String(), Members: len(members), Connected: len(n.host.Network().Peers()), UsedBytes: used, QuotaBytes: n.cfg.MaxStorageBytes, Vaults: []VaultStatus{}}
+	if fed == "" {
+		st.Federation = ""
+	}
+	vs, err := n.Vaults(ctx)
+	if err != nil {
+		return nil, err
+	}
+	grace := time.Duration(n.cfg.ReplicaGrace)
+	n.sync.mu.Lock()
+	defer n.sync.mu.Unlock()
+	for _, v := range vs {
+		vst := VaultStatus{Vault: v.String(), Target: n.cfg.Replicas, Holders: []string{n.ID().String()}}
+		for p, seen := range n.sync.holders[v] {
+			if time.Since(seen) <= grace && p != n.ID() {
+				vst.Holders = append(vst.Holders, p.String())
+			}
+		}
+		slices.Sort(vst.Holders[1:])
+		vst.Replicas = len(vst.Holders)
+		if ev, ok := n.sync.last[v]; ok {
+			vst.LastPeer, vst.LastTime = ev.Peer.String(), ev.Time
+		}
+		st.Vaults = append(st.Vaults, vst)
+	}
+	return st, nil
+}

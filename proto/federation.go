@@ -1,0 +1,273 @@
+package proto
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"baluchon/vault"
+)
+
+// Federation protocol IDs.
+const (
+	JoinID    protocol.ID = "/baluchon/join/1.0.0"
+	MembersID protocol.ID = "/baluchon/members/1.0.0"
+	SyncID    protocol.ID = "/baluchon/sync/1.0.0"
+	CardsID   protocol.ID = "/baluchon/cards/1.0.0"
+)
+
+// Limits of the federation messages.
+const (
+	// MaxSyncVaults bounds the vaults of one sync message.
+	MaxSyncVaults = 20000
+	maxCID        = 128
+
+	maxJoinRequest    = InviteSecretSize
+	maxCertList       = 8 + MaxMembers*(MaxCertSize+4)
+	maxSyncMessage    = 8 << 20
+	maxCardsRequest   = 32
+	maxCardsResponse  = 1 + 8 + MaxCards*maxCardRecord
+	maxStatusResponse = 1 + 8 + maxReason
+)
+
+// Holdings is what a node keeps: the vaults and the CIDs of their
+// current heads.
+type Holdings struct {
+	Vaults []VaultHeads
+}
+
+// VaultHeads names the current heads of one vault.
+type VaultHeads struct {
+	Vault vault.VaultID
+	Heads []cid.Cid
+}
+
+// FederationHandler answers the federation protocols. Every certificate it
+// receives has been verified.
+type FederationHandler interface {
+	// Join admits from into the federation if secret is a pending
+	// invitation of this node, and returns the federation's certificates.
+	Join(ctx context.Context, from peer.ID, secret [InviteSecretSize]byte) ([]*MemberCert, error)
+	// Members takes note of from's certificates and returns this node's.
+	Members(ctx context.Context, from peer.ID, certs []*MemberCert) ([]*MemberCert, error)
+	// Sync takes note of what from keeps and returns what this node keeps.
+	Sync(ctx context.Context, from peer.ID, h *Holdings) (*Holdings, error)
+	// Cards returns the card records this node keeps for a vault.
+	Cards(ctx context.Context, from peer.ID, v vault.VaultID) ([]*CardRecord, error)
+}
+
+// registerFederation installs the handlers of the federation protocols.
+func registerFederation(h host.Host, handler FederationHandler, s *server) {
+	h.SetStreamHandler(JoinID, s.wrap(JoinID, maxJoinRequest, func(ctx context.Context, from peer.ID, req []byte) []byte {
+		if len(req) != InviteSecretSize {
+			return appendStatus(nil, StatusInvalid, "malformed invitation")
+		}
+		var secret [InviteSecretSize]byte
+		copy(secret[:], req)
+		certs, err := handler.Join(ctx, from, secret)
+		if err != nil {
+			return s.errorResponse(JoinID, from, err)
+		}
+		return appendCerts(appendStatus(nil, StatusOK, ""), certs)
+	}))
+	h.SetStreamHandler(MembersID, s.wrap(MembersID, maxCertList, func(ctx context.Context, from peer.ID, req []byte) []byte {
+		d := &decoder{b: req}
+		certs := d.certs()
+		if err := d.end(); err != nil {
+			return appendStatus(nil, StatusInvalid, err.Error())
+		}
+		out, err := handler.Members(ctx, from, certs)
+		if err != nil {
+			return s.errorResponse(MembersID, from, err)
+		}
+		return appendCerts(appendStatus(nil, StatusOK, ""), out)
+	}))
+	h.SetStreamHandler(SyncID, s.wrap(SyncID, maxSyncMessage, func(ctx context.Context, from peer.ID, req []byte) []byte {
+		hs, err := decodeHoldings(req)
+		if err != nil {
+			return appendStatus(nil, StatusInvalid, err.Error())
+		}
+		out, err := handler.Sync(ctx, from, hs)
+		if err != nil {
+			return s.errorResponse(SyncID, from, err)
+		}
+		return appendHoldings(appendStatus(nil, StatusOK, ""), out)
+	}))
+	h.SetStreamHandler(CardsID, s.wrap(CardsID, maxCardsRequest, func(ctx context.Context, from peer.ID, req []byte) []byte {
+		v, err := decodeID(req)
+		if err != nil {
+			return appendStatus(nil, StatusInvalid, err.Error())
+		}
+		cards, err := handler.Cards(ctx, from, v)
+		if err != nil {
+			return s.errorResponse(CardsID, from, err)
+		}
+		if len(cards) > MaxCards {
+			cards = cards[:MaxCards]
+		}
+		b := appendStatus(nil, StatusOK, "")
+		b = appendUvarint(b, len(cards))
+		for _, c := range cards {
+			b = appendCard(b, c)
+		}
+		return b
+	}))
+}
+
+func appendCerts(dst []byte, certs []*MemberCert) []byte {
+	if len(certs) > MaxMembers {
+		certs = certs[:MaxMembers]
+	}
+	dst = appendUvarint(dst, len(certs))
+	for _, c := range certs {
+		dst = appendBytes(dst, c.Marshal())
+	}
+	return dst
+}
+
+func (d *decoder) certs() []*MemberCert {
+	n := d.count(MaxMembers)
+	var out []*MemberCert
+	for range n {
+		b := d.bytes(MaxCertSize)
+		if d.err != nil {
+			return nil
+		}
+		c, err := ParseMemberCert(b)
+		if err != nil {
+			d.fail(err)
+			return nil
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func appendHoldings(dst []byte, h *Holdings) []byte {
+	vs := h.Vaults
+	if len(vs) > MaxSyncVaults {
+		vs = vs[:MaxSyncVaults]
+	}
+	dst = appendUvarint(dst, len(vs))
+	for _, v := range vs {
+		dst = append(dst, v.Vault[:]...)
+		heads := v.Heads
+		if len(heads) > MaxHeads {
+			heads = heads[:MaxHeads]
+		}
+		dst = appendUvarint(dst, len(heads))
+		for _, c := range heads {
+			dst = appendBytes(dst, c.Bytes())
+		}
+	}
+	return dst
+}
+
+func (d *decoder) holdings() *Holdings {
+	h := &Holdings{}
+	n := d.count(MaxSyncVaults)
+	for range n {
+		var vh VaultHeads
+		copy(vh.Vault[:], d.fixed(32))
+		k := d.count(MaxHeads)
+		for range k {
+			b := d.bytes(maxCID)
+			if d.err != nil {
+				return nil
+			}
+			c, err := cid.Cast(b)
+			if err != nil || c.Version() != 1 {
+				d.fail(errors.New("malformed head CID"))
+				return nil
+			}
+			vh.Heads = append(vh.Heads, c)
+		}
+		if d.err != nil {
+			return nil
+		}
+		h.Vaults = append(h.Vaults, vh)
+	}
+	return h
+}
+
+func decodeHoldings(b []byte) (*Holdings, error) {
+	d := &decoder{b: b}
+	h := d.holdings()
+	if err := d.end(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// Join presents an invitation's secret to the inviting node p and returns
+// the federation's certificates.
+func Join(ctx context.Context, h host.Host, p peer.ID, secret [InviteSecretSize]byte) ([]*MemberCert, error) {
+	resp, err := roundTrip(ctx, h, p, JoinID, secret[:], 1+8+maxCertList)
+	if err != nil {
+		return nil, err
+	}
+	return decodeCertsResponse(resp)
+}
+
+// ExchangeMembers sends this node's certificates to p and returns p's.
+func ExchangeMembers(ctx context.Context, h host.Host, p peer.ID, certs []*MemberCert) ([]*MemberCert, error) {
+	resp, err := roundTrip(ctx, h, p, MembersID, appendCerts(nil, certs), 1+8+maxCertList)
+	if err != nil {
+		return nil, err
+	}
+	return decodeCertsResponse(resp)
+}
+
+func decodeCertsResponse(b []byte) ([]*MemberCert, error) {
+	d := &decoder{b: b}
+	if err := d.expectOK(); err != nil {
+		return nil, err
+	}
+	certs := d.certs()
+	return certs, d.end()
+}
+
+// Sync sends what this node keeps to p and returns what p keeps.
+func Sync(ctx context.Context, h host.Host, p peer.ID, mine *Holdings) (*Holdings, error) {
+	resp, err := roundTrip(ctx, h, p, SyncID, appendHoldings(nil, mine), 1+maxSyncMessage)
+	if err != nil {
+		return nil, err
+	}
+	d := &decoder{b: resp}
+	if err := d.expectOK(); err != nil {
+		return nil, err
+	}
+	theirs := d.holdings()
+	return theirs, d.end()
+}
+
+// Cards asks p for the card records of vault v. Each record is verified;
+// that it leads to v is p's word (a member's).
+func Cards(ctx context.Context, h host.Host, p peer.ID, v vault.VaultID) ([]*CardRecord, error) {
+	resp, err := roundTrip(ctx, h, p, CardsID, v[:], maxCardsResponse)
+	if err != nil {
+		return nil, err
+	}
+	d := &decoder{b: resp}
+	if err := d.expectOK(); err != nil {
+		return nil, err
+	}
+	n := d.count(MaxCards)
+	var out []*CardRecord
+	for range n {
+		c := d.card()
+		if d.err != nil {
+			break
+		}
+		out = append(out, c)
+	}
+	if err := d.end(); err != nil {
+		return nil, fmt.Errorf("cards: %w", err)
+	}
+	return out, nil
+}
