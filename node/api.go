@@ -15,6 +15,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"baluchon/proto"
 	"baluchon/vault"
 )
 
@@ -36,6 +39,12 @@ import (
 //	GET  /v1/export[?all=1]  → a CAR of the card's vault (or of all vaults);
 //	                           header ExportBytesHeader: bytes of blocks to come
 //	POST /v1/import          body: a CAR → ImportResult
+//	GET  /v1/pair            → {"code": PAIRING CODE}
+//	POST /v1/pair            {"code": CODE} → {"peer": ID}
+//	POST /v1/federation/invite → {"code": INVITATION, "federation": ID}
+//	POST /v1/federation/join {"code": INVITATION} → {"federation": ID}
+//	GET  /v1/federation      → {"federation": ID, "members": [ID…]}
+//	GET  /v1/status          → Status
 //
 // Errors are JSON {"code": CODE, "error": MESSAGE} with an HTTP status; the
 // codes are the Code* constants.
@@ -55,6 +64,8 @@ const (
 	CodeBadAddr          = "bad_addr"
 	CodeUnreachable      = "unreachable"
 	CodeBadImport        = "bad_import"
+	CodeBadCode          = "bad_code"
+	CodeInvitation       = "invitation"
 	CodeInternal         = "internal"
 )
 
@@ -131,6 +142,12 @@ func (n *Node) startAPI() (*apiServer, error) {
 	mux.HandleFunc("GET /v1/identity", n.apiIdentity)
 	mux.HandleFunc("GET /v1/export", n.apiExport)
 	mux.HandleFunc("POST /v1/import", n.apiImport)
+	mux.HandleFunc("GET /v1/pair", n.apiPairingCode)
+	mux.HandleFunc("POST /v1/pair", n.apiPair)
+	mux.HandleFunc("POST /v1/federation/invite", n.apiInvite)
+	mux.HandleFunc("POST /v1/federation/join", n.apiJoin)
+	mux.HandleFunc("GET /v1/federation", n.apiFederation)
+	mux.HandleFunc("GET /v1/status", n.apiStatus)
 	a.srv = &http.Server{
 		Handler:           a.auth(mux),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -203,8 +220,13 @@ func (n *Node) fail(w http.ResponseWriter, err error) {
 		ue  *UnreachableError
 		cte *vault.CardTextError
 		ie  *ImportError
+		ce  *proto.CodeError
 	)
 	switch {
+	case errors.As(err, &ce):
+		writeError(w, http.StatusBadRequest, CodeBadCode, err)
+	case errors.Is(err, ErrInvitation):
+		writeError(w, http.StatusForbidden, CodeInvitation, err)
 	case errors.As(err, &ie):
 		writeError(w, http.StatusUnprocessableEntity, CodeBadImport, err)
 	case errors.As(err, &cte):
@@ -394,4 +416,78 @@ func (n *Node) apiImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, res)
+}
+
+// readCode reads a JSON {"code": TEXT} request.
+func readCode(r *http.Request) (*proto.Code, error) {
+	var req struct {
+		Code string `json:"code"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&req); err != nil {
+		return nil, &proto.CodeError{Msg: "no code in the request"}
+	}
+	return proto.ParseCode(req.Code)
+}
+
+func (n *Node) apiPairingCode(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, map[string]string{"code": n.PairingCode().String()})
+}
+
+func (n *Node) apiPair(w http.ResponseWriter, r *http.Request) {
+	code, err := readCode(r)
+	if err == nil {
+		err = n.Pair(r.Context(), code)
+	}
+	if err != nil {
+		n.fail(w, err)
+		return
+	}
+	writeJSON(w, map[string]string{"peer": code.Peer.String()})
+}
+
+func (n *Node) apiInvite(w http.ResponseWriter, r *http.Request) {
+	code, err := n.Invite(r.Context())
+	if err != nil {
+		n.fail(w, err)
+		return
+	}
+	fed, _ := n.Federation()
+	writeJSON(w, map[string]string{"code": code.String(), "federation": fed.String()})
+}
+
+func (n *Node) apiJoin(w http.ResponseWriter, r *http.Request) {
+	code, err := readCode(r)
+	var fed peer.ID
+	if err == nil {
+		fed, err = n.JoinFederation(r.Context(), code)
+	}
+	if err != nil {
+		n.fail(w, err)
+		return
+	}
+	writeJSON(w, map[string]string{"federation": fed.String()})
+}
+
+func (n *Node) apiFederation(w http.ResponseWriter, r *http.Request) {
+	fed, members := n.Federation()
+	out := struct {
+		Federation string   `json:"federation"`
+		Members    []string `json:"members"`
+	}{Members: []string{}}
+	if fed != "" {
+		out.Federation = fed.String()
+	}
+	for _, m := range members {
+		out.Members = append(out.Members, m.String())
+	}
+	writeJSON(w, out)
+}
+
+func (n *Node) apiStatus(w http.ResponseWriter, r *http.Request) {
+	st, err := n.Status(r.Context())
+	if err != nil {
+		n.fail(w, err)
+		return
+	}
+	writeJSON(w, st)
 }

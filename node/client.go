@@ -231,3 +231,56 @@ func (c *Client) Import(ctx context.Context, r io.Reader, size int64) (*ImportRe
 	}
 	return &out, nil
 }
+
+// PairingCode returns the node's pairing code.
+func (c *Client) PairingCode(ctx context.Context) (string, error) {
+	var out struct {
+		Code string `json:"code"`
+	}
+	err := c.json(ctx, "GET", "/v1/pair", nil, nil, &out)
+	return out.Code, err
+}
+
+// Pair connects the node to the node of a pairing code, and remembers it.
+func (c *Client) Pair(ctx context.Context, code string) (string, error) {
+	var out struct {
+		Peer string `json:"peer"`
+	}
+	err := c.json(ctx, "POST", "/v1/pair", nil, map[string]string{"code": code}, &out)
+	return out.Peer, err
+}
+
+// Invite makes an invitation into the node's federation.
+func (c *Client) Invite(ctx context.Context) (code, federation string, err error) {
+	var out struct {
+		Code       string `json:"code"`
+		Federation string `json:"federation"`
+	}
+	err = c.json(ctx, "POST", "/v1/federation/invite", nil, nil, &out)
+	return out.Code, out.Federation, err
+}
+
+// Join joins the federation of an invitation.
+func (c *Client) Join(ctx context.Context, code string) (string, error) {
+	var out struct {
+		Federation string `json:"federation"`
+	}
+	err := c.json(ctx, "POST", "/v1/federation/join", nil, map[string]string{"code": code}, &out)
+	return out.Federation, err
+}
+
+// Federation returns the node's federation and its members.
+func (c *Client) Federation(ctx context.Context) (string, []string, error) {
+	var out struct {
+		Federation string   `json:"federation"`
+		Members    []string `json:"members"`
+	}
+	err := c.json(ctx, "GET", "/v1/federation", nil, nil, &out)
+	return out.Federation, out.Members, err
+}
+
+// Status returns the node's status.
+func (c *Client) Status(ctx context.Context) (*Status, error) {
+	var out Status
+	return &out, c.json(ctx, "GET", "/v1/status", nil, nil, &out)
+}

@@ -21,11 +21,18 @@ const usage = `baluchon: a peer-to-peer encrypted safe for people's papers
 Usage: baluchon COMMAND [OPTIONS] [ARGUMENTS]
 
 Node:
-  serve [--listen MULTIADDR]...   run this structure's node (Ctrl-C stops it)
+  serve [--listen MULTIADDR]... [--mdns=false]
+                                  run this structure's node (Ctrl-C stops it)
   init [--listen MULTIADDR]...    prepare a node's folder without running it
   id                              print the node's peer id and addresses
   connect MULTIADDR               connect to another structure's node, and remember it
   peers                           list connected nodes
+  status                          per vault (by id, never a name): replicas and last sync
+  pair [--qr FILE.png]            print this node's pairing code (when the network blocks discovery)
+  pair CODE                       connect to the node of a pairing code, and remember it
+  federation invite [--qr FILE.png]  invite one structure into this node's federation
+  federation join CODE            join a federation with an invitation
+  federation members              list the federation's members
 
 People and documents:
   card new [--out FILE] [--qr FILE.png]         register a person: make a new vault and its card
@@ -61,17 +68,20 @@ type env struct {
 type command func(e *env, args []string) error
 
 var commands = map[string]command{
-	"serve":   cmdServe,
-	"init":    cmdInit,
-	"id":      cmdID,
-	"connect": cmdConnect,
-	"peers":   cmdPeers,
-	"card":    cmdCard,
-	"add":     cmdAdd,
-	"ls":      cmdLs,
-	"get":     cmdGet,
-	"export":  cmdExport,
-	"import":  cmdImport,
+	"serve":      cmdServe,
+	"init":       cmdInit,
+	"id":         cmdID,
+	"connect":    cmdConnect,
+	"peers":      cmdPeers,
+	"card":       cmdCard,
+	"add":        cmdAdd,
+	"ls":         cmdLs,
+	"get":        cmdGet,
+	"export":     cmdExport,
+	"import":     cmdImport,
+	"pair":       cmdPair,
+	"federation": cmdFederation,
+	"status":     cmdStatus,
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

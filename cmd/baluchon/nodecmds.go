@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -17,6 +18,7 @@ func cmdServe(e *env, args []string) error {
 	f := newFlags(e, "serve")
 	var listen listFlag
 	f.Var(&listen, "listen", "listen address (repeatable)")
+	mdns := f.Bool("mdns", true, "find other nodes on the local network")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -24,6 +26,12 @@ func cmdServe(e *env, args []string) error {
 	if len(pos) != 0 {
 		return usagef("serve takes no arguments, got %q", pos[0])
 	}
+	var mdnsOpt *bool
+	f.Visit(func(fl *flag.Flag) {
+		if fl.Name == "mdns" {
+			mdnsOpt = mdns
+		}
+	})
 	if !node.IsInitialised(e.home) {
 		if err := initHome(e, listen); err != nil {
 			return err
@@ -32,7 +40,7 @@ func cmdServe(e *env, args []string) error {
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	n, err := node.Start(ctx, node.Options{Home: e.home, Listen: listen, Logger: log})
+	n, err := node.Start(ctx, node.Options{Home: e.home, Listen: listen, Logger: log, MDNS: mdnsOpt})
 	if err != nil {
 		return err
 	}

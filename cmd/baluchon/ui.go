@@ -98,6 +98,10 @@ func apiHint(home, code string) string {
 		return "check that the other node is running and that the address and port are right ('baluchon id' on that node)"
 	case node.CodeBadImport:
 		return "the file is damaged or incomplete: export it again from the other structure, or ask for another copy"
+	case node.CodeBadCode:
+		return "compare it with the code shown on the other node, or scan its QR code"
+	case node.CodeInvitation:
+		return "on a member node, run 'baluchon federation invite' and use the new code"
 	case node.CodeBadCard:
 		return "compare the text with the printed card, or scan the card's QR code again"
 	}
