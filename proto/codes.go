@@ -11,8 +11,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
-	ma "github.com/multiformats/go-multiaddr"
 	"github.com/mr-tron/base58"
+	ma "github.com/multiformats/go-multiaddr"
 )
 
 // Pairing and invitation codes are typed or scanned by people, so they are

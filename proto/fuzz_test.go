@@ -120,3 +120,51 @@ func FuzzDecodeStatusResponse(f *testing.F) {
 		_ = decodeStatusResponse(b)
 	})
 }
+
+func FuzzParseCode(f *testing.F) {
+	for _, k := range []byte{KindPairing, KindInvitation} {
+		f.Add(testCode(f, k).String())
+	}
+	f.Add("abc-def")
+	f.Fuzz(func(t *testing.T, text string) {
+		c, err := ParseCode(text)
+		if err != nil {
+			return
+		}
+		again, err := ParseCode(c.String())
+		if err != nil || again.Peer != c.Peer || again.Secret != c.Secret || len(again.Addrs) != len(c.Addrs) {
+			t.Fatalf("re-parse of a parsed code differs: %v", err)
+		}
+	})
+}
+
+func FuzzParseMemberCert(f *testing.F) {
+	k, id := testKey(f)
+	c, _ := SignMember(k, id, id, time.Unix(1700000000, 0))
+	f.Add(c.Marshal())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseMemberCert(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(c.Marshal(), b) {
+			t.Fatal("re-encoding differs")
+		}
+	})
+}
+
+func FuzzDecodeHoldings(f *testing.F) {
+	_, v, _ := seeds(f)
+	prefix := cid.Prefix{Version: 1, Codec: cid.Raw, MhType: mh.SHA2_256, MhLength: -1}
+	c1, _ := prefix.Sum([]byte("h1"))
+	f.Add(appendHoldings(nil, &Holdings{Vaults: []VaultHeads{{Vault: v, Heads: []cid.Cid{c1}}}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := decodeHoldings(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(appendHoldings(nil, h), b) {
+			t.Fatal("re-encoding differs")
+		}
+	})
+}
