@@ -195,8 +195,14 @@ func (n *Node) syncWith(ctx context.Context, p peer.ID) {
 	n.takeHoldings(p, theirs)
 }
 
-// syncRound syncs with every connected member, then checks replication.
+// syncRound dials the members that are not connected, syncs with every
+// connected member, then checks replication.
 func (n *Node) syncRound(ctx context.Context) {
+	n.reconnectMembers(ctx)
+	// A member that does not answer must not hold up the round: each sync
+	// is bounded by the sync interval.
+	rctx, cancel := context.WithTimeout(ctx, max(time.Second, time.Duration(n.cfg.SyncInterval)))
+	defer cancel()
 	var wg sync.WaitGroup
 	for _, p := range n.host.Network().Peers() {
 		if !n.IsMember(p) || p == n.ID() {
@@ -205,11 +211,38 @@ func (n *Node) syncRound(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n.syncWith(ctx, p)
+			n.syncWith(rctx, p)
 		}()
 	}
 	wg.Wait()
 	n.checkReplication(ctx)
+}
+
+// reconnectMembers dials, at the addresses the peer store still has, the
+// members that are not connected: after a partition heals, members find
+// each other again within a sync interval.
+func (n *Node) reconnectMembers(ctx context.Context) {
+	_, members := n.Federation()
+	var wg sync.WaitGroup
+	for _, m := range members {
+		if m == n.ID() || n.host.Network().Connectedness(m) == network.Connected {
+			continue
+		}
+		addrs := n.host.Peerstore().Addrs(m)
+		if len(addrs) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(ctx, min(5*time.Second, max(time.Second, time.Duration(n.cfg.SyncInterval))))
+			defer cancel()
+			if err := n.host.Connect(ctx, peer.AddrInfo{ID: m, Addrs: addrs}); err == nil {
+				n.log.Info("member reconnected", "peer", m)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // syncLoop runs sync rounds every sync interval until the node closes.

@@ -46,6 +46,7 @@ type NS struct {
 	hosts   []*nsHost
 	env     []string
 	created []created // what cleanup deletes, in creation order
+	blocked [][2]int  // routes added by Partition: from host, to host
 
 	buildOnce sync.Once
 	binary    string
@@ -581,4 +582,43 @@ func (ns *NS) tcpPort() string {
 	}
 	ns.tb.Fatalf("testnet: no TCP listen address in %q", ns.opts.Listen)
 	return ""
+}
+
+// Partition splits the hosts into groups that cannot reach each other:
+// inside each host's namespace, a blackhole route to every host of the
+// other groups (so that the drop is immediate, not a timeout). Multicast
+// still crosses, so hosts may still see each other by mDNS but cannot
+// connect. HealPartition removes the routes.
+func (ns *NS) Partition(groups ...[]int) {
+	ns.tb.Helper()
+	group := map[int]int{}
+	for g, hs := range groups {
+		for _, h := range hs {
+			group[h] = g
+		}
+	}
+	for i := range ns.hosts {
+		for j := range ns.hosts {
+			gi, iok := group[i]
+			gj, jok := group[j]
+			if i == j || !iok || !jok || gi == gj {
+				continue
+			}
+			if err := ip("-n", ns.hosts[i].netns, "route", "add", "blackhole", ns.IP(j)+"/32"); err != nil {
+				ns.tb.Fatalf("testnet: partition host %d from host %d: %v", i, j, err)
+			}
+			ns.blocked = append(ns.blocked, [2]int{i, j})
+		}
+	}
+}
+
+// HealPartition removes the routes Partition added.
+func (ns *NS) HealPartition() {
+	ns.tb.Helper()
+	for _, b := range ns.blocked {
+		if err := ip("-n", ns.hosts[b[0]].netns, "route", "del", "blackhole", ns.IP(b[1])+"/32"); err != nil {
+			ns.tb.Fatalf("testnet: heal route from host %d to host %d: %v", b[0], b[1], err)
+		}
+	}
+	ns.blocked = nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -158,6 +159,7 @@ func cmdFederation(e *env, args []string) error {
 
 func cmdStatus(e *env, args []string) error {
 	f := newFlags(e, "status")
+	asJSON := f.Bool("json", false, "print JSON (with the peer ids of the replicas)")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -174,6 +176,11 @@ func cmdStatus(e *env, args []string) error {
 	st, err := cl.Status(ctx)
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
 	}
 	fed := st.Federation
 	if fed == "" {

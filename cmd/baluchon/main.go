@@ -27,7 +27,7 @@ Node:
   id                              print the node's peer id and addresses
   connect MULTIADDR               connect to another structure's node, and remember it
   peers                           list connected nodes
-  status                          per vault (by id, never a name): replicas and last sync
+  status [--json]                 per vault (by id, never a name): replicas and last sync
   pair [--qr FILE.png]            print this node's pairing code (when the network blocks discovery)
   pair CODE                       connect to the node of a pairing code, and remember it
   federation invite [--qr FILE.png]  invite one structure into this node's federation
