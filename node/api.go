@@ -45,6 +45,10 @@ import (
 //	POST /v1/federation/join {"code": INVITATION} → {"federation": ID}
 //	GET  /v1/federation      → {"federation": ID, "members": [ID…]}
 //	GET  /v1/status          → Status
+//	POST /v1/open            opens the card's vault, fetching it if this node
+//	                         does not have it yet; streams JSON lines
+//	                         {"done": BYTES, "total": BYTES}… then
+//	                         {"vault": ID, "docs": N} or {"code": …, "error": …}
 //
 // Errors are JSON {"code": CODE, "error": MESSAGE} with an HTTP status; the
 // codes are the Code* constants.
@@ -148,6 +152,7 @@ func (n *Node) startAPI() (*apiServer, error) {
 	mux.HandleFunc("POST /v1/federation/join", n.apiJoin)
 	mux.HandleFunc("GET /v1/federation", n.apiFederation)
 	mux.HandleFunc("GET /v1/status", n.apiStatus)
+	mux.HandleFunc("POST /v1/open", n.apiOpen)
 	a.srv = &http.Server{
 		Handler:           a.auth(mux),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -211,8 +216,15 @@ func writeError(w http.ResponseWriter, status int, code string, err error) {
 	_ = json.NewEncoder(w).Encode(apiError{Code: code, Error: err.Error()})
 }
 
-// fail maps an error of the node to an API error.
+// fail writes an error of the node as an API error.
 func (n *Node) fail(w http.ResponseWriter, err error) {
+	status, code := n.errorCode(err)
+	writeError(w, status, code, err)
+}
+
+// errorCode maps an error of the node to an HTTP status and an API code:
+// the one place where the node's errors get their codes.
+func (n *Node) errorCode(err error) (int, string) {
 	var (
 		tl  *TooLargeError
 		nd  *NoDocumentError
@@ -224,29 +236,28 @@ func (n *Node) fail(w http.ResponseWriter, err error) {
 	)
 	switch {
 	case errors.As(err, &ce):
-		writeError(w, http.StatusBadRequest, CodeBadCode, err)
+		return http.StatusBadRequest, CodeBadCode
 	case errors.Is(err, ErrInvitation):
-		writeError(w, http.StatusForbidden, CodeInvitation, err)
+		return http.StatusForbidden, CodeInvitation
 	case errors.As(err, &ie):
-		writeError(w, http.StatusUnprocessableEntity, CodeBadImport, err)
+		return http.StatusUnprocessableEntity, CodeBadImport
 	case errors.As(err, &cte):
-		writeError(w, http.StatusBadRequest, CodeBadCard, err)
+		return http.StatusBadRequest, CodeBadCard
 	case errors.Is(err, ErrUnknownCard):
-		writeError(w, http.StatusNotFound, CodeUnknownCard, err)
+		return http.StatusNotFound, CodeUnknownCard
 	case errors.Is(err, ErrVaultUnreachable):
-		writeError(w, http.StatusServiceUnavailable, CodeVaultUnreachable, err)
+		return http.StatusServiceUnavailable, CodeVaultUnreachable
 	case errors.As(err, &nd):
-		writeError(w, http.StatusNotFound, CodeNoDocument, err)
+		return http.StatusNotFound, CodeNoDocument
 	case errors.As(err, &tl):
-		writeError(w, http.StatusRequestEntityTooLarge, CodeTooLarge, err)
+		return http.StatusRequestEntityTooLarge, CodeTooLarge
 	case errors.As(err, &ae):
-		writeError(w, http.StatusBadRequest, CodeBadAddr, err)
+		return http.StatusBadRequest, CodeBadAddr
 	case errors.As(err, &ue):
-		writeError(w, http.StatusBadGateway, CodeUnreachable, err)
-	default:
-		n.log.Error("api request failed", "err", err)
-		writeError(w, http.StatusInternalServerError, CodeInternal, err)
+		return http.StatusBadGateway, CodeUnreachable
 	}
+	n.log.Error("api request failed", "err", err)
+	return http.StatusInternalServerError, CodeInternal
 }
 
 func requestCard(r *http.Request) (*vault.Card, error) {
@@ -490,4 +501,63 @@ func (n *Node) apiStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, st)
+}
+
+// OpenEvent is one line of the /v1/open stream.
+type OpenEvent struct {
+	Done  uint64 `json:"done,omitempty"`
+	Total uint64 `json:"total,omitempty"`
+	Vault string `json:"vault,omitempty"`
+	Docs  int    `json:"docs,omitempty"`
+	Code  string `json:"code,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+func (n *Node) apiOpen(w http.ResponseWriter, r *http.Request) {
+	card, err := requestCard(r)
+	if err != nil {
+		n.fail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	enc := json.NewEncoder(w)
+	flusher, _ := w.(http.Flusher)
+	send := func(ev OpenEvent) {
+		_ = enc.Encode(ev)
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
+	p := &Progress{}
+	type result struct {
+		v    vault.VaultID
+		docs []vault.Entry
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, docs, err := n.List(WithProgress(r.Context(), p), card)
+		done <- result{v, docs, err}
+	}()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case res := <-done:
+			if res.err != nil {
+				_, code := n.errorCode(res.err)
+				send(OpenEvent{Code: code, Error: res.err.Error()})
+				return
+			}
+			if d, t := p.Values(); t > 0 {
+				send(OpenEvent{Done: d, Total: t})
+			}
+			send(OpenEvent{Vault: res.v.String(), Docs: len(res.docs)})
+			return
+		case <-tick.C:
+			if d, t := p.Values(); t > 0 {
+				send(OpenEvent{Done: d, Total: t})
+			}
+		}
+	}
 }

@@ -284,3 +284,28 @@ func (c *Client) Status(ctx context.Context) (*Status, error) {
 	var out Status
 	return &out, c.json(ctx, "GET", "/v1/status", nil, nil, &out)
 }
+
+// Open opens card's vault at the node, which fetches it first if it does
+// not have it yet; progress is called with the bytes fetched and to fetch.
+func (c *Client) Open(ctx context.Context, card *vault.Card, progress func(done, total uint64)) error {
+	resp, err := c.do(ctx, "POST", "/v1/open", card, nil, -1)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(io.LimitReader(resp.Body, 64<<20))
+	for {
+		var ev OpenEvent
+		if err := dec.Decode(&ev); err != nil {
+			return fmt.Errorf("read the node's answer: %w", err)
+		}
+		switch {
+		case ev.Code != "":
+			return &APIError{Status: http.StatusOK, Code: ev.Code, Message: ev.Error}
+		case ev.Vault != "":
+			return nil
+		case progress != nil:
+			progress(ev.Done, ev.Total)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/boxo/ipld/merkledag"
@@ -269,8 +270,38 @@ func (n *Node) setFrontier(ctx context.Context, h head, front, dropped []head) e
 // fetchGraph fetches every block of the DAG at root that is not in the
 // store yet, and makes the fetched blocks durable.
 func (n *Node) fetchGraph(ctx context.Context, root cid.Cid) error {
+	if p, ok := ctx.Value(progressKey{}).(*Progress); ok {
+		// Count the whole state in the total, then every block walked.
+		nd, err := n.dag.Get(ctx, root)
+		if err != nil {
+			return err
+		}
+		size, _ := nd.Size()
+		p.total.Add(size)
+		ctx = p.tracker.DeriveContext(ctx)
+	}
 	if err := merkledag.FetchGraph(ctx, root, n.dag); err != nil {
 		return err
 	}
 	return n.store.syncBlocks()
+}
+
+// Progress follows the fetch of vault states, for progress bars.
+type Progress struct {
+	tracker merkledag.ProgressTracker
+	total   atomic.Uint64
+}
+
+type progressKey struct{}
+
+// WithProgress returns a context under which the node counts the bytes of
+// the vault states it fetches in p.
+func WithProgress(ctx context.Context, p *Progress) context.Context {
+	return context.WithValue(ctx, progressKey{}, p)
+}
+
+// Values returns the bytes walked so far and the bytes to walk (0 while
+// unknown).
+func (p *Progress) Values() (done, total uint64) {
+	return p.tracker.ProgressStat().Bytes, p.total.Load()
 }

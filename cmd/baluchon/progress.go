@@ -7,6 +7,9 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+
+	"baluchon/node"
+	"baluchon/vault"
 )
 
 // isTerminal reports whether w is a terminal.
@@ -50,4 +53,32 @@ func (p *progress) done() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
+}
+
+// set moves the bar to done bytes.
+func (p *progress) set(done int64) {
+	if p.bar != nil {
+		_ = p.bar.Set64(done)
+	}
+}
+
+// syncFirst lets a person watch the first copy of a vault to this node: it
+// opens the vault with a progress bar before the command itself runs. On
+// a vault the node has already, or when no one watches, it does nothing
+// visible.
+func syncFirst(e *env, cl *node.Client, c *vault.Card) error {
+	if !isTerminal(e.stdout) || !isTerminal(e.stderr) {
+		return nil
+	}
+	var p *progress
+	err := cl.Open(e.ctx, c, func(done, total uint64) {
+		if p == nil {
+			p = newProgress(e, int64(total), "first copy of the vault to this node")
+		}
+		p.set(int64(done))
+	})
+	if p != nil {
+		p.done()
+	}
+	return err
 }

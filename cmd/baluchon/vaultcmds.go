@@ -271,6 +271,9 @@ func cmdLs(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := syncFirst(e, cl, c); err != nil {
+		return err
+	}
 	_, docs, err := cl.List(e.ctx, c)
 	if err != nil {
 		return err
@@ -315,6 +318,9 @@ func cmdGet(e *env, args []string) error {
 	raw := f.Bool("raw", false, "write the stored age ciphertext instead of the document")
 	pos, c, cl, err := vaultArgs(e, f, card, args, func(n int) bool { return n == 1 }, "get takes one document id: baluchon get --card FILE DOCID [-o OUT] [--raw]")
 	if err != nil {
+		return err
+	}
+	if err := syncFirst(e, cl, c); err != nil {
 		return err
 	}
 	body, size, err := cl.Get(e.ctx, c, pos[0], *raw)
