@@ -1,6 +1,7 @@
-// Package testnet starts several real baluchon nodes on loopback, in this
-// process, each with its own temporary home, for scenario tests and
-// benchmarks.
+// Package testnet starts several real baluchon nodes for scenario tests
+// and benchmarks: in this process on loopback (New), or as separate
+// processes in Linux network namespaces joined by a bridge (NewNS), so that
+// mDNS, partitions and node loss cross real network stacks.
 //
 // Node identities are derived from the test's name and the node's index,
 // so that a failure reproduces with the same peer ids.
