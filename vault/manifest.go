@@ -196,13 +196,102 @@ func NewDocumentID(random io.Reader) string {
 // lost, and a deletion removes only the entry it names. The zero value is
 // an empty manifest. A Manifest is not safe for concurrent use.
 type Manifest struct {
-	entries    map[string]Entry
-	tombstones map[string]time.Time
+	entries     map[string]Entry
+	tombstones  map[string]time.Time
+	delegations map[string]Delegation
+	recovery    *Recovery
 }
+
+// Delegation records, in the encrypted manifest, a read access the person
+// gave a structure (see Grant). It is revoked by the vault's public state,
+// which every node can read.
+type Delegation struct {
+	ID            string    `json:"id"`
+	Structure     string    `json:"structure"`      // peer id of the delegate node
+	StructureName string    `json:"structure_name"` // its name, for the person
+	Categories    []string  `json:"categories"`     // empty: every document
+	Granted       time.Time `json:"granted"`
+	Expires       time.Time `json:"expires"`
+}
+
+func (d *Delegation) check() error {
+	if checkDocID(d.ID) != nil || checkText(d.Structure, 100) != nil || checkText(d.StructureName, maxTitle) != nil ||
+		!fitsJSON(d.Granted) || !fitsJSON(d.Expires) || len(d.Categories) > 100 {
+		return errors.New("malformed delegation")
+	}
+	for _, c := range d.Categories {
+		if checkText(c, maxCategory) != nil {
+			return errors.New("malformed delegation category")
+		}
+	}
+	return nil
+}
+
+// Recovery records the vault's recovery guardians: the CID of each one's
+// sealed share, and how many of them must approve a recovery.
+type Recovery struct {
+	Threshold int               `json:"threshold"`
+	Shares    map[string]string `json:"shares"` // guardian peer id → CID of its sealed share
+	Created   time.Time         `json:"created"`
+}
+
+func (r *Recovery) check() error {
+	if r.Threshold < 2 || r.Threshold > len(r.Shares) || len(r.Shares) > 255 || !fitsJSON(r.Created) {
+		return errors.New("malformed recovery guardians")
+	}
+	for g, c := range r.Shares {
+		if checkText(g, 100) != nil || len(c) > maxCIDText {
+			return errors.New("malformed recovery guardian")
+		}
+		if _, err := cid.Decode(c); err != nil {
+			return errors.New("malformed recovery share CID")
+		}
+	}
+	return nil
+}
+
+// AddDelegation records a delegation.
+func (m *Manifest) AddDelegation(d Delegation) error {
+	if err := d.check(); err != nil {
+		return err
+	}
+	m.init()
+	if _, ok := m.delegations[d.ID]; ok {
+		return errors.New("delegation id is already in the vault")
+	}
+	d.Granted, d.Expires = d.Granted.UTC(), d.Expires.UTC()
+	m.delegations[d.ID] = d
+	return nil
+}
+
+// Delegations returns every delegation ever given, by date.
+func (m *Manifest) Delegations() []Delegation {
+	out := slices.Collect(maps.Values(m.delegations))
+	slices.SortFunc(out, func(a, b Delegation) int {
+		if c := a.Granted.Compare(b.Granted); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+// SetRecovery records the vault's recovery guardians.
+func (m *Manifest) SetRecovery(r Recovery) error {
+	if err := r.check(); err != nil {
+		return err
+	}
+	r.Created = r.Created.UTC()
+	m.recovery = &r
+	return nil
+}
+
+// Recovery returns the vault's recovery guardians, or nil.
+func (m *Manifest) Recovery() *Recovery { return m.recovery }
 
 // NewManifest returns an empty manifest.
 func NewManifest() *Manifest {
-	return &Manifest{entries: map[string]Entry{}, tombstones: map[string]time.Time{}}
+	return &Manifest{entries: map[string]Entry{}, tombstones: map[string]time.Time{}, delegations: map[string]Delegation{}}
 }
 
 func (m *Manifest) init() {
@@ -211,6 +300,9 @@ func (m *Manifest) init() {
 	}
 	if m.tombstones == nil {
 		m.tombstones = map[string]time.Time{}
+	}
+	if m.delegations == nil {
+		m.delegations = map[string]Delegation{}
 	}
 }
 
@@ -308,8 +400,27 @@ func Merge(a, b *Manifest) *Manifest {
 			}
 			out.entries[id] = e
 		}
+		for id, d := range m.delegations {
+			if old, ok := out.delegations[id]; ok && !jsonLess(d, old) {
+				continue
+			}
+			out.delegations[id] = d
+		}
+		if r := m.recovery; r != nil {
+			if out.recovery == nil || r.Created.After(out.recovery.Created) || (r.Created.Equal(out.recovery.Created) && jsonLess(*r, *out.recovery)) {
+				c := *r
+				out.recovery = &c
+			}
+		}
 	}
 	return out
+}
+
+// jsonLess orders two values by their JSON, for deterministic merges.
+func jsonLess(a, b any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return bytes.Compare(ja, jb) < 0
 }
 
 // entryLess orders entries of the same id by their JSON.
@@ -331,9 +442,11 @@ type tombstoneJSON struct {
 }
 
 type manifestJSON struct {
-	V          int             `json:"v"`
-	Entries    []Entry         `json:"entries"`
-	Tombstones []tombstoneJSON `json:"tombstones"`
+	V           int             `json:"v"`
+	Entries     []Entry         `json:"entries"`
+	Tombstones  []tombstoneJSON `json:"tombstones"`
+	Delegations []Delegation    `json:"delegations,omitempty"`
+	Recovery    *Recovery       `json:"recovery,omitempty"`
 }
 
 // marshal encodes the manifest canonically: entries and tombstones sorted
@@ -346,6 +459,10 @@ func (m *Manifest) marshal() []byte {
 	for _, id := range slices.Sorted(maps.Keys(m.tombstones)) {
 		mj.Tombstones = append(mj.Tombstones, tombstoneJSON{ID: id, Deleted: m.tombstones[id]})
 	}
+	for _, id := range slices.Sorted(maps.Keys(m.delegations)) {
+		mj.Delegations = append(mj.Delegations, m.delegations[id])
+	}
+	mj.Recovery = m.recovery
 	b, err := json.Marshal(mj)
 	if err != nil {
 		panic("vault: encode manifest: " + err.Error())
@@ -385,6 +502,19 @@ func decodeManifest(b []byte) (*Manifest, error) {
 	for i, e := range mj.Entries {
 		if err := m.Add(e); err != nil {
 			return nil, fmt.Errorf("manifest entry %d: %w", i+1, err)
+		}
+	}
+	if len(mj.Delegations) > maxItems {
+		return nil, errors.New("manifest has too many delegations")
+	}
+	for i, d := range mj.Delegations {
+		if err := m.AddDelegation(d); err != nil {
+			return nil, fmt.Errorf("manifest delegation %d: %w", i+1, err)
+		}
+	}
+	if mj.Recovery != nil {
+		if err := m.SetRecovery(*mj.Recovery); err != nil {
+			return nil, fmt.Errorf("manifest: %w", err)
 		}
 	}
 	return m, nil
