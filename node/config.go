@@ -14,6 +14,9 @@ import (
 // Config is a node's settings, kept in HOME/config.json. Zero fields take
 // the defaults documented on each field.
 type Config struct {
+	// Name is the structure's name, as people read it in the access log
+	// ("CCAS d'Angers"). Default: "structure" and the end of the peer id.
+	Name string `json:"name,omitempty"`
 	// Listen holds the libp2p listen addresses. Default: TCP and QUIC on
 	// port 4001, all interfaces (IPv4 and IPv6).
 	Listen []string `json:"listen"`
@@ -129,6 +132,9 @@ func (c *Config) Validate() error {
 		if _, err := ParsePeerAddr(s); err != nil {
 			return err
 		}
+	}
+	if len(c.Name) > 200 {
+		return errors.New("name must have at most 200 characters")
 	}
 	if c.MaxDocumentBytes < 0 {
 		return errors.New("max_document_bytes must not be negative")

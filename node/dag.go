@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strings"
 
 	chunker "github.com/ipfs/boxo/chunker"
 	"github.com/ipfs/boxo/ipld/merkledag"
@@ -14,7 +17,10 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
+	"github.com/libp2p/go-libp2p/core/peer"
 	mh "github.com/multiformats/go-multihash"
+
+	"baluchon/vault"
 )
 
 // Blocks are CIDv1 with SHA-256: raw blocks for ciphertext, dag-pb for the
@@ -94,46 +100,117 @@ const manifestTag = "baluchon manifest v1"
 
 // Link names in a manifest root.
 const (
-	linkManifest = "m" // the encrypted manifest
-	linkDocument = "d" // one encrypted document
+	linkManifest = "m"  // the encrypted manifest
+	linkPublic   = "p"  // the vault's public state (vault.PublicState)
+	linkDocument = "d"  // one encrypted document
+	linkGrant    = "g:" // + peer id: a delegation sealed to that structure
+	linkShare    = "r:" // + peer id: a recovery share sealed to that guardian
 )
 
-// manifestRoot builds the node that ties a vault's state together: a link
-// to the encrypted manifest and one to each live document. It is not
-// encrypted: a node that keeps a vault without its keys (a replica) learns
-// from it which blocks to keep, and nothing else (no titles, no names, no
-// sizes that the blocks do not already show).
-func manifestRoot(body ipld.Node, docs []ipld.Node) (*merkledag.ProtoNode, error) {
+// stateRoot is what a manifest root links. It is not encrypted: a node
+// that keeps a vault without its keys (a replica) learns from it which
+// blocks to keep, the public state, and which structures hold a delegation
+// or a recovery share; no titles, no names, no sizes that the blocks do
+// not already show.
+type stateRoot struct {
+	body   ipld.Node
+	public ipld.Node
+	docs   []ipld.Node
+	grants map[peer.ID]ipld.Node
+	shares map[peer.ID]ipld.Node
+}
+
+// node builds the manifest root.
+func (r *stateRoot) node() (*merkledag.ProtoNode, error) {
 	nd := merkledag.NodeWithData([]byte(manifestTag))
 	if err := nd.SetCidBuilder(pbPrefix); err != nil {
 		return nil, err
 	}
 	// AddNodeLink records each child's cumulative size, so that the root's
 	// Size is the vault's size (for quotas and progress bars).
-	if err := nd.AddNodeLink(linkManifest, body); err != nil {
+	add := func(name string, child ipld.Node) error {
+		if child == nil {
+			return nil
+		}
+		return nd.AddNodeLink(name, child)
+	}
+	if err := errors.Join(add(linkManifest, r.body), add(linkPublic, r.public)); err != nil {
 		return nil, err
 	}
-	for _, d := range docs {
-		if err := nd.AddNodeLink(linkDocument, d); err != nil {
+	for _, d := range r.docs {
+		if err := add(linkDocument, d); err != nil {
 			return nil, err
+		}
+	}
+	for _, m := range []struct {
+		prefix string
+		links  map[peer.ID]ipld.Node
+	}{{linkGrant, r.grants}, {linkShare, r.shares}} {
+		keys := slices.Sorted(maps.Keys(m.links))
+		for _, p := range keys {
+			if err := add(m.prefix+p.String(), m.links[p]); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return nd, nil
 }
 
-// manifestBody returns the CID of the encrypted manifest in a manifest root.
-func (n *Node) manifestBody(ctx context.Context, root cid.Cid) (cid.Cid, error) {
+// rootLinks is what a manifest root names.
+type rootLinks struct {
+	body   cid.Cid
+	public cid.Cid // cid.Undef in states made before public states
+	docs   []cid.Cid
+	grants map[peer.ID]cid.Cid
+	shares map[peer.ID]cid.Cid
+}
+
+// readRoot reads a manifest root.
+func (n *Node) readRoot(ctx context.Context, root cid.Cid) (*rootLinks, error) {
 	nd, err := n.dag.Get(ctx, root)
 	if err != nil {
-		return cid.Undef, fmt.Errorf("get manifest root: %w", err)
+		return nil, fmt.Errorf("get manifest root: %w", err)
 	}
 	pn, ok := nd.(*merkledag.ProtoNode)
 	if !ok || string(pn.Data()) != manifestTag {
-		return cid.Undef, errors.New("manifest root is not a baluchon manifest")
+		return nil, errors.New("manifest root is not a baluchon manifest")
 	}
-	l, err := pn.GetNodeLink(linkManifest)
+	rl := &rootLinks{grants: map[peer.ID]cid.Cid{}, shares: map[peer.ID]cid.Cid{}}
+	for _, l := range pn.Links() {
+		switch {
+		case l.Name == linkManifest:
+			rl.body = l.Cid
+		case l.Name == linkPublic:
+			rl.public = l.Cid
+		case l.Name == linkDocument:
+			rl.docs = append(rl.docs, l.Cid)
+		case strings.HasPrefix(l.Name, linkGrant), strings.HasPrefix(l.Name, linkShare):
+			p, err := peer.Decode(l.Name[2:])
+			if err != nil {
+				continue
+			}
+			if l.Name[0] == 'g' {
+				rl.grants[p] = l.Cid
+			} else {
+				rl.shares[p] = l.Cid
+			}
+		}
+	}
+	if !rl.body.Defined() {
+		return nil, errors.New("manifest root has no manifest link")
+	}
+	return rl, nil
+}
+
+// readPublic reads the public state a manifest root links, or nil for a
+// state without one.
+func (n *Node) readPublic(ctx context.Context, rl *rootLinks) (*vault.PublicState, error) {
+	if !rl.public.Defined() {
+		return nil, nil
+	}
+	b, err := n.getRaw(ctx, rl.public, vault.MaxPublicSize)
 	if err != nil {
-		return cid.Undef, errors.New("manifest root has no manifest link")
+		return nil, fmt.Errorf("read public state: %w", err)
 	}
-	return l.Cid, nil
+	return vault.ParsePublicState(b)
 }

@@ -248,8 +248,10 @@ func (n *Node) Join(ctx context.Context, from peer.ID, secret [proto.InviteSecre
 	return n.certs(), nil
 }
 
-// Members takes a member's certificates (proto.FederationHandler).
-func (n *Node) Members(ctx context.Context, from peer.ID, certs []*proto.MemberCert) ([]*proto.MemberCert, error) {
+// Members takes a member's certificates and structure records
+// (proto.FederationHandler).
+func (n *Node) Members(ctx context.Context, from peer.ID, ms *proto.MemberSet) (*proto.MemberSet, error) {
+	certs := ms.Certs
 	fed, _ := n.Federation()
 	if fed == "" {
 		return nil, fmt.Errorf("%w: %v", proto.ErrRefused, ErrNotMember)
@@ -266,7 +268,10 @@ func (n *Node) Members(ctx context.Context, from peer.ID, certs []*proto.MemberC
 	if len(added) > 0 {
 		n.log.Info("members learned", "from", from, "new", len(added))
 	}
-	return n.certs(), nil
+	if err := n.addStructures(ctx, ms.Structures); err != nil {
+		return nil, err
+	}
+	return n.memberSet(), nil
 }
 
 // pushMembers exchanges certificates with every connected member.
@@ -280,14 +285,17 @@ func (n *Node) pushMembers(ctx context.Context) {
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, announceTimeout)
-		certs, err := proto.ExchangeMembers(cctx, n.host, p, n.certs())
+		ms, err := proto.ExchangeMembers(cctx, n.host, p, n.memberSet())
 		cancel()
 		if err != nil {
 			n.log.Debug("exchange members", "peer", p, "err", err)
 			continue
 		}
-		if _, err := n.addCerts(ctx, fed, certs); err != nil {
+		if _, err := n.addCerts(ctx, fed, ms.Certs); err != nil {
 			n.log.Debug("members from peer", "peer", p, "err", err)
+		}
+		if err := n.addStructures(ctx, ms.Structures); err != nil {
+			n.log.Debug("structures from peer", "peer", p, "err", err)
 		}
 	}
 }

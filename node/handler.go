@@ -47,20 +47,34 @@ func (n *Node) Heads(ctx context.Context, from peer.ID, v vault.VaultID) ([]*vau
 // maxSyncs bounds the vault states fetched at once on peers' announcements.
 const maxSyncs = 4
 
-// Announce takes a peer's new heads of a vault this node keeps, and
-// fetches the new state in the background. Heads of vaults this node does
-// not keep are refused: a node stores only what it has chosen to keep. A
-// node in a federation takes announcements from its members only.
+// The node answers the federation protocols too.
+var _ proto.FederationHandler = (*Node)(nil)
+
+// Announce takes a peer's news of a vault: new heads of a vault this node
+// keeps (the new state is fetched in the background), card records of
+// such a vault, and records (deposits, log entries, recovery requests and
+// approvals) this node has a use for. Heads of vaults this node does not
+// keep are refused: a node stores only what it has chosen to keep. A node
+// in a federation takes announcements from its members only.
 func (n *Node) Announce(ctx context.Context, from peer.ID, a *proto.Announcement) error {
 	if fed, _ := n.Federation(); fed != "" && !n.IsMember(from) {
 		return fmt.Errorf("%w: %v", proto.ErrRefused, ErrNotMember)
 	}
+	n.takeRecords(ctx, a.Records)
 	front, err := n.frontier(ctx, a.Vault)
 	if err != nil {
 		return err
 	}
 	if len(front) == 0 {
+		if len(a.Heads) == 0 && len(a.Cards) == 0 {
+			return nil
+		}
 		return fmt.Errorf("%w: this node does not keep vault %s", proto.ErrRefused, a.Vault)
+	}
+	for _, c := range a.Cards {
+		if err := n.storeCard(ctx, a.Vault, c); err != nil {
+			n.log.Warn("card record from peer not kept", "vault", a.Vault, "err", err)
+		}
 	}
 	if len(a.Heads) == 0 {
 		return nil

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"filippo.io/age"
 	"github.com/ipfs/boxo/bitswap"
 	bsnet "github.com/ipfs/boxo/bitswap/network/bsnet"
 	"github.com/ipfs/boxo/blockservice"
@@ -82,6 +83,8 @@ type Node struct {
 	members    map[peer.ID]*proto.MemberCert
 	inviteMu   sync.Mutex
 	sync       *syncState
+	structKey  *age.HybridIdentity
+	structures map[peer.ID]*proto.StructureRecord
 	mdns       interface{ Close() error }
 
 	// ctx is cancelled by Close; background work (announcements, fetches)
@@ -142,6 +145,9 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	}
 	if err := n.loadFederation(ctx); err != nil {
 		return nil, err
+	}
+	if err := n.startStructure(ctx); err != nil {
+		return nil, fmt.Errorf("structure key: %w", err)
 	}
 	proto.Register(n.host, n, n.log)
 	if n.peering, err = n.startPeering(); err != nil {

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ipfs/go-cid"
-	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"baluchon/proto"
@@ -80,52 +77,18 @@ type DocMeta struct {
 	Expires  time.Time
 }
 
-// session is an open vault: its keys (in memory only, for the time of one
-// operation), its frontier and its merged manifest.
-type session struct {
-	keys     *vault.Keys
-	id       vault.VaultID
-	front    []head
-	manifest *vault.Manifest
-}
-
-// CreateVault makes a new vault and its card, stores the vault's first
-// (empty) state durably and returns the card. The card secret and the vault
-// keys are never written to disk.
-func (n *Node) CreateVault(ctx context.Context) (*vault.Card, vault.VaultID, error) {
-	keys, err := vault.NewKeys()
-	if err != nil {
-		return nil, vault.VaultID{}, err
-	}
-	card, err := vault.NewCard(nil)
-	if err != nil {
-		return nil, vault.VaultID{}, err
-	}
-	env, err := vault.SealEnvelope(card, keys)
-	if err != nil {
-		return nil, vault.VaultID{}, err
-	}
-	envCID, err := n.putRaw(ctx, env)
-	if err != nil {
-		return nil, vault.VaultID{}, err
-	}
-	rec := &proto.CardRecord{Pointer: card.SignPointer(envCID, time.Now()), Envelope: env}
-	s := &session{keys: keys, id: keys.VaultID(), manifest: vault.NewManifest()}
-	unlock := n.lockVault(s.id)
-	defer unlock()
-	if err := n.commit(ctx, s, s.manifest); err != nil {
-		return nil, vault.VaultID{}, err
-	}
-	if err := n.storeCard(ctx, s.id, rec); err != nil {
-		return nil, vault.VaultID{}, err
-	}
-	n.log.Info("vault created", "vault", s.id)
-	return card, s.id, nil
-}
-
 // storeCard keeps a card record: the envelope block, pinned with the vault,
-// and the pointer. The envelope block must be in the block store.
+// and the pointer. A pointer older than the one kept for the same card is
+// ignored (after a key rotation, the card points to a new envelope).
 func (n *Node) storeCard(ctx context.Context, v vault.VaultID, rec *proto.CardRecord) error {
+	lookup := rec.Pointer.Lookup.String()
+	if b, ok, err := n.store.get(ctx, cardKey(lookup)); err != nil {
+		return err
+	} else if ok {
+		if old, err := vault.ParsePointer(b); err == nil && !rec.Pointer.Time.After(old.Time) {
+			return nil
+		}
+	}
 	c, err := n.putRaw(ctx, rec.Envelope)
 	if err != nil {
 		return err
@@ -140,7 +103,6 @@ func (n *Node) storeCard(ctx context.Context, v vault.VaultID, rec *proto.CardRe
 	if err := n.pinner.Pin(ctx, nd, false, pinName(v)); err != nil {
 		return fmt.Errorf("pin envelope: %w", err)
 	}
-	lookup := rec.Pointer.Lookup.String()
 	b, err := n.store.ldb.Batch(ctx)
 	if err != nil {
 		return err
@@ -240,174 +202,6 @@ func (n *Node) peerHeads(ctx context.Context, v vault.VaultID, timeout time.Dura
 	return out
 }
 
-// open opens the vault of a card: finds its envelope (here or at a
-// connected peer), opens it, brings the vault's state up to date with what
-// connected peers hold (fetching and pinning it, so that this node keeps a
-// copy), and merges concurrent states into one signed head.
-func (n *Node) open(ctx context.Context, card *vault.Card) (*session, error) {
-	rec, local, err := n.findCard(ctx, card.LookupID())
-	if err != nil {
-		return nil, err
-	}
-	keys, err := vault.OpenEnvelope(card, rec.Envelope)
-	if err != nil {
-		return nil, fmt.Errorf("open the card's envelope: %w", err)
-	}
-	s := &session{keys: keys, id: keys.VaultID()}
-	front, err := n.frontier(ctx, s.id)
-	if err != nil {
-		return nil, err
-	}
-	timeout := headsTimeoutKnown
-	if len(front) == 0 {
-		timeout = headsTimeoutNew
-	}
-	if heads := n.peerHeads(ctx, s.id, timeout); len(heads) > 0 {
-		if _, err := n.adoptHeads(ctx, s.id, heads); err != nil {
-			if len(front) == 0 {
-				return nil, fmt.Errorf("%w: %v", ErrVaultUnreachable, err)
-			}
-			n.log.Warn("vault state from peers not taken", "vault", s.id, "err", err)
-		}
-	}
-	if !local {
-		if err := n.storeCard(ctx, s.id, rec); err != nil {
-			return nil, err
-		}
-	}
-	unlock := n.lockVault(s.id)
-	defer unlock()
-	if err := n.load(ctx, s); err != nil {
-		return nil, err
-	}
-	if len(s.front) > 1 {
-		if err := n.commit(ctx, s, s.manifest); err != nil {
-			return nil, fmt.Errorf("merge vault states: %w", err)
-		}
-		n.announce(s)
-	}
-	return s, nil
-}
-
-// load reads the frontier of s's vault and merges the manifests of its
-// heads into s.manifest. The caller holds the vault lock.
-func (n *Node) load(ctx context.Context, s *session) error {
-	front, err := n.frontier(ctx, s.id)
-	if err != nil {
-		return err
-	}
-	if len(front) == 0 {
-		return ErrVaultUnreachable
-	}
-	var merged *vault.Manifest
-	for _, h := range front {
-		m, err := n.readManifest(ctx, s.keys, h.Manifest)
-		if err != nil {
-			return fmt.Errorf("read vault state %d: %w", h.Seq, err)
-		}
-		if merged == nil {
-			merged = m
-		} else {
-			merged = vault.Merge(merged, m)
-		}
-	}
-	s.front, s.manifest = front, merged
-	return nil
-}
-
-// readManifest decrypts the manifest of a manifest root.
-func (n *Node) readManifest(ctx context.Context, keys *vault.Keys, root cid.Cid) (*vault.Manifest, error) {
-	body, err := n.manifestBody(ctx, root)
-	if err != nil {
-		return nil, err
-	}
-	r, err := n.readStream(ctx, body)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	return vault.DecryptManifest(r, keys.Identity())
-}
-
-// commit writes manifest m as the vault's new state: the encrypted
-// manifest, the manifest root that links it and the documents, and a head
-// signed by the vault key whose parents are the current heads. Everything
-// is durable before it returns. The caller holds the vault lock.
-func (n *Node) commit(ctx context.Context, s *session, m *vault.Manifest) error {
-	var buf bytes.Buffer
-	if err := m.Encrypt(&buf, s.keys.Recipient()); err != nil {
-		return fmt.Errorf("encrypt manifest: %w", err)
-	}
-	body, err := n.addStream(&buf)
-	if err != nil {
-		return fmt.Errorf("store manifest: %w", err)
-	}
-	var docs []ipld.Node
-	for _, e := range m.Entries() {
-		nd, err := n.dag.Get(ctx, e.CID)
-		if err != nil {
-			return fmt.Errorf("document %s of the vault: %w", e.ID, err)
-		}
-		docs = append(docs, nd)
-	}
-	root, err := manifestRoot(body, docs)
-	if err != nil {
-		return err
-	}
-	if err := n.dag.Add(ctx, root); err != nil {
-		return fmt.Errorf("store manifest root: %w", err)
-	}
-	var seq uint64
-	parents := make([]cid.Cid, 0, len(s.front))
-	for _, f := range s.front {
-		seq = max(seq, f.Seq)
-		parents = append(parents, f.cid)
-	}
-	signed, err := s.keys.SignHead(seq+1, root.Cid(), parents, time.Now())
-	if err != nil {
-		return fmt.Errorf("sign head: %w", err)
-	}
-	h, err := newHead(signed)
-	if err != nil {
-		return err
-	}
-	if _, err := n.putRaw(ctx, h.Marshal()); err != nil {
-		return err
-	}
-	if err := n.store.syncBlocks(); err != nil {
-		return err
-	}
-	if err := n.setFrontier(ctx, h, s.front, s.front); err != nil {
-		return err
-	}
-	s.front, s.manifest = []head{h}, m
-	return nil
-}
-
-// announce tells connected peers, in the background, about the vault's
-// current heads.
-func (n *Node) announce(s *session) {
-	a := &proto.Announcement{Vault: s.id}
-	for _, h := range s.front {
-		a.Heads = append(a.Heads, h.Head)
-	}
-	n.goBackground(func(ctx context.Context) {
-		var wg sync.WaitGroup
-		for _, p := range n.host.Network().Peers() {
-			wg.Add(1)
-			go func(p peer.ID) {
-				defer wg.Done()
-				ctx, cancel := context.WithTimeout(ctx, announceTimeout)
-				defer cancel()
-				if err := proto.Announce(ctx, n.host, p, a); err != nil {
-					n.log.Debug("announce", "peer", p, "vault", s.id, "err", err)
-				}
-			}(p)
-		}
-		wg.Wait()
-	})
-}
-
 // Add encrypts a document to the vault of card and stores it. It returns
 // once the document and the new vault state are durable.
 func (n *Node) Add(ctx context.Context, card *vault.Card, r io.Reader, meta DocMeta) (vault.Entry, error) {
@@ -466,6 +260,7 @@ func (n *Node) Add(ctx context.Context, card *vault.Card, r io.Reader, meta DocM
 		return vault.Entry{}, err
 	}
 	n.announce(s)
+	n.logAction(ctx, s, vault.ActionAdd, e.ID, "")
 	n.log.Info("document added", "vault", s.id, "doc", e.ID)
 	return e, nil
 }
@@ -487,13 +282,32 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	return k, err
 }
 
+// Opened is a vault as a card session shows it.
+type Opened struct {
+	Vault   vault.VaultID
+	Entries []vault.Entry
+	// Deposited are the documents deposited without the card that this
+	// session took into the vault: the person is told of them.
+	Deposited []vault.Entry
+}
+
+// Open opens the vault of card and lists its documents.
+func (n *Node) Open(ctx context.Context, card *vault.Card) (*Opened, error) {
+	s, err := n.open(ctx, card)
+	if err != nil {
+		return nil, err
+	}
+	n.logAction(ctx, s, vault.ActionList, "", "")
+	return &Opened{Vault: s.id, Entries: s.manifest.Entries(), Deposited: s.deposits}, nil
+}
+
 // List returns the documents of the vault of card.
 func (n *Node) List(ctx context.Context, card *vault.Card) (vault.VaultID, []vault.Entry, error) {
-	s, err := n.open(ctx, card)
+	o, err := n.Open(ctx, card)
 	if err != nil {
 		return vault.VaultID{}, nil, err
 	}
-	return s.id, s.manifest.Entries(), nil
+	return o.Vault, o.Entries, nil
 }
 
 // Document is an open document: its manifest entry and a reader of its
@@ -524,6 +338,7 @@ func (n *Node) get(ctx context.Context, card *vault.Card, id string, raw bool) (
 	if !ok {
 		return nil, &NoDocumentError{ID: id}
 	}
+	n.logAction(ctx, s, vault.ActionGet, id, "")
 	r, err := n.readStream(ctx, e.CID)
 	if err != nil {
 		return nil, fmt.Errorf("read document: %w", err)
@@ -546,6 +361,7 @@ func (n *Node) ContentIdentity(ctx context.Context, card *vault.Card) (string, e
 	if err != nil {
 		return "", err
 	}
+	n.logAction(ctx, s, vault.ActionOpen, "", "content identity")
 	return s.keys.IdentityString(), nil
 }
 

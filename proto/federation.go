@@ -16,6 +16,7 @@ import (
 // Federation protocol IDs.
 const (
 	JoinID    protocol.ID = "/baluchon/join/1.0.0"
+	RecordsID protocol.ID = "/baluchon/records/1.0.0"
 	MembersID protocol.ID = "/baluchon/members/1.0.0"
 	SyncID    protocol.ID = "/baluchon/sync/1.0.0"
 	CardsID   protocol.ID = "/baluchon/cards/1.0.0"
@@ -28,7 +29,7 @@ const (
 	maxCID        = 128
 
 	maxJoinRequest    = InviteSecretSize
-	maxCertList       = 8 + MaxMembers*(MaxCertSize+4)
+	maxCertList       = 8 + MaxMembers*(MaxCertSize+4) + 8 + MaxMembers*(maxStructRecord+4)
 	maxSyncMessage    = 8 << 20
 	maxCardsRequest   = 32
 	maxCardsResponse  = 1 + 8 + MaxCards*maxCardRecord
@@ -53,12 +54,53 @@ type FederationHandler interface {
 	// Join admits from into the federation if secret is a pending
 	// invitation of this node, and returns the federation's certificates.
 	Join(ctx context.Context, from peer.ID, secret [InviteSecretSize]byte) ([]*MemberCert, error)
-	// Members takes note of from's certificates and returns this node's.
-	Members(ctx context.Context, from peer.ID, certs []*MemberCert) ([]*MemberCert, error)
+	// Members takes note of from's certificates and structure records and
+	// returns this node's.
+	Members(ctx context.Context, from peer.ID, m *MemberSet) (*MemberSet, error)
 	// Sync takes note of what from keeps and returns what this node keeps.
 	Sync(ctx context.Context, from peer.ID, h *Holdings) (*Holdings, error)
 	// Cards returns the card records this node keeps for a vault.
 	Cards(ctx context.Context, from peer.ID, v vault.VaultID) ([]*CardRecord, error)
+	// Records returns the records this node keeps for a vault.
+	Records(ctx context.Context, from peer.ID, v vault.VaultID) ([]*Record, error)
+}
+
+// MemberSet is what members exchange: their certificates and their
+// structure records.
+type MemberSet struct {
+	Certs      []*MemberCert
+	Structures []*StructureRecord
+}
+
+func appendMemberSet(dst []byte, m *MemberSet) []byte {
+	dst = appendCerts(dst, m.Certs)
+	ss := m.Structures
+	if len(ss) > MaxMembers {
+		ss = ss[:MaxMembers]
+	}
+	dst = appendUvarint(dst, len(ss))
+	for _, s := range ss {
+		dst = appendBytes(dst, s.Marshal())
+	}
+	return dst
+}
+
+func (d *decoder) memberSet() *MemberSet {
+	m := &MemberSet{Certs: d.certs()}
+	n := d.count(MaxMembers)
+	for range n {
+		b := d.bytes(maxStructRecord)
+		if d.err != nil {
+			return nil
+		}
+		s, err := ParseStructureRecord(b)
+		if err != nil {
+			d.fail(err)
+			return nil
+		}
+		m.Structures = append(m.Structures, s)
+	}
+	return m
 }
 
 // registerFederation installs the handlers of the federation protocols.
@@ -77,15 +119,26 @@ func registerFederation(h host.Host, handler FederationHandler, s *server) {
 	}))
 	h.SetStreamHandler(MembersID, s.wrap(MembersID, maxCertList, func(ctx context.Context, from peer.ID, req []byte) []byte {
 		d := &decoder{b: req}
-		certs := d.certs()
+		ms := d.memberSet()
 		if err := d.end(); err != nil {
 			return appendStatus(nil, StatusInvalid, err.Error())
 		}
-		out, err := handler.Members(ctx, from, certs)
+		out, err := handler.Members(ctx, from, ms)
 		if err != nil {
 			return s.errorResponse(MembersID, from, err)
 		}
-		return appendCerts(appendStatus(nil, StatusOK, ""), out)
+		return appendMemberSet(appendStatus(nil, StatusOK, ""), out)
+	}))
+	h.SetStreamHandler(RecordsID, s.wrap(RecordsID, 32, func(ctx context.Context, from peer.ID, req []byte) []byte {
+		v, err := decodeID(req)
+		if err != nil {
+			return appendStatus(nil, StatusInvalid, err.Error())
+		}
+		rs, err := handler.Records(ctx, from, v)
+		if err != nil {
+			return s.errorResponse(RecordsID, from, err)
+		}
+		return appendRecords(appendStatus(nil, StatusOK, ""), rs)
 	}))
 	h.SetStreamHandler(SyncID, s.wrap(SyncID, maxSyncMessage, func(ctx context.Context, from peer.ID, req []byte) []byte {
 		hs, err := decodeHoldings(req)
@@ -214,13 +267,33 @@ func Join(ctx context.Context, h host.Host, p peer.ID, secret [InviteSecretSize]
 	return decodeCertsResponse(resp)
 }
 
-// ExchangeMembers sends this node's certificates to p and returns p's.
-func ExchangeMembers(ctx context.Context, h host.Host, p peer.ID, certs []*MemberCert) ([]*MemberCert, error) {
-	resp, err := roundTrip(ctx, h, p, MembersID, appendCerts(nil, certs), 1+8+maxCertList)
+// ExchangeMembers sends this node's certificates and structure records to
+// p and returns p's.
+func ExchangeMembers(ctx context.Context, h host.Host, p peer.ID, mine *MemberSet) (*MemberSet, error) {
+	resp, err := roundTrip(ctx, h, p, MembersID, appendMemberSet(nil, mine), 1+8+maxCertList)
 	if err != nil {
 		return nil, err
 	}
-	return decodeCertsResponse(resp)
+	d := &decoder{b: resp}
+	if err := d.expectOK(); err != nil {
+		return nil, err
+	}
+	ms := d.memberSet()
+	return ms, d.end()
+}
+
+// GetRecords asks p for the records it keeps of vault v; each is verified.
+func GetRecords(ctx context.Context, h host.Host, p peer.ID, v vault.VaultID) ([]*Record, error) {
+	resp, err := roundTrip(ctx, h, p, RecordsID, v[:], 1+maxRecordList)
+	if err != nil {
+		return nil, err
+	}
+	d := &decoder{b: resp}
+	if err := d.expectOK(); err != nil {
+		return nil, err
+	}
+	rs := d.records(&v)
+	return rs, d.end()
 }
 
 func decodeCertsResponse(b []byte) ([]*MemberCert, error) {

@@ -50,7 +50,7 @@ const (
 	maxResolveResponse  = 1 + 8 + maxCardRecord
 	maxHeadsRequest     = 32
 	maxHeadsResponse    = 1 + 8 + MaxHeads*(vault.MaxHeadSize+8)
-	maxAnnounceRequest  = 32 + 8 + MaxHeads*(vault.MaxHeadSize+8) + 8 + MaxCards*maxCardRecord
+	maxAnnounceRequest  = 32 + 8 + MaxHeads*(vault.MaxHeadSize+8) + 8 + MaxCards*maxCardRecord + 8 + maxRecordList
 	maxAnnounceResponse = 1 + 8 + maxReason
 )
 
@@ -79,9 +79,10 @@ func (c *CardRecord) verify() error {
 // Announcement tells a peer about new heads of one vault, and optionally
 // about card records that lead to it.
 type Announcement struct {
-	Vault vault.VaultID
-	Heads []*vault.Head
-	Cards []*CardRecord
+	Vault   vault.VaultID
+	Heads   []*vault.Head
+	Cards   []*CardRecord
+	Records []*Record
 }
 
 func appendCard(dst []byte, c *CardRecord) []byte {
@@ -218,7 +219,7 @@ func encodeAnnouncement(a *Announcement) []byte {
 	for _, c := range a.Cards {
 		b = appendCard(b, c)
 	}
-	return b
+	return appendRecords(b, a.Records)
 }
 
 // decodeAnnouncement decodes and verifies an announcement.
@@ -235,10 +236,11 @@ func decodeAnnouncement(b []byte) (*Announcement, error) {
 		}
 		a.Cards = append(a.Cards, c)
 	}
+	a.Records = d.records(&a.Vault)
 	if err := d.end(); err != nil {
 		return nil, err
 	}
-	if len(a.Heads) == 0 && len(a.Cards) == 0 {
+	if len(a.Heads) == 0 && len(a.Cards) == 0 && len(a.Records) == 0 {
 		return nil, errors.New("announcement is empty")
 	}
 	return a, nil
@@ -260,4 +262,42 @@ func decodeID(b []byte) ([32]byte, error) {
 	}
 	copy(id[:], b)
 	return id, nil
+}
+
+// maxRecordList bounds a list of records.
+const maxRecordList = 8 + MaxRecords*(MaxRecordSize+4)
+
+func appendRecords(dst []byte, rs []*Record) []byte {
+	if len(rs) > MaxRecords {
+		rs = rs[:MaxRecords]
+	}
+	dst = appendUvarint(dst, len(rs))
+	for _, r := range rs {
+		dst = appendBytes(dst, r.Marshal())
+	}
+	return dst
+}
+
+// records reads a list of records, each of which must be of vault v when
+// v is not nil.
+func (d *decoder) records(v *vault.VaultID) []*Record {
+	n := d.count(MaxRecords)
+	var out []*Record
+	for range n {
+		b := d.bytes(MaxRecordSize)
+		if d.err != nil {
+			return nil
+		}
+		r, err := ParseRecord(b)
+		if err != nil {
+			d.fail(err)
+			return nil
+		}
+		if v != nil && r.Vault != *v {
+			d.fail(errors.New("record is for another vault"))
+			return nil
+		}
+		out = append(out, r)
+	}
+	return out
 }

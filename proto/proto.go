@@ -82,7 +82,7 @@ func Register(h host.Host, handler Handler, log *slog.Logger) {
 
 // Unregister removes the handlers installed by Register.
 func Unregister(h host.Host) {
-	for _, id := range []protocol.ID{ResolveID, HeadsID, AnnounceID, JoinID, MembersID, SyncID, CardsID} {
+	for _, id := range []protocol.ID{ResolveID, HeadsID, AnnounceID, JoinID, MembersID, SyncID, CardsID, RecordsID} {
 		h.RemoveStreamHandler(id)
 	}
 }

@@ -28,6 +28,9 @@ type PublicState struct {
 	RevokedCards map[LookupID]time.Time
 	// RevokedGrants: delegation id → when it was revoked.
 	RevokedGrants map[string]time.Time
+	// Deposits: deposit record CID → when a card session took the
+	// deposited document into the manifest (no longer pending).
+	Deposits map[string]time.Time
 	// MovedTo, once set, names the vault that replaced this one after a
 	// full key rotation: nodes follow it and drop this vault's blocks.
 	MovedTo *VaultID
@@ -35,7 +38,7 @@ type PublicState struct {
 
 // NewPublicState returns the public state of a vault with these keys.
 func (k *Keys) NewPublicState() *PublicState {
-	return &PublicState{Recipient: k.content.Recipient().String(), RevokedCards: map[LookupID]time.Time{}, RevokedGrants: map[string]time.Time{}}
+	return &PublicState{Recipient: k.content.Recipient().String(), RevokedCards: map[LookupID]time.Time{}, RevokedGrants: map[string]time.Time{}, Deposits: map[string]time.Time{}}
 }
 
 // ContentRecipient parses the recipient of a public state.
@@ -49,7 +52,7 @@ func (p *PublicState) ContentRecipient() (age.Recipient, error) {
 
 // MergePublic returns the union of two public states.
 func MergePublic(a, b *PublicState) *PublicState {
-	out := &PublicState{Recipient: min(a.Recipient, b.Recipient), RevokedCards: map[LookupID]time.Time{}, RevokedGrants: map[string]time.Time{}}
+	out := &PublicState{Recipient: min(a.Recipient, b.Recipient), RevokedCards: map[LookupID]time.Time{}, RevokedGrants: map[string]time.Time{}, Deposits: map[string]time.Time{}}
 	if a.Recipient == "" || b.Recipient == "" {
 		out.Recipient = max(a.Recipient, b.Recipient)
 	}
@@ -62,6 +65,11 @@ func MergePublic(a, b *PublicState) *PublicState {
 		for k, t := range p.RevokedGrants {
 			if old, ok := out.RevokedGrants[k]; !ok || t.Before(old) {
 				out.RevokedGrants[k] = t
+			}
+		}
+		for k, t := range p.Deposits {
+			if old, ok := out.Deposits[k]; !ok || t.Before(old) {
+				out.Deposits[k] = t
 			}
 		}
 		if p.MovedTo != nil && (out.MovedTo == nil || p.MovedTo.String() < out.MovedTo.String()) {
@@ -77,6 +85,7 @@ type publicJSON struct {
 	Recipient     string        `json:"recipient"`
 	RevokedCards  []revokedJSON `json:"revoked_cards"`
 	RevokedGrants []revokedJSON `json:"revoked_grants"`
+	Deposits      []revokedJSON `json:"deposits"`
 	MovedTo       string        `json:"moved_to,omitempty"`
 }
 
@@ -87,14 +96,18 @@ type revokedJSON struct {
 
 // Marshal encodes the public state canonically (sorted).
 func (p *PublicState) Marshal() []byte {
-	j := publicJSON{V: 1, Recipient: p.Recipient, RevokedCards: []revokedJSON{}, RevokedGrants: []revokedJSON{}}
+	j := publicJSON{V: 1, Recipient: p.Recipient, RevokedCards: []revokedJSON{}, RevokedGrants: []revokedJSON{}, Deposits: []revokedJSON{}}
 	for k, t := range p.RevokedCards {
 		j.RevokedCards = append(j.RevokedCards, revokedJSON{k.String(), t.UTC()})
 	}
 	for k, t := range p.RevokedGrants {
 		j.RevokedGrants = append(j.RevokedGrants, revokedJSON{k, t.UTC()})
 	}
+	for k, t := range p.Deposits {
+		j.Deposits = append(j.Deposits, revokedJSON{k, t.UTC()})
+	}
 	byID := func(a, b revokedJSON) int { return cmp.Compare(a.ID, b.ID) }
+	slices.SortFunc(j.Deposits, byID)
 	slices.SortFunc(j.RevokedCards, byID)
 	slices.SortFunc(j.RevokedGrants, byID)
 	if p.MovedTo != nil {
@@ -119,7 +132,7 @@ func ParsePublicState(b []byte) (*PublicState, error) {
 	if j.V != 1 {
 		return nil, fmt.Errorf("public state version %d is not supported: update baluchon", j.V)
 	}
-	p := &PublicState{Recipient: j.Recipient, RevokedCards: map[LookupID]time.Time{}, RevokedGrants: map[string]time.Time{}}
+	p := &PublicState{Recipient: j.Recipient, RevokedCards: map[LookupID]time.Time{}, RevokedGrants: map[string]time.Time{}, Deposits: map[string]time.Time{}}
 	if _, err := p.ContentRecipient(); err != nil {
 		return nil, err
 	}
@@ -141,6 +154,15 @@ func ParsePublicState(b []byte) (*PublicState, error) {
 			return nil, errors.New("public state: a delegation is revoked twice")
 		}
 		p.RevokedGrants[r.ID] = r.Time.UTC()
+	}
+	for _, r := range j.Deposits {
+		if len(r.ID) > maxCIDText || !fitsJSON(r.Time) {
+			return nil, errors.New("public state: malformed deposit")
+		}
+		if _, dup := p.Deposits[r.ID]; dup {
+			return nil, errors.New("public state: a deposit is there twice")
+		}
+		p.Deposits[r.ID] = r.Time.UTC()
 	}
 	if j.MovedTo != "" {
 		v, err := ParseVaultID(j.MovedTo)

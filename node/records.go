@@ -1,0 +1,251 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"filippo.io/age"
+	"github.com/ipfs/go-cid"
+	ds "github.com/ipfs/go-datastore"
+	dsq "github.com/ipfs/go-datastore/query"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"baluchon/proto"
+	"baluchon/vault"
+)
+
+// Vault records (proto.Record) are what structures attach to a vault
+// without its keys: deposited documents, access-log entries, recovery
+// requests and approvals. A node keeps them under
+//
+//	/baluchon/vault/<vault id>/record/<record CID> → the record
+//
+// and passes them on to its peers with announcements.
+
+func recordKey(v vault.VaultID, c cid.Cid) ds.Key {
+	return ds.NewKey("/baluchon/vault/" + v.String() + "/record/" + c.String())
+}
+
+func recordCID(r *proto.Record) cid.Cid {
+	c, _ := rawPrefix.Sum(r.Marshal())
+	return c
+}
+
+// storeRecord keeps a record; it reports whether it was new.
+func (n *Node) storeRecord(ctx context.Context, r *proto.Record) (bool, error) {
+	k := recordKey(r.Vault, recordCID(r))
+	if ok, err := n.store.ldb.Has(ctx, k); err != nil || ok {
+		return false, err
+	}
+	return true, n.store.ldb.Put(ctx, k, r.Marshal())
+}
+
+// localRecords returns the records this node keeps for v.
+func (n *Node) localRecords(ctx context.Context, v vault.VaultID) ([]*proto.Record, error) {
+	res, err := n.store.ldb.Query(ctx, dsq.Query{Prefix: "/baluchon/vault/" + v.String() + "/record"})
+	if err != nil {
+		return nil, err
+	}
+	entries, err := res.Rest()
+	if err != nil {
+		return nil, err
+	}
+	var out []*proto.Record
+	for _, e := range entries {
+		if r, err := proto.ParseRecord(e.Value); err == nil {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// collectRecords returns the records of v known here and at the connected
+// peers (within a short wait), keeping the new ones.
+func (n *Node) collectRecords(ctx context.Context, v vault.VaultID) []*proto.Record {
+	ctx, cancel := context.WithTimeout(ctx, headsTimeoutKnown)
+	defer cancel()
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		got []*proto.Record
+	)
+	for _, p := range n.host.Network().Peers() {
+		wg.Add(1)
+		go func(p peer.ID) {
+			defer wg.Done()
+			rs, err := proto.GetRecords(ctx, n.host, p, v)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			got = append(got, rs...)
+			mu.Unlock()
+		}(p)
+	}
+	wg.Wait()
+	for _, r := range got {
+		if n.acceptsAuthor(r.Author) {
+			_, _ = n.storeRecord(context.WithoutCancel(ctx), r)
+		}
+	}
+	local, _ := n.localRecords(context.WithoutCancel(ctx), v)
+	return local
+}
+
+// acceptsAuthor reports whether this node takes records written by p: any
+// node outside a federation, members only inside one.
+func (n *Node) acceptsAuthor(p peer.ID) bool {
+	if p == n.ID() {
+		return true
+	}
+	fed, _ := n.Federation()
+	return fed == "" || n.IsMember(p)
+}
+
+// Records answers a member asking for the records of a vault
+// (proto.FederationHandler).
+func (n *Node) Records(ctx context.Context, from peer.ID, v vault.VaultID) ([]*proto.Record, error) {
+	if fed, _ := n.Federation(); fed != "" && !n.IsMember(from) {
+		return nil, fmt.Errorf("%w: %v", proto.ErrRefused, ErrNotMember)
+	}
+	rs, err := n.localRecords(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) > proto.MaxRecords {
+		rs = rs[len(rs)-proto.MaxRecords:]
+	}
+	return rs, nil
+}
+
+// takeRecords keeps the announced records this node has a use for: those
+// of a vault it keeps, recovery requests naming it as guardian, approvals
+// of its own requests. A deposit's document is fetched and pinned at once,
+// so that it survives its depositor.
+func (n *Node) takeRecords(ctx context.Context, rs []*proto.Record) {
+	for _, r := range rs {
+		if !n.acceptsAuthor(r.Author) {
+			continue
+		}
+		front, _ := n.frontier(ctx, r.Vault)
+		keep := len(front) > 0
+		switch r.Kind {
+		case proto.RecordRecovery:
+			if f, err := proto.Fields(r.Payload, 3); err == nil && slices.Contains(strings.Split(string(f[2]), "\n"), n.ID().String()) {
+				keep = true
+			}
+		case proto.RecordApproval:
+			if f, err := proto.Fields(r.Payload, 3); err == nil && peer.ID(f[1]) == n.ID() {
+				keep = true
+			}
+		}
+		if !keep {
+			continue
+		}
+		isNew, err := n.storeRecord(ctx, r)
+		if err != nil || !isNew {
+			continue
+		}
+		if r.Kind == proto.RecordDeposit {
+			n.goBackground(func(ctx context.Context) { n.keepDeposit(ctx, r) })
+		}
+	}
+}
+
+// keepDeposit fetches and pins the document of a deposit record.
+func (n *Node) keepDeposit(ctx context.Context, r *proto.Record) {
+	f, err := proto.Fields(r.Payload, 2)
+	if err != nil {
+		return
+	}
+	c, err := cid.Cast(f[0])
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
+	defer cancel()
+	if err := n.fetchGraph(ctx, c); err != nil {
+		n.log.Warn("document of a deposit not fetched", "vault", r.Vault, "err", err)
+		return
+	}
+	nd, err := n.dag.Get(ctx, c)
+	if err == nil {
+		err = n.pinner.Pin(ctx, nd, true, pinName(r.Vault))
+	}
+	if err != nil {
+		n.log.Warn("pin deposited document", "vault", r.Vault, "err", err)
+	}
+}
+
+// addRecord signs, keeps and announces a record of this node.
+func (n *Node) addRecord(ctx context.Context, kind byte, v vault.VaultID, payload []byte) (*proto.Record, error) {
+	r, err := proto.SignRecord(n.key, kind, v, time.Now(), payload)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := n.storeRecord(ctx, r); err != nil {
+		return nil, err
+	}
+	n.announceAll(&proto.Announcement{Vault: v, Records: []*proto.Record{r}})
+	return r, nil
+}
+
+// logAction appends an entry to vault v's access log, sealed to its
+// content recipient. A failure is logged, never returned: the action
+// itself has happened.
+func (n *Node) logAction(ctx context.Context, s *session, action, docID, note string) {
+	var r age.Recipient = s.keys.Recipient()
+	n.logTo(ctx, s.id, r, action, docID, note)
+}
+
+func (n *Node) logTo(ctx context.Context, v vault.VaultID, r age.Recipient, action, docID, note string) {
+	e := &vault.LogEntry{Time: time.Now().UTC(), Actor: n.ID().String(), ActorName: n.Name(), Action: action, DocID: docID, Note: note}
+	sealed, err := e.Seal(r)
+	if err == nil {
+		_, err = n.addRecord(context.WithoutCancel(ctx), proto.RecordLog, v, sealed)
+	}
+	if err != nil {
+		n.log.Warn("access log entry not written", "vault", v, "err", err)
+	}
+}
+
+// LogLine is one entry of a vault's access log, as the person reads it.
+type LogLine struct {
+	Time     time.Time `json:"time"`
+	Who      string    `json:"who"`
+	Action   string    `json:"action"`
+	DocID    string    `json:"doc,omitempty"`
+	DocTitle string    `json:"title,omitempty"`
+	Note     string    `json:"note,omitempty"`
+}
+
+// AccessLog returns the vault's access log, oldest first: every entry this
+// node and its connected peers have, decrypted with the card.
+func (n *Node) AccessLog(ctx context.Context, card *vault.Card) ([]LogLine, error) {
+	s, err := n.open(ctx, card)
+	if err != nil {
+		return nil, err
+	}
+	titles := map[string]string{}
+	for _, e := range s.manifest.Entries() {
+		titles[e.ID] = e.Title
+	}
+	var out []LogLine
+	for _, r := range n.collectRecords(ctx, s.id) {
+		if r.Kind != proto.RecordLog {
+			continue
+		}
+		e, err := vault.OpenLogEntry(r.Payload, s.keys.Identity())
+		if err != nil {
+			continue // sealed to keys of before a rotation, or damaged
+		}
+		out = append(out, LogLine{Time: e.Time, Who: e.ActorName, Action: e.Action, DocID: e.DocID, DocTitle: titles[e.DocID], Note: e.Note})
+	}
+	slices.SortStableFunc(out, func(a, b LogLine) int { return a.Time.Compare(b.Time) })
+	n.logAction(ctx, s, vault.ActionOpen, "", "access log")
+	return out, nil
+}

@@ -1,0 +1,371 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"baluchon/proto"
+	"baluchon/vault"
+)
+
+// A lost card never loses a document: when a vault is made, its keys are
+// split (Shamir, k of n) among guardian structures, each share sealed to
+// that structure's key and linked from the manifest root as "r:<peer>".
+// To recover, a structure starts a request (a record naming the vault, a
+// request id, its own structure recipient and the guardians); each guardian
+// approves it by an explicit action, re-sealing its share to the
+// requester; with k approvals the requester rebuilds the keys, issues a new
+// card and revokes every old one.
+
+// defaultGuardians picks this node and up to two other members of the
+// federation whose structure keys are known, ranked for the vault so that
+// guardianship spreads over the federation.
+func (n *Node) defaultGuardians(v vault.VaultID) []peer.ID {
+	_, members := n.Federation()
+	var others []peer.ID
+	for _, m := range members {
+		if m != n.ID() && n.structure(m) != nil {
+			others = append(others, m)
+		}
+	}
+	slices.SortFunc(others, func(a, b peer.ID) int {
+		ra, rb := rendezvous(v, a), rendezvous(v, b)
+		return bytes.Compare(ra[:], rb[:])
+	})
+	if len(others) > 2 {
+		others = others[:2]
+	}
+	return append([]peer.ID{n.ID()}, others...)
+}
+
+// makeShares splits keys among guardians and stores each sealed share.
+func (n *Node) makeShares(ctx context.Context, keys *vault.Keys, guardians []peer.ID, k int) (*vault.Recovery, error) {
+	ids := make([]string, len(guardians))
+	rcpts := make([]age.Recipient, len(guardians))
+	for i, g := range guardians {
+		ids[i] = g.String()
+		var err error
+		if rcpts[i], err = n.structureRecipient(g); err != nil {
+			return nil, fmt.Errorf("guardian %s: %w", g, err)
+		}
+	}
+	shares, err := keys.SplitKeys(ids, k)
+	if err != nil {
+		return nil, err
+	}
+	rec := &vault.Recovery{Threshold: k, Shares: map[string]string{}, Created: time.Now().UTC()}
+	for i, sh := range shares {
+		sealed, err := sh.Seal(rcpts[i])
+		if err != nil {
+			return nil, err
+		}
+		c, err := n.putRaw(ctx, sealed)
+		if err != nil {
+			return nil, err
+		}
+		rec.Shares[ids[i]] = c.String()
+	}
+	return rec, nil
+}
+
+// RecoveryRequest is a pending recovery, as a guardian sees it.
+type RecoveryRequest struct {
+	ID        string    `json:"id"`
+	Vault     string    `json:"vault"`
+	Requester string    `json:"requester"`
+	Name      string    `json:"requester_name"`
+	Time      time.Time `json:"time"`
+	Guardians []string  `json:"guardians"`
+	Approved  bool      `json:"approved"` // by this node
+}
+
+// RecoveryStart starts the recovery of vault v at this structure: the
+// person lost their card. It returns the request id and the guardians
+// that must approve it.
+func (n *Node) RecoveryStart(ctx context.Context, v vault.VaultID) (*RecoveryRequest, error) {
+	public, roots, err := n.publicState(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	_ = public
+	guardians := map[string]bool{}
+	for _, rl := range roots {
+		for p := range rl.shares {
+			guardians[p.String()] = true
+		}
+	}
+	if len(guardians) < 2 {
+		return nil, errors.New("this vault has no recovery guardians: without its card it cannot be opened")
+	}
+	gl := slices.Sorted(func(yield func(string) bool) {
+		for g := range guardians {
+			if !yield(g) {
+				return
+			}
+		}
+	})
+	req := &RecoveryRequest{ID: vault.NewDocumentID(nil), Vault: v.String(), Requester: n.ID().String(), Name: n.Name(), Time: time.Now().UTC(), Guardians: gl}
+	payload := proto.JoinFields([]byte(req.ID), []byte(n.structKey.Recipient().String()), []byte(strings.Join(gl, "\n")))
+	if _, err := n.addRecord(ctx, proto.RecordRecovery, v, payload); err != nil {
+		return nil, err
+	}
+	n.log.Info("recovery started", "vault", v, "request", req.ID)
+	return req, nil
+}
+
+type recoveryRecord struct {
+	rec       *proto.Record
+	id        string
+	recipient string
+	guardians []string
+}
+
+func parseRecovery(r *proto.Record) (*recoveryRecord, bool) {
+	if r.Kind != proto.RecordRecovery {
+		return nil, false
+	}
+	f, err := proto.Fields(r.Payload, 3)
+	if err != nil {
+		return nil, false
+	}
+	return &recoveryRecord{rec: r, id: string(f[0]), recipient: string(f[1]), guardians: strings.Split(string(f[2]), "\n")}, true
+}
+
+// allRecords returns every record this node keeps.
+func (n *Node) allRecords(ctx context.Context) ([]*proto.Record, error) {
+	vs, err := n.recordVaults(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*proto.Record
+	for _, v := range vs {
+		rs, err := n.localRecords(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rs...)
+	}
+	return out, nil
+}
+
+// recordVaults returns the vaults this node has records of.
+func (n *Node) recordVaults(ctx context.Context) ([]vault.VaultID, error) {
+	res, err := n.store.ldb.Query(ctx, dsqKeysOnly(vaultPrefix()))
+	if err != nil {
+		return nil, err
+	}
+	entries, err := res.Rest()
+	if err != nil {
+		return nil, err
+	}
+	var out []vault.VaultID
+	for _, e := range entries {
+		parts := splitKey(e.Key)
+		if len(parts) != 5 || parts[3] != "record" {
+			continue
+		}
+		if v, err := vault.ParseVaultID(parts[2]); err == nil && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// RecoveryRequests lists the recovery requests that name this structure
+// as a guardian.
+func (n *Node) RecoveryRequests(ctx context.Context) ([]RecoveryRequest, error) {
+	rs, err := n.allRecords(ctx)
+	if err != nil {
+		return nil, err
+	}
+	approved := map[string]bool{}
+	for _, r := range rs {
+		if r.Kind == proto.RecordApproval && r.Author == n.ID() {
+			if f, err := proto.Fields(r.Payload, 3); err == nil {
+				approved[string(f[0])] = true
+			}
+		}
+	}
+	var out []RecoveryRequest
+	for _, r := range rs {
+		rr, ok := parseRecovery(r)
+		if !ok || !slices.Contains(rr.guardians, n.ID().String()) {
+			continue
+		}
+		out = append(out, RecoveryRequest{ID: rr.id, Vault: r.Vault.String(), Requester: r.Author.String(), Name: n.StructureName(r.Author), Time: r.Time, Guardians: rr.guardians, Approved: approved[rr.id]})
+	}
+	slices.SortFunc(out, func(a, b RecoveryRequest) int { return a.Time.Compare(b.Time) })
+	return out, nil
+}
+
+// findRecovery returns the request with this id among the records here.
+func (n *Node) findRecovery(ctx context.Context, id string) (*recoveryRecord, error) {
+	rs, err := n.allRecords(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rs {
+		if rr, ok := parseRecovery(r); ok && rr.id == id {
+			return rr, nil
+		}
+	}
+	return nil, fmt.Errorf("no recovery request %s is known here", id)
+}
+
+// RecoveryApprove approves, as a guardian, a recovery request: this
+// structure's share is re-sealed to the requesting structure. It is an
+// explicit action of a worker who has checked the person's identity.
+func (n *Node) RecoveryApprove(ctx context.Context, id string) error {
+	rr, err := n.findRecovery(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(rr.guardians, n.ID().String()) {
+		return errors.New("this structure is not a guardian of this vault")
+	}
+	to, err := age.ParseHybridRecipient(rr.recipient)
+	if err != nil {
+		return errors.New("the request's structure key is malformed")
+	}
+	_, roots, err := n.publicState(ctx, rr.rec.Vault)
+	if err != nil {
+		return err
+	}
+	var share *vault.Share
+	for _, rl := range roots {
+		c, ok := rl.shares[n.ID()]
+		if !ok {
+			continue
+		}
+		b, err := n.getRaw(ctx, c, vault.MaxShareSize)
+		if err != nil {
+			continue
+		}
+		if share, err = vault.OpenShare(b, n.structKey); err == nil && share.Vault == rr.rec.Vault {
+			break
+		}
+		share = nil
+	}
+	if share == nil {
+		return errors.New("this structure's recovery share of the vault cannot be found or opened")
+	}
+	sealed, err := share.Seal(to)
+	if err != nil {
+		return err
+	}
+	if _, err := n.addRecord(ctx, proto.RecordApproval, rr.rec.Vault, proto.JoinFields([]byte(id), []byte(rr.rec.Author), sealed)); err != nil {
+		return err
+	}
+	n.log.Info("recovery approved", "vault", rr.rec.Vault, "request", id, "requester", rr.rec.Author)
+	return nil
+}
+
+// RecoveryFinish completes a recovery started here, once enough guardians
+// approved it: it rebuilds the vault keys, issues a new card and revokes
+// every card the vault had.
+func (n *Node) RecoveryFinish(ctx context.Context, id string) (*vault.Card, vault.VaultID, error) {
+	rr, err := n.findRecovery(ctx, id)
+	if err != nil {
+		return nil, vault.VaultID{}, err
+	}
+	if rr.rec.Author != n.ID() {
+		return nil, vault.VaultID{}, errors.New("this recovery was started by another structure: finish it there")
+	}
+	v := rr.rec.Vault
+	var shares []*vault.Share
+	for _, r := range n.collectRecords(ctx, v) {
+		if r.Kind != proto.RecordApproval {
+			continue
+		}
+		f, err := proto.Fields(r.Payload, 3)
+		if err != nil || string(f[0]) != id || peer.ID(f[1]) != n.ID() || !slices.Contains(rr.guardians, r.Author.String()) {
+			continue
+		}
+		sh, err := vault.OpenShare(f[2], n.structKey)
+		if err != nil || sh.Vault != v || sh.Guardian != r.Author.String() {
+			continue
+		}
+		shares = append(shares, sh)
+	}
+	keys, err := vault.CombineShares(shares)
+	if err != nil {
+		return nil, v, err
+	}
+	card, err := n.reissue(ctx, keys, vault.ActionRecover)
+	return card, v, err
+}
+
+// reissue gives the vault of keys a new card and revokes every other card
+// the vault had (known here or at connected members).
+func (n *Node) reissue(ctx context.Context, keys *vault.Keys, action string) (*vault.Card, error) {
+	v := keys.VaultID()
+	if err := n.refresh(ctx, v); err != nil {
+		return nil, err
+	}
+	old, err := n.vaultCards(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range n.host.Network().Peers() {
+		if n.IsMember(p) {
+			cctx, cancel := context.WithTimeout(ctx, headsTimeoutKnown)
+			if cards, err := proto.Cards(cctx, n.host, p, v); err == nil {
+				old = append(old, cards...)
+			}
+			cancel()
+		}
+	}
+	card, err := vault.NewCard(nil)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := n.newCardRecord(ctx, card, keys)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{keys: keys, id: v, card: card.LookupID()}
+	unlock := n.lockVault(v)
+	defer unlock()
+	if err := n.load(ctx, s); err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	for _, c := range old {
+		if _, done := s.public.RevokedCards[c.Pointer.Lookup]; !done {
+			s.public.RevokedCards[c.Pointer.Lookup] = now
+		}
+	}
+	if err := n.commit(ctx, s, s.manifest); err != nil {
+		return nil, err
+	}
+	if err := n.storeCard(ctx, v, rec); err != nil {
+		return nil, err
+	}
+	a := &proto.Announcement{Vault: v, Cards: []*proto.CardRecord{rec}}
+	for _, h := range s.front {
+		a.Heads = append(a.Heads, h.Head)
+	}
+	n.announceAll(a)
+	n.logAction(ctx, s, action, "", "")
+	n.log.Info("new card issued", "vault", v, "revoked", len(old))
+	return card, nil
+}
+
+// ReplaceCard gives the person a new card, with the old one present (lost
+// then found, or a suspicion of copy); the old card stops working at every
+// node.
+func (n *Node) ReplaceCard(ctx context.Context, card *vault.Card) (*vault.Card, error) {
+	s, err := n.open(ctx, card)
+	if err != nil {
+		return nil, err
+	}
+	return n.reissue(ctx, s.keys, vault.ActionReplace)
+}

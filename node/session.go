@@ -1,0 +1,368 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"baluchon/proto"
+	"baluchon/vault"
+)
+
+// session is an open vault: its keys (in memory only, for the time of one
+// operation), its frontier, its merged manifest and public state.
+type session struct {
+	keys     *vault.Keys
+	id       vault.VaultID
+	front    []head
+	manifest *vault.Manifest
+	public   *vault.PublicState
+	// card is the lookup id of the card of this session.
+	card vault.LookupID
+	// deposits are the documents deposited without the card that this
+	// session took into the manifest.
+	deposits []vault.Entry
+}
+
+// CardReplacedError says that a card was replaced (or revoked after a
+// recovery): its holder must use the new card.
+type CardReplacedError struct{ When time.Time }
+
+func (e *CardReplacedError) Error() string {
+	return fmt.Sprintf("this card was replaced on %s; ask for the new one", e.When.UTC().Format("2 January 2006"))
+}
+
+// CreateOptions are the choices made when a person is registered.
+type CreateOptions struct {
+	// Guardians are the structures that can together give the person a new
+	// card (recovery). Nil: this node and up to two other members of the
+	// federation; fewer than two guardians means no recovery.
+	Guardians []peer.ID
+	// Threshold is how many guardians must approve a recovery. 0: 2.
+	Threshold int
+}
+
+// Created is what CreateVault returns.
+type Created struct {
+	Card      *vault.Card
+	Vault     vault.VaultID
+	Guardians []peer.ID
+	Threshold int
+}
+
+// CreateVault makes a new vault and its card, stores the vault's first
+// (empty) state durably and returns the card. The card secret and the vault
+// keys are never written to disk.
+func (n *Node) CreateVault(ctx context.Context) (*vault.Card, vault.VaultID, error) {
+	c, err := n.Register(ctx, CreateOptions{})
+	if err != nil {
+		return nil, vault.VaultID{}, err
+	}
+	return c.Card, c.Vault, nil
+}
+
+// Register makes a new vault and its card, with recovery guardians.
+func (n *Node) Register(ctx context.Context, opts CreateOptions) (*Created, error) {
+	keys, err := vault.NewKeys()
+	if err != nil {
+		return nil, err
+	}
+	card, err := vault.NewCard(nil)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{keys: keys, id: keys.VaultID(), manifest: vault.NewManifest(), public: keys.NewPublicState(), card: card.LookupID()}
+	out := &Created{Card: card, Vault: s.id}
+	guardians := opts.Guardians
+	if guardians == nil {
+		guardians = n.defaultGuardians(s.id)
+	}
+	if len(guardians) >= 2 {
+		k := opts.Threshold
+		if k == 0 {
+			k = 2
+		}
+		rec, err := n.makeShares(ctx, keys, guardians, k)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.manifest.SetRecovery(*rec); err != nil {
+			return nil, err
+		}
+		out.Guardians, out.Threshold = guardians, k
+	}
+	rec, err := n.newCardRecord(ctx, card, keys)
+	if err != nil {
+		return nil, err
+	}
+	unlock := n.lockVault(s.id)
+	defer unlock()
+	if err := n.commit(ctx, s, s.manifest); err != nil {
+		return nil, err
+	}
+	if err := n.storeCard(ctx, s.id, rec); err != nil {
+		return nil, err
+	}
+	n.logAction(ctx, s, vault.ActionCreate, "", "")
+	n.log.Info("vault created", "vault", s.id, "guardians", len(out.Guardians))
+	return out, nil
+}
+
+// newCardRecord seals the envelope of keys for card and signs its pointer.
+func (n *Node) newCardRecord(ctx context.Context, card *vault.Card, keys *vault.Keys) (*proto.CardRecord, error) {
+	env, err := vault.SealEnvelope(card, keys)
+	if err != nil {
+		return nil, err
+	}
+	envCID, err := n.putRaw(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	return &proto.CardRecord{Pointer: card.SignPointer(envCID, time.Now()), Envelope: env}, nil
+}
+
+// open opens the vault of a card: finds its envelope (here or at a
+// connected peer), opens it, brings the vault's state up to date with what
+// connected peers hold (fetching and pinning it, so that this node keeps a
+// copy), refuses a replaced card, takes in the documents deposited without
+// the card, and merges concurrent states into one signed head.
+func (n *Node) open(ctx context.Context, card *vault.Card) (*session, error) {
+	rec, local, err := n.findCard(ctx, card.LookupID())
+	if err != nil {
+		return nil, err
+	}
+	keys, err := vault.OpenEnvelope(card, rec.Envelope)
+	if err != nil {
+		return nil, fmt.Errorf("open the card's envelope: %w", err)
+	}
+	s := &session{keys: keys, id: keys.VaultID(), card: card.LookupID()}
+	if err := n.refresh(ctx, s.id); err != nil {
+		return nil, err
+	}
+	if !local {
+		if err := n.storeCard(ctx, s.id, rec); err != nil {
+			return nil, err
+		}
+	}
+	deposits := n.pendingDeposits(ctx, s.id)
+	unlock := n.lockVault(s.id)
+	defer unlock()
+	if err := n.load(ctx, s); err != nil {
+		return nil, err
+	}
+	if when, ok := s.public.RevokedCards[s.card]; ok {
+		return nil, &CardReplacedError{When: when}
+	}
+	m := vault.Merge(s.manifest, nil)
+	changed := len(s.front) > 1
+	for _, d := range deposits {
+		e, ok := n.takeDeposit(s, d)
+		if ok && m.Add(e) == nil {
+			s.deposits = append(s.deposits, e)
+			changed = true
+		}
+	}
+	if changed {
+		if err := n.commit(ctx, s, m); err != nil {
+			return nil, fmt.Errorf("merge vault states: %w", err)
+		}
+		n.announce(s)
+	}
+	return s, nil
+}
+
+// refresh brings this node's state of vault v up to date with what its
+// connected peers hold: a short wait when the node keeps v already, a
+// longer one (and an error when none has it) when it does not.
+func (n *Node) refresh(ctx context.Context, v vault.VaultID) error {
+	front, err := n.frontier(ctx, v)
+	if err != nil {
+		return err
+	}
+	timeout := headsTimeoutKnown
+	if len(front) == 0 {
+		timeout = headsTimeoutNew
+	}
+	if heads := n.peerHeads(ctx, v, timeout); len(heads) > 0 {
+		if _, err := n.adoptHeads(ctx, v, heads); err != nil {
+			if len(front) == 0 {
+				return fmt.Errorf("%w: %v", ErrVaultUnreachable, err)
+			}
+			n.log.Warn("vault state from peers not taken", "vault", v, "err", err)
+		}
+	}
+	return nil
+}
+
+// load reads the frontier of s's vault and merges the manifests and public
+// states of its heads into s. The caller holds the vault lock.
+func (n *Node) load(ctx context.Context, s *session) error {
+	front, err := n.frontier(ctx, s.id)
+	if err != nil {
+		return err
+	}
+	if len(front) == 0 {
+		return ErrVaultUnreachable
+	}
+	var (
+		merged *vault.Manifest
+		public = s.keys.NewPublicState()
+	)
+	for _, h := range front {
+		rl, err := n.readRoot(ctx, h.Manifest)
+		if err != nil {
+			return fmt.Errorf("read vault state %d: %w", h.Seq, err)
+		}
+		m, err := n.readManifest(ctx, s.keys, rl.body)
+		if err != nil {
+			return fmt.Errorf("read vault state %d: %w", h.Seq, err)
+		}
+		merged = vault.Merge(merged, m)
+		p, err := n.readPublic(ctx, rl)
+		if err != nil {
+			return fmt.Errorf("read vault state %d: %w", h.Seq, err)
+		}
+		if p != nil {
+			public = vault.MergePublic(public, p)
+		}
+	}
+	s.front, s.manifest, s.public = front, merged, public
+	return nil
+}
+
+// readManifest decrypts the manifest body at c.
+func (n *Node) readManifest(ctx context.Context, keys *vault.Keys, c cid.Cid) (*vault.Manifest, error) {
+	r, err := n.readStream(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return vault.DecryptManifest(r, keys.Identity())
+}
+
+// commit writes manifest m and s.public as the vault's new state: the
+// encrypted manifest, the public state, the delegations (sealed to their
+// structures) and recovery shares, the manifest root that links them and
+// the documents, and a head signed by the vault key whose parents are the
+// current heads. Everything is durable before it returns. The caller holds
+// the vault lock.
+func (n *Node) commit(ctx context.Context, s *session, m *vault.Manifest) error {
+	if s.public == nil {
+		s.public = s.keys.NewPublicState()
+	}
+	var buf bytes.Buffer
+	if err := m.Encrypt(&buf, s.keys.Recipient()); err != nil {
+		return fmt.Errorf("encrypt manifest: %w", err)
+	}
+	root := &stateRoot{grants: map[peer.ID]ipld.Node{}, shares: map[peer.ID]ipld.Node{}}
+	var err error
+	if root.body, err = n.addStream(&buf); err != nil {
+		return fmt.Errorf("store manifest: %w", err)
+	}
+	if root.public, err = n.putRawNode(ctx, s.public.Marshal()); err != nil {
+		return err
+	}
+	for _, e := range m.Entries() {
+		nd, err := n.dag.Get(ctx, e.CID)
+		if err != nil {
+			return fmt.Errorf("document %s of the vault: %w", e.ID, err)
+		}
+		root.docs = append(root.docs, nd)
+	}
+	if err := n.sealGrants(ctx, s, m, root); err != nil {
+		return err
+	}
+	if r := m.Recovery(); r != nil {
+		for g, cs := range r.Shares {
+			p, err1 := peer.Decode(g)
+			c, err2 := cid.Decode(cs)
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			nd, err := n.dag.Get(ctx, c)
+			if err != nil {
+				return fmt.Errorf("recovery share of %s: %w", p, err)
+			}
+			root.shares[p] = nd
+		}
+	}
+	rn, err := root.node()
+	if err != nil {
+		return err
+	}
+	if err := n.dag.Add(ctx, rn); err != nil {
+		return fmt.Errorf("store manifest root: %w", err)
+	}
+	var seq uint64
+	parents := make([]cid.Cid, 0, len(s.front))
+	for _, f := range s.front {
+		seq = max(seq, f.Seq)
+		parents = append(parents, f.cid)
+	}
+	signed, err := s.keys.SignHead(seq+1, rn.Cid(), parents, time.Now())
+	if err != nil {
+		return fmt.Errorf("sign head: %w", err)
+	}
+	h, err := newHead(signed)
+	if err != nil {
+		return err
+	}
+	if _, err := n.putRaw(ctx, h.Marshal()); err != nil {
+		return err
+	}
+	if err := n.store.syncBlocks(); err != nil {
+		return err
+	}
+	if err := n.setFrontier(ctx, h, s.front, s.front); err != nil {
+		return err
+	}
+	s.front, s.manifest = []head{h}, m
+	return nil
+}
+
+// putRawNode stores a raw block and returns it as a DAG node.
+func (n *Node) putRawNode(ctx context.Context, data []byte) (ipld.Node, error) {
+	c, err := n.putRaw(ctx, data)
+	if err != nil {
+		return nil, err
+	}
+	return n.dag.Get(ctx, c)
+}
+
+// announce tells connected peers, in the background, about the vault's
+// current heads (and records, cards).
+func (n *Node) announce(s *session) {
+	a := &proto.Announcement{Vault: s.id}
+	for _, h := range s.front {
+		a.Heads = append(a.Heads, h.Head)
+	}
+	n.announceAll(a)
+}
+
+// announceAll sends a to every connected peer, in the background.
+func (n *Node) announceAll(a *proto.Announcement) {
+	n.goBackground(func(ctx context.Context) {
+		var wg sync.WaitGroup
+		for _, p := range n.host.Network().Peers() {
+			wg.Add(1)
+			go func(p peer.ID) {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(ctx, announceTimeout)
+				defer cancel()
+				if err := proto.Announce(ctx, n.host, p, a); err != nil {
+					n.log.Debug("announce", "peer", p, "vault", a.Vault, "err", err)
+				}
+			}(p)
+		}
+		wg.Wait()
+	})
+}
+
+var errNoKeys = errors.New("this needs the person's card")

@@ -1,0 +1,155 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	ds "github.com/ipfs/go-datastore"
+	dsq "github.com/ipfs/go-datastore/query"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"baluchon/proto"
+)
+
+// A structure's node has, besides its libp2p key, an age identity: the
+// structure key. Recovery shares, delegations and recovery approvals are
+// sealed to its recipient (age's hybrid post-quantum ML-KEM-768 + X25519),
+// which members learn from its signed structure record, with the
+// structure's name.
+//
+//	HOME/structure.key                 the identity, mode 0600
+//	/baluchon/structure/<peer id>      the structure records of members
+
+const structureKeyFile = "structure.key"
+
+var structurePrefix = ds.NewKey("/baluchon/structure")
+
+// loadStructureKey reads the structure key, making it on first use.
+func loadStructureKey(home string) (*age.HybridIdentity, error) {
+	name := filepath.Join(home, structureKeyFile)
+	b, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		id, err := age.GenerateHybridIdentity()
+		if err != nil {
+			return nil, err
+		}
+		if err := writeFileAtomic(name, []byte(id.String()+"\n"), secretPerm); err != nil {
+			return nil, fmt.Errorf("write structure key: %w", err)
+		}
+		return id, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	id, err := age.ParseHybridIdentity(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("%s is damaged", name)
+	}
+	return id, nil
+}
+
+// Name returns the structure's name ("structure 12D3…" when the config
+// gives none).
+func (n *Node) Name() string {
+	if n.cfg.Name != "" {
+		return n.cfg.Name
+	}
+	id := n.ID().String()
+	return "structure " + id[len(id)-6:]
+}
+
+// startStructure loads the structure key and the known structure records,
+// and signs this node's own record.
+func (n *Node) startStructure(ctx context.Context) error {
+	id, err := loadStructureKey(n.home)
+	if err != nil {
+		return err
+	}
+	n.structKey = id
+	own, err := proto.SignStructure(n.key, n.Name(), id.Recipient().String(), time.Now())
+	if err != nil {
+		return err
+	}
+	n.structures = map[peer.ID]*proto.StructureRecord{}
+	res, err := n.store.ldb.Query(ctx, dsq.Query{Prefix: structurePrefix.String()})
+	if err != nil {
+		return err
+	}
+	entries, err := res.Rest()
+	if err != nil {
+		return err
+	}
+	var recs []*proto.StructureRecord
+	for _, e := range entries {
+		if s, err := proto.ParseStructureRecord(e.Value); err == nil {
+			recs = append(recs, s)
+		}
+	}
+	recs = append(recs, own)
+	return n.addStructures(ctx, recs)
+}
+
+// addStructures keeps the newest record of each structure.
+func (n *Node) addStructures(ctx context.Context, recs []*proto.StructureRecord) error {
+	n.fedMu.Lock()
+	defer n.fedMu.Unlock()
+	for _, s := range recs {
+		if old := n.structures[s.Peer]; old != nil && !s.Time.After(old.Time) {
+			continue
+		}
+		if _, err := age.ParseHybridRecipient(s.Recipient); err != nil {
+			continue
+		}
+		n.structures[s.Peer] = s
+		if err := n.store.ldb.Put(ctx, structurePrefix.ChildString(s.Peer.String()), s.Marshal()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// structure returns the record of a structure, or nil.
+func (n *Node) structure(p peer.ID) *proto.StructureRecord {
+	n.fedMu.Lock()
+	defer n.fedMu.Unlock()
+	return n.structures[p]
+}
+
+// StructureName returns the name of the structure of node p, or a short
+// form of its peer id when unknown.
+func (n *Node) StructureName(p peer.ID) string {
+	if s := n.structure(p); s != nil && s.Name != "" {
+		return s.Name
+	}
+	id := p.String()
+	if len(id) > 6 {
+		id = id[len(id)-6:]
+	}
+	return "structure " + id
+}
+
+// structureRecipient returns the recipient of node p's structure key.
+func (n *Node) structureRecipient(p peer.ID) (age.Recipient, error) {
+	s := n.structure(p)
+	if s == nil {
+		return nil, fmt.Errorf("the key of structure %s is not known here yet: it must be a member of the federation, connected at least once", p)
+	}
+	return age.ParseHybridRecipient(s.Recipient)
+}
+
+func (n *Node) memberSet() *proto.MemberSet {
+	ms := &proto.MemberSet{Certs: n.certs()}
+	n.fedMu.Lock()
+	defer n.fedMu.Unlock()
+	for _, s := range n.structures {
+		ms.Structures = append(ms.Structures, s)
+	}
+	return ms
+}

@@ -1,0 +1,210 @@
+package proto
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"baluchon/vault"
+)
+
+// A vault record is something a structure attaches to a vault without its
+// keys: a deposited document, an access-log entry, a recovery request or
+// approval. It is signed by the author node's libp2p key; its payload is
+// sealed (to the vault's content recipient, or to a structure) by the
+// vault package.
+//
+//	"BLCNVR1\n" ‖ kind (1) ‖ vault id (32) ‖ author (bytes: peer id) ‖
+//	varint unix nanoseconds ‖ payload (bytes) ‖ signature (bytes)
+//
+// signed over "baluchon record v1\x00" ‖ everything before the signature.
+
+// Record kinds.
+const (
+	RecordDeposit  = 1 // payload: document root CID (bytes) ‖ sealed vault.DepositMeta (bytes)
+	RecordLog      = 2 // payload: sealed vault.LogEntry
+	RecordRecovery = 3 // payload: request id (bytes) ‖ requester's structure recipient (bytes) ‖ guardians (list of bytes)
+	RecordApproval = 4 // payload: request id (bytes) ‖ requester (bytes: peer id) ‖ share sealed to the requester (bytes)
+)
+
+const (
+	recordMagic      = "BLCNVR1\n"
+	recordSigContext = "baluchon record v1\x00"
+	// MaxRecordSize bounds an encoded record.
+	MaxRecordSize = 64 << 10
+	// MaxRecords bounds the records of one message.
+	MaxRecords = 512
+)
+
+// Record is a signed vault record.
+type Record struct {
+	Kind    byte
+	Vault   vault.VaultID
+	Author  peer.ID
+	Time    time.Time
+	Payload []byte
+	Sig     []byte
+}
+
+func (r *Record) unsigned() []byte {
+	b := append([]byte(recordMagic), r.Kind)
+	b = append(b, r.Vault[:]...)
+	b = appendBytes(b, []byte(r.Author))
+	b = binary.AppendVarint(b, r.Time.UnixNano())
+	return appendBytes(b, r.Payload)
+}
+
+// Marshal encodes the record.
+func (r *Record) Marshal() []byte { return appendBytes(r.unsigned(), r.Sig) }
+
+// SignRecord makes a record signed by key.
+func SignRecord(key crypto.PrivKey, kind byte, v vault.VaultID, t time.Time, payload []byte) (*Record, error) {
+	author, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	r := &Record{Kind: kind, Vault: v, Author: author, Time: time.Unix(0, t.UnixNano()).UTC(), Payload: payload}
+	if len(r.unsigned())+200 > MaxRecordSize {
+		return nil, errors.New("record is too large")
+	}
+	if r.Sig, err = key.Sign(append([]byte(recordSigContext), r.unsigned()...)); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ParseRecord decodes a record and checks its signature.
+func ParseRecord(b []byte) (*Record, error) {
+	if len(b) > MaxRecordSize {
+		return nil, errors.New("record is too large")
+	}
+	d := &decoder{b: b}
+	if string(d.fixed(len(recordMagic))) != recordMagic {
+		return nil, errors.New("not a vault record")
+	}
+	r := &Record{Kind: d.byte()}
+	copy(r.Vault[:], d.fixed(32))
+	author, err := peer.IDFromBytes(d.bytes(64))
+	if d.err == nil && err != nil {
+		d.fail(errors.New("malformed author"))
+	}
+	r.Author = author
+	r.Time = time.Unix(0, d.varint()).UTC()
+	r.Payload = d.bytes(MaxRecordSize)
+	r.Sig = d.bytes(128)
+	if err := d.end(); err != nil {
+		return nil, fmt.Errorf("record: %w", err)
+	}
+	if r.Kind < RecordDeposit || r.Kind > RecordApproval {
+		return nil, errors.New("record: unknown kind")
+	}
+	pub, err := r.Author.ExtractPublicKey()
+	if err != nil {
+		return nil, errors.New("record: author key not in its peer id")
+	}
+	if ok, err := pub.Verify(append([]byte(recordSigContext), r.unsigned()...), r.Sig); err != nil || !ok {
+		return nil, errors.New("record: signature does not verify")
+	}
+	return r, nil
+}
+
+// Fields splits a payload into its byte fields (see the record kinds).
+func Fields(payload []byte, n int) ([][]byte, error) {
+	d := &decoder{b: payload}
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = d.bytes(MaxRecordSize)
+	}
+	if err := d.end(); err != nil {
+		return nil, fmt.Errorf("record payload: %w", err)
+	}
+	return out, nil
+}
+
+// JoinFields writes byte fields as a payload.
+func JoinFields(fields ...[]byte) []byte {
+	var b []byte
+	for _, f := range fields {
+		b = appendBytes(b, f)
+	}
+	return b
+}
+
+// StructureRecord tells the other members a structure's name and the age
+// recipient its shares, delegations and recovery approvals are sealed to.
+// It is signed by the structure node's key.
+//
+//	"BLCNSR1\n" ‖ peer (bytes) ‖ name (bytes, ≤ 200) ‖ recipient (bytes) ‖
+//	varint unix nanoseconds ‖ signature (bytes)
+type StructureRecord struct {
+	Peer      peer.ID
+	Name      string
+	Recipient string
+	Time      time.Time
+	Sig       []byte
+}
+
+const (
+	structMagic      = "BLCNSR1\n"
+	structSigContext = "baluchon structure v1\x00"
+	maxStructRecord  = 4096
+)
+
+func (s *StructureRecord) unsigned() []byte {
+	b := []byte(structMagic)
+	b = appendBytes(b, []byte(s.Peer))
+	b = appendBytes(b, []byte(s.Name))
+	b = appendBytes(b, []byte(s.Recipient))
+	return binary.AppendVarint(b, s.Time.UnixNano())
+}
+
+// Marshal encodes the record.
+func (s *StructureRecord) Marshal() []byte { return appendBytes(s.unsigned(), s.Sig) }
+
+// SignStructure makes the structure record of the node of key.
+func SignStructure(key crypto.PrivKey, name, recipient string, t time.Time) (*StructureRecord, error) {
+	id, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	s := &StructureRecord{Peer: id, Name: name, Recipient: recipient, Time: time.Unix(0, t.UnixNano()).UTC()}
+	if s.Sig, err = key.Sign(append([]byte(structSigContext), s.unsigned()...)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ParseStructureRecord decodes a structure record and checks its signature.
+func ParseStructureRecord(b []byte) (*StructureRecord, error) {
+	if len(b) > maxStructRecord {
+		return nil, errors.New("structure record is too large")
+	}
+	d := &decoder{b: b}
+	if string(d.fixed(len(structMagic))) != structMagic {
+		return nil, errors.New("not a structure record")
+	}
+	id, err := peer.IDFromBytes(d.bytes(64))
+	if d.err == nil && err != nil {
+		d.fail(errors.New("malformed peer id"))
+	}
+	s := &StructureRecord{Peer: id}
+	s.Name = string(d.bytes(800))
+	s.Recipient = string(d.bytes(2048))
+	s.Time = time.Unix(0, d.varint()).UTC()
+	s.Sig = d.bytes(128)
+	if err := d.end(); err != nil {
+		return nil, fmt.Errorf("structure record: %w", err)
+	}
+	pub, err := s.Peer.ExtractPublicKey()
+	if err != nil {
+		return nil, errors.New("structure record: key not in its peer id")
+	}
+	if ok, err := pub.Verify(append([]byte(structSigContext), s.unsigned()...), s.Sig); err != nil || !ok {
+		return nil, errors.New("structure record: signature does not verify")
+	}
+	return s, nil
+}
