@@ -166,3 +166,25 @@ func (n *Node) takeDeposit(s *session, r *proto.Record) (vault.Entry, bool) {
 		FileName: dm.FileName, MIME: dm.MIME, Added: dm.Deposited, AddedBy: dm.By,
 	}, true
 }
+
+// PendingDeposit is a document deposited without the card, not yet taken
+// into the vault by a card session.
+type PendingDeposit struct {
+	By   string    `json:"by"`
+	Time time.Time `json:"time"`
+}
+
+// PendingDeposits lists the pending deposits of vault v known here.
+func (n *Node) PendingDeposits(ctx context.Context, v vault.VaultID) ([]PendingDeposit, error) {
+	public, _, err := n.publicState(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	var out []PendingDeposit
+	for _, r := range n.pendingDeposits(ctx, v) {
+		if _, done := public.Deposits[recordCID(r).String()]; !done {
+			out = append(out, PendingDeposit{By: n.StructureName(r.Author), Time: r.Time})
+		}
+	}
+	return out, nil
+}

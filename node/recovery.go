@@ -369,3 +369,22 @@ func (n *Node) ReplaceCard(ctx context.Context, card *vault.Card) (*vault.Card, 
 	}
 	return n.reissue(ctx, s.keys, vault.ActionReplace)
 }
+
+// GuardianShare opens this structure's recovery share of vault v (for
+// audits and tests: a share alone rebuilds nothing).
+func (n *Node) GuardianShare(ctx context.Context, v vault.VaultID) (*vault.Share, error) {
+	_, roots, err := n.publicState(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	for _, rl := range roots {
+		if c, ok := rl.shares[n.ID()]; ok {
+			b, err := n.getRaw(ctx, c, vault.MaxShareSize)
+			if err != nil {
+				return nil, err
+			}
+			return vault.OpenShare(b, n.structKey)
+		}
+	}
+	return nil, errors.New("this structure is not a guardian of this vault")
+}

@@ -153,3 +153,6 @@ func (n *Node) memberSet() *proto.MemberSet {
 	}
 	return ms
 }
+
+// KnowsStructure reports whether this node has the structure record of p.
+func (n *Node) KnowsStructure(p peer.ID) bool { return n.structure(p) != nil }

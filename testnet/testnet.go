@@ -41,6 +41,8 @@ type Options struct {
 	// Seed is mixed with the test's name into the nodes' identities: two
 	// Nets of one test need different seeds.
 	Seed string
+	// Names, when given, are the structures' names, one per node.
+	Names []string
 }
 
 // Listen are the loopback addresses testnet nodes listen on: TCP and QUIC,
@@ -60,6 +62,9 @@ func New(tb testing.TB, n int, opts Options) *Net {
 		}
 		if len(cfg.Listen) == 0 {
 			cfg.Listen = Listen
+		}
+		if i < len(opts.Names) {
+			cfg.Name = opts.Names[i]
 		}
 		if err := node.Init(home, node.InitOptions{Config: &cfg, Identity: Identity(tb.Name()+opts.Seed, i)}); err != nil {
 			tb.Fatalf("init node %d: %v", i, err)

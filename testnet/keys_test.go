@@ -1,0 +1,281 @@
+package testnet
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"baluchon/node"
+	"baluchon/vault"
+)
+
+// federated starts n nodes named "Structure A", "Structure B"… in one
+// federation founded by the first, and waits until each knows every
+// other's structure key.
+func federated(t *testing.T, n int) *Net {
+	t.Helper()
+	names := []string{"CCAS d'Angers", "Accueil de jour Saint-Jean", "Maraude du Nord", "Foyer Emmaüs"}
+	net := New(t, n, Options{Config: fastFederation(), Names: names[:n]})
+	net.ConnectAll()
+	for i := 1; i < n; i++ {
+		join(t, net, 0, i)
+	}
+	eventually(t, 20*time.Second, "members do not know each other's structure keys", func() bool {
+		for _, a := range net.Nodes {
+			for _, b := range net.Nodes {
+				if !a.IsMember(b.ID()) || !a.KnowsStructure(b.ID()) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	return net
+}
+
+func addDoc(t *testing.T, n *node.Node, card *vault.Card, title, category, content string) vault.Entry {
+	t.Helper()
+	e, err := n.Add(context.Background(), card, strings.NewReader(content), node.DocMeta{Title: title, Category: category})
+	if err != nil {
+		t.Fatalf("add %s: %v", title, err)
+	}
+	return e
+}
+
+// TestRecovery: a person loses their card; at another structure a worker
+// starts a recovery; one guardian's approval is not enough, two are; the
+// new card opens everything at every node, and the old one is refused at
+// every node.
+func TestRecovery(t *testing.T) {
+	ctx := context.Background()
+	net := federated(t, 3)
+	a, b, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
+	reg, err := a.Register(ctx, node.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reg.Guardians) != 3 || reg.Threshold != 2 {
+		t.Fatalf("guardians %v, threshold %d; want 2 of 3", reg.Guardians, reg.Threshold)
+	}
+	old := reg.Card
+	doc1 := addDoc(t, a, old, "Passeport", "Identité", "Passeport de Moussa K.")
+	doc2 := addDoc(t, a, old, "Attestation CAF", "CAF", "Attestation CAF de Moussa K.")
+
+	// A share alone rebuilds nothing.
+	share, err := a.GuardianShare(ctx, reg.Vault)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vault.CombineShares([]*vault.Share{share}); !errors.Is(err, vault.ErrNotEnoughShares) {
+		t.Fatalf("one share: got %v, want ErrNotEnoughShares", err)
+	}
+
+	// The card is lost. At C, a worker starts a recovery.
+	req, err := c.RecoveryStart(ctx, reg.Vault)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "guardian A does not see the request", func() bool {
+		rs, _ := a.RecoveryRequests(ctx)
+		return len(rs) == 1 && rs[0].ID == req.ID
+	})
+	if err := a.RecoveryApprove(ctx, req.ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if _, _, err := c.RecoveryFinish(ctx, req.ID); !errors.Is(err, vault.ErrNotEnoughShares) {
+		t.Fatalf("finish with one approval: got %v, want ErrNotEnoughShares", err)
+	}
+	eventually(t, 10*time.Second, "guardian B does not see the request", func() bool {
+		rs, _ := b.RecoveryRequests(ctx)
+		return len(rs) == 1
+	})
+	if err := b.RecoveryApprove(ctx, req.ID); err != nil {
+		t.Fatal(err)
+	}
+	var card *vault.Card
+	eventually(t, 10*time.Second, "recovery does not finish with two approvals", func() bool {
+		card, _, err = c.RecoveryFinish(ctx, req.ID)
+		return err == nil
+	})
+	if card.String() == old.String() {
+		t.Fatal("the recovered card is the old one")
+	}
+
+	// The new card opens everything everywhere; the old one is refused
+	// everywhere, with the date.
+	for i, n := range net.Nodes {
+		eventually(t, 10*time.Second, "old card still opens", func() bool {
+			_, _, err := n.List(ctx, old)
+			var cr *node.CardReplacedError
+			return errors.As(err, &cr)
+		})
+		_, _, err := n.List(ctx, old)
+		if !strings.Contains(err.Error(), "this card was replaced on") || !strings.Contains(err.Error(), "ask for the new one") {
+			t.Fatalf("node %d: old card refused with %q", i, err)
+		}
+		if got := readDoc(t, n, card, doc1.ID); string(got) != "Passeport de Moussa K." {
+			t.Fatalf("node %d reads %q with the new card", i, got)
+		}
+		if got := readDoc(t, n, card, doc2.ID); string(got) != "Attestation CAF de Moussa K." {
+			t.Fatalf("node %d reads %q with the new card", i, got)
+		}
+	}
+}
+
+// TestCardReplace: a person who still has the card gets a new one; the
+// old one stops working at every node.
+func TestCardReplace(t *testing.T) {
+	ctx := context.Background()
+	net := federated(t, 3)
+	a := net.Nodes[0]
+	card, _, err := a.CreateVault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := addDoc(t, a, card, "Bulletin de paie", "Travail", "Bulletin de paie de mars")
+	for _, n := range net.Nodes[1:] {
+		if _, _, err := n.List(ctx, card); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh, err := a.ReplaceCard(ctx, card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range net.Nodes {
+		eventually(t, 10*time.Second, "old card still opens", func() bool {
+			_, _, err := n.List(ctx, card)
+			var cr *node.CardReplacedError
+			return errors.As(err, &cr)
+		})
+		if got := readDoc(t, n, fresh, doc.ID); string(got) != "Bulletin de paie de mars" {
+			t.Fatalf("node %d reads %q with the new card", i, got)
+		}
+	}
+}
+
+// TestDelegation: with the card, the person lets structure B open their
+// CAF documents for a month; B opens a CAF document without the card, is
+// refused a health document; a new CAF document joins the delegation; once
+// revoked, B and every other node are refused.
+func TestDelegation(t *testing.T) {
+	ctx := context.Background()
+	net := federated(t, 3)
+	a, b, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
+	card, vid, err := a.CreateVault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caf := addDoc(t, a, card, "Attestation CAF", "CAF", "Attestation CAF: 612,45 EUR")
+	sante := addDoc(t, a, card, "Ordonnance", "Santé", "Ordonnance du Dr Martin")
+	id, err := a.Delegate(ctx, card, node.DelegateOptions{To: b.ID(), Categories: []string{"CAF"}, Until: time.Now().Add(30 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []vault.Entry
+	eventually(t, 10*time.Second, "B does not see the delegation", func() bool {
+		docs, err = b.DelegatedList(ctx, vid)
+		return err == nil
+	})
+	if len(docs) != 1 || docs[0].ID != caf.ID {
+		t.Fatalf("B lists %v through the delegation", docs)
+	}
+	if got := readDelegated(t, b, vid, caf.ID); got != "Attestation CAF: 612,45 EUR" {
+		t.Fatalf("B reads %q", got)
+	}
+	if _, err := b.DelegatedGet(ctx, vid, sante.ID); !errors.Is(err, node.ErrNoDelegation) {
+		t.Fatalf("B opens the health document: %v", err)
+	}
+	if _, err := c.DelegatedList(ctx, vid); !errors.Is(err, node.ErrNoDelegation) {
+		t.Fatalf("C, without a delegation: %v", err)
+	}
+	caf2 := addDoc(t, a, card, "Attestation CAF avril", "CAF", "Attestation CAF d'avril")
+	eventually(t, 10*time.Second, "the new CAF document does not join the delegation", func() bool {
+		docs, _ := b.DelegatedList(ctx, vid)
+		return len(docs) == 2
+	})
+	if got := readDelegated(t, b, vid, caf2.ID); got != "Attestation CAF d'avril" {
+		t.Fatalf("B reads %q", got)
+	}
+	if err := a.RevokeDelegation(ctx, card, id); err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range net.Nodes {
+		eventually(t, 10*time.Second, "a revoked delegation still opens", func() bool {
+			_, err := n.DelegatedGet(ctx, vid, caf.ID)
+			return errors.Is(err, node.ErrNoDelegation)
+		})
+		if _, err := n.DelegatedList(ctx, vid); !errors.Is(err, node.ErrNoDelegation) {
+			t.Fatalf("node %d lists through a revoked delegation: %v", i, err)
+		}
+	}
+	list, err := a.Delegations(ctx, card)
+	if err != nil || len(list) != 1 || list[0].Revoked.IsZero() {
+		t.Fatalf("delegations %+v (%v)", list, err)
+	}
+}
+
+func readDelegated(t *testing.T, n *node.Node, v vault.VaultID, id string) string {
+	t.Helper()
+	d, err := n.DelegatedGet(context.Background(), v, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	b, err := io.ReadAll(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestDeposit: structure C, which receives the person's mail, deposits a
+// scanned letter without the card; it is pending; C cannot list or read
+// the vault; at the next card session the document joins the vault and the
+// person is told who deposited it.
+func TestDeposit(t *testing.T) {
+	ctx := context.Background()
+	net := federated(t, 3)
+	a, c := net.Nodes[0], net.Nodes[2]
+	card, vid, err := a.CreateVault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addDoc(t, a, card, "Passeport", "Identité", "Passeport secret de Fatou")
+	letter := []byte("Courrier de la CAF: rendez-vous le 12 mars")
+	if _, err := c.Deposit(ctx, vid, bytes.NewReader(letter), node.DepositMetaIn{Title: "Courrier CAF", Category: "CAF", FileName: "courrier.pdf"}); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := a.PendingDeposits(ctx, vid)
+	if err != nil || len(pending) != 1 || pending[0].By != "Maraude du Nord" {
+		t.Fatalf("pending at A: %+v (%v)", pending, err)
+	}
+	if _, err := c.DelegatedList(ctx, vid); !errors.Is(err, node.ErrNoDelegation) {
+		t.Fatalf("the depositor lists the vault: %v", err)
+	}
+	o, err := a.Open(ctx, card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Deposited) != 1 || o.Deposited[0].AddedBy != "Maraude du Nord" || o.Deposited[0].Title != "Courrier CAF" {
+		t.Fatalf("deposited: %+v", o.Deposited)
+	}
+	if len(o.Entries) != 2 {
+		t.Fatalf("the vault lists %d documents, want 2", len(o.Entries))
+	}
+	if got := readDoc(t, a, card, o.Deposited[0].ID); !bytes.Equal(got, letter) {
+		t.Fatalf("the deposited letter reads %q", got)
+	}
+	if pending, _ := a.PendingDeposits(ctx, vid); len(pending) != 0 {
+		t.Fatalf("still pending after the card session: %+v", pending)
+	}
+	o, err = a.Open(ctx, card)
+	if err != nil || len(o.Deposited) != 0 || len(o.Entries) != 2 {
+		t.Fatalf("second session: %+v (%v)", o, err)
+	}
+}
