@@ -279,3 +279,101 @@ func TestDeposit(t *testing.T) {
 		t.Fatalf("second session: %+v (%v)", o, err)
 	}
 }
+
+// TestAccessLog: every action on a vault, at whatever node, is in its log,
+// in order, readable with the card in plain words; no home holds it in
+// plaintext.
+func TestAccessLog(t *testing.T) {
+	ctx := context.Background()
+	net := federated(t, 3)
+	a, b, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
+	card, vid, err := a.CreateVault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func() { time.Sleep(20 * time.Millisecond) } // distinct times
+	doc := addDoc(t, a, card, "Attestation CAF", "CAF", "Attestation CAF")
+	step()
+	if _, _, err := b.List(ctx, card); err != nil {
+		t.Fatal(err)
+	}
+	step()
+	readDoc(t, b, card, doc.ID)
+	step()
+	if _, err := c.Deposit(ctx, vid, strings.NewReader("courrier"), node.DepositMetaIn{Title: "Courrier"}); err != nil {
+		t.Fatal(err)
+	}
+	step()
+	id, err := a.Delegate(ctx, card, node.DelegateOptions{To: b.ID(), Categories: []string{"CAF"}, Until: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step()
+	eventually(t, 10*time.Second, "B does not see the delegation", func() bool {
+		_, err := b.DelegatedGet(ctx, vid, doc.ID)
+		return err == nil
+	})
+	step()
+	if err := a.RevokeDelegation(ctx, card, id); err != nil {
+		t.Fatal(err)
+	}
+	step()
+	fresh, err := a.ReplaceCard(ctx, card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step()
+	var lines []node.LogLine
+	eventually(t, 10*time.Second, "the log does not hold every action", func() bool {
+		lines, err = c.AccessLog(ctx, fresh)
+		return err == nil && len(lines) >= 10
+	})
+	var got []string
+	for _, l := range lines {
+		got = append(got, l.Who+" "+l.Action)
+	}
+	want := []string{
+		"CCAS d'Angers create",
+		"CCAS d'Angers add",
+		"Accueil de jour Saint-Jean list",
+		"Accueil de jour Saint-Jean get",
+		"Maraude du Nord deposit",
+		"CCAS d'Angers delegate",
+		"Accueil de jour Saint-Jean get",
+		"CCAS d'Angers revoke-delegation",
+		"CCAS d'Angers replace-card",
+	}
+	if !containsInOrder(got, want) {
+		t.Fatalf("log:\n%s\nwant, in order:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, l := range lines {
+		if l.Action == "get" && l.DocTitle != "Attestation CAF" {
+			t.Fatalf("a download's title is %q", l.DocTitle)
+		}
+	}
+	net.Close()
+	for i := range 3 {
+		found, err := Scan(net.Home(i), map[string][]byte{
+			"log action": []byte(`"action":"`),
+			"delegation": []byte(`revoke-delegation`),
+			"doc title":  []byte(`Attestation CAF`),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for what, files := range found {
+			t.Errorf("node %d stores %s in plaintext in %v", i, what, files)
+		}
+	}
+}
+
+// containsInOrder reports whether want is a subsequence of got.
+func containsInOrder(got, want []string) bool {
+	i := 0
+	for _, g := range got {
+		if i < len(want) && g == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}
