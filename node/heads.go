@@ -180,6 +180,9 @@ func (n *Node) adoptHeads(ctx context.Context, v vault.VaultID, incoming []*vaul
 			return changed, err
 		}
 		changed = changed || ok
+		if ok {
+			n.followForward(ctx, h)
+		}
 	}
 	return changed, nil
 }
@@ -304,4 +307,26 @@ func WithProgress(ctx context.Context, p *Progress) context.Context {
 // unknown).
 func (p *Progress) Values() (done, total uint64) {
 	return p.tracker.ProgressStat().Bytes, p.total.Load()
+}
+
+// followForward retires a vault whose adopted state forwards to another
+// (after a key rotation), and takes the new vault.
+func (n *Node) followForward(ctx context.Context, h head) {
+	rl, err := n.readRoot(ctx, h.Manifest)
+	if err != nil {
+		return
+	}
+	p, err := n.readPublic(ctx, rl)
+	if err != nil || p == nil || p.MovedTo == nil {
+		return
+	}
+	to := *p.MovedTo
+	n.goBackground(func(ctx context.Context) {
+		n.retire(ctx, h.Vault)
+		ctx, cancel := context.WithTimeout(ctx, syncTimeout)
+		defer cancel()
+		if err := n.refresh(ctx, to); err != nil {
+			n.log.Warn("vault moved after a key change, new vault not fetched", "old", h.Vault, "new", to, "err", err)
+		}
+	})
 }

@@ -134,6 +134,12 @@ func (n *Node) newCardRecord(ctx context.Context, card *vault.Card, keys *vault.
 // copy), refuses a replaced card, takes in the documents deposited without
 // the card, and merges concurrent states into one signed head.
 func (n *Node) open(ctx context.Context, card *vault.Card) (*session, error) {
+	return n.openOnce(ctx, card, false)
+}
+
+// openOnce is open; followed says that a key rotation's forward was
+// already followed once.
+func (n *Node) openOnce(ctx context.Context, card *vault.Card, followed bool) (*session, error) {
 	rec, local, err := n.findCard(ctx, card.LookupID())
 	if err != nil {
 		return nil, err
@@ -143,6 +149,7 @@ func (n *Node) open(ctx context.Context, card *vault.Card) (*session, error) {
 		return nil, fmt.Errorf("open the card's envelope: %w", err)
 	}
 	s := &session{keys: keys, id: keys.VaultID(), card: card.LookupID()}
+	cardTime := rec.Pointer.Time
 	if err := n.refresh(ctx, s.id); err != nil {
 		return nil, err
 	}
@@ -153,12 +160,38 @@ func (n *Node) open(ctx context.Context, card *vault.Card) (*session, error) {
 	}
 	deposits := n.pendingDeposits(ctx, s.id)
 	unlock := n.lockVault(s.id)
-	defer unlock()
-	if err := n.load(ctx, s); err != nil {
-		return nil, err
+	locked := true
+	defer func() {
+		if locked {
+			unlock()
+		}
+	}()
+	err = n.load(ctx, s)
+	if s.public != nil {
+		if when, ok := s.public.RevokedCards[s.card]; ok {
+			return nil, &CardReplacedError{When: when}
+		}
 	}
-	if when, ok := s.public.RevokedCards[s.card]; ok {
-		return nil, &CardReplacedError{When: when}
+	var moved *MovedError
+	if errors.As(err, &moved) && !followed {
+		// The vault's keys were changed: the card now leads to a new
+		// envelope, which the structure that changed them announced.
+		rec, rerr := n.remoteCard(ctx, s.card)
+		if rerr == nil && rec.Pointer.Time.After(cardTime) {
+			if err := n.refresh(ctx, moved.To); err != nil {
+				return nil, err
+			}
+			if err := n.storeCard(ctx, moved.To, rec); err != nil {
+				return nil, err
+			}
+			unlock()
+			locked = false
+			return n.openOnce(ctx, card, true)
+		}
+		return nil, fmt.Errorf("%w; this card does not open the new vault: ask the structure that changed the keys", moved)
+	}
+	if err != nil {
+		return nil, err
 	}
 	m := vault.Merge(s.manifest, nil)
 	changed := len(s.front) > 1
@@ -215,16 +248,13 @@ func (n *Node) load(ctx context.Context, s *session) error {
 		merged *vault.Manifest
 		public = s.keys.NewPublicState()
 	)
-	for _, h := range front {
+	roots := make([]*rootLinks, len(front))
+	for i, h := range front {
 		rl, err := n.readRoot(ctx, h.Manifest)
 		if err != nil {
 			return fmt.Errorf("read vault state %d: %w", h.Seq, err)
 		}
-		m, err := n.readManifest(ctx, s.keys, rl.body)
-		if err != nil {
-			return fmt.Errorf("read vault state %d: %w", h.Seq, err)
-		}
-		merged = vault.Merge(merged, m)
+		roots[i] = rl
 		p, err := n.readPublic(ctx, rl)
 		if err != nil {
 			return fmt.Errorf("read vault state %d: %w", h.Seq, err)
@@ -233,7 +263,18 @@ func (n *Node) load(ctx context.Context, s *session) error {
 			public = vault.MergePublic(public, p)
 		}
 	}
-	s.front, s.manifest, s.public = front, merged, public
+	s.front, s.public = front, public
+	if public.MovedTo != nil {
+		return &MovedError{To: *public.MovedTo}
+	}
+	for i, h := range front {
+		m, err := n.readManifest(ctx, s.keys, roots[i].body)
+		if err != nil {
+			return fmt.Errorf("read vault state %d: %w", h.Seq, err)
+		}
+		merged = vault.Merge(merged, m)
+	}
+	s.manifest = merged
 	return nil
 }
 
@@ -293,6 +334,19 @@ func (n *Node) commit(ctx context.Context, s *session, m *vault.Manifest) error 
 			root.shares[p] = nd
 		}
 	}
+	old := s.manifest
+	s.manifest = m
+	if err := n.commitRoot(ctx, s, root); err != nil {
+		s.manifest = old
+		return err
+	}
+	return nil
+}
+
+// commitRoot stores a manifest root and signs the head that makes it the
+// vault's state. The caller holds the vault lock.
+func (n *Node) commitRoot(ctx context.Context, s *session, root *stateRoot) error {
+	m := s.manifest
 	rn, err := root.node()
 	if err != nil {
 		return err

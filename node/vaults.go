@@ -142,10 +142,20 @@ func (n *Node) findCard(ctx context.Context, lookup vault.LookupID) (rec *proto.
 	if rec, err := n.localCard(ctx, lookup); err != nil || rec != nil {
 		return rec, true, err
 	}
+	rec, err = n.remoteCard(ctx, lookup)
+	return rec, false, err
+}
+
+// remoteCard asks the connected peers for the card record of lookup and
+// returns the newest one that arrives within the timeout.
+func (n *Node) remoteCard(ctx context.Context, lookup vault.LookupID) (*proto.CardRecord, error) {
 	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
 	defer cancel()
-	found := make(chan *proto.CardRecord, 1)
-	var wg sync.WaitGroup
+	var (
+		mu   sync.Mutex
+		best *proto.CardRecord
+		wg   sync.WaitGroup
+	)
 	for _, p := range n.host.Network().Peers() {
 		wg.Add(1)
 		go func(p peer.ID) {
@@ -157,19 +167,18 @@ func (n *Node) findCard(ctx context.Context, lookup vault.LookupID) (rec *proto.
 				}
 				return
 			}
-			select {
-			case found <- rec:
-				cancel()
-			default:
+			mu.Lock()
+			defer mu.Unlock()
+			if best == nil || rec.Pointer.Time.After(best.Pointer.Time) {
+				best = rec
 			}
 		}(p)
 	}
-	go func() { wg.Wait(); close(found) }()
-	rec, ok := <-found
-	if !ok {
-		return nil, false, ErrUnknownCard
+	wg.Wait()
+	if best == nil {
+		return nil, ErrUnknownCard
 	}
-	return rec, false, nil
+	return best, nil
 }
 
 // peerHeads asks every connected peer for the heads of v and returns all

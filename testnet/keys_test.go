@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
+
 	"baluchon/node"
 	"baluchon/vault"
 )
@@ -376,4 +378,120 @@ func containsInOrder(got, want []string) bool {
 		}
 	}
 	return i == len(want)
+}
+
+// TestRotation: when the vault keys may have leaked, a full rotation
+// re-encrypts every document to new keys; the card keeps working at every
+// node, delegations and the log follow, and the old content identity opens
+// no block that any node still pins.
+func TestRotation(t *testing.T) {
+	ctx := context.Background()
+	net := federated(t, 3)
+	a, b := net.Nodes[0], net.Nodes[1]
+	reg, err := a.Register(ctx, node.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, oldVault := reg.Card, reg.Vault
+	big := randomBytes(t, 3<<20)
+	d1, err := a.Add(ctx, card, bytes.NewReader(big), node.DocMeta{Title: "Scan", Category: "CAF"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2 := addDoc(t, a, card, "Ordonnance", "Santé", "Ordonnance du Dr Martin")
+	for _, n := range net.Nodes[1:] {
+		if _, _, err := n.List(ctx, card); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Delegate(ctx, card, node.DelegateOptions{To: b.ID(), Categories: []string{"CAF"}, Until: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	oldIdentity, err := a.ContentIdentity(ctx, card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := age.ParseIdentities(strings.NewReader(oldIdentity))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for i, n := range net.Nodes {
+		if k := oldKeysOpen(t, n, ids); k < 3 {
+			t.Fatalf("before the rotation, node %d pins only %d files the identity opens: the check below could not fail", i, k)
+		}
+	}
+
+	newVault, err := a.Rotate(ctx, card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if newVault == oldVault {
+		t.Fatal("rotation kept the vault id")
+	}
+	newIdentity, err := a.ContentIdentity(ctx, card)
+	if err != nil || newIdentity == oldIdentity {
+		t.Fatalf("content identity after rotation: same=%v (%v)", newIdentity == oldIdentity, err)
+	}
+	for i, n := range net.Nodes {
+		eventually(t, 20*time.Second, "the card does not open the new vault", func() bool {
+			v, _, err := n.List(ctx, card)
+			return err == nil && v == newVault
+		})
+		if got := readDoc(t, n, card, d1.ID); !bytes.Equal(got, big) {
+			t.Fatalf("node %d: the scan differs after rotation", i)
+		}
+		if got := readDoc(t, n, card, d2.ID); string(got) != "Ordonnance du Dr Martin" {
+			t.Fatalf("node %d reads %q", i, got)
+		}
+	}
+	if docs, err := b.DelegatedList(ctx, oldVault); err != nil || len(docs) != 1 {
+		t.Fatalf("the delegation does not follow the rotation: %v (%v)", docs, err)
+	}
+	// No node pins a block the old identity opens.
+	for i, n := range net.Nodes {
+		eventually(t, 20*time.Second, "a node still pins data of the old keys", func() bool {
+			return oldKeysOpen(t, n, ids) == 0
+		})
+		t.Logf("node %d pins %d files, none opened by the old identity", i, len(n.PinnedFiles(ctx)))
+	}
+	lines, err := a.AccessLog(ctx, card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, l := range lines {
+		actions = append(actions, l.Action)
+	}
+	if !containsInOrder(actions, []string{"create", "add", "add", "delegate", "rotate"}) {
+		t.Fatalf("log after rotation: %v", actions)
+	}
+}
+
+// oldKeysOpen counts the pinned roots of n whose bytes are an age file
+// that ids decrypt.
+func oldKeysOpen(t *testing.T, n *node.Node, ids []age.Identity) int {
+	ctx := context.Background()
+	count := 0
+	for _, c := range n.PinnedFiles(ctx) {
+		r, err := n.ReadDAG(ctx, c)
+		if err != nil {
+			continue // not a file: a manifest root (dag-pb directory-like node)
+		}
+		head := make([]byte, 21)
+		k, _ := io.ReadFull(r, head)
+		r.Close()
+		if string(head[:k]) != "age-encryption.org/v1" {
+			continue
+		}
+		r, err = n.ReadDAG(ctx, c)
+		if err != nil {
+			continue
+		}
+		if _, err := age.Decrypt(r, ids...); err == nil {
+			count++
+		}
+		r.Close()
+	}
+	return count
 }
