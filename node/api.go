@@ -70,6 +70,9 @@ const (
 	CodeBadImport        = "bad_import"
 	CodeBadCode          = "bad_code"
 	CodeInvitation       = "invitation"
+	CodeCardReplaced     = "card_replaced"
+	CodeNoDelegation     = "no_delegation"
+	CodeNotEnough        = "not_enough_approvals"
 	CodeInternal         = "internal"
 )
 
@@ -91,12 +94,13 @@ type DocInfo struct {
 	Category string    `json:"category"`
 	Size     int64     `json:"size"`
 	Added    time.Time `json:"added"`
+	AddedBy  string    `json:"added_by,omitempty"`
 	FileName string    `json:"file_name,omitempty"`
 	MIME     string    `json:"mime,omitempty"`
 }
 
 func docInfo(e vault.Entry) DocInfo {
-	return DocInfo{ID: e.ID, Title: e.Title, Category: e.Category, Size: e.Size, Added: e.Added, FileName: e.FileName, MIME: e.MIME}
+	return DocInfo{ID: e.ID, Title: e.Title, Category: e.Category, Size: e.Size, Added: e.Added, AddedBy: e.AddedBy, FileName: e.FileName, MIME: e.MIME}
 }
 
 type apiServer struct {
@@ -153,6 +157,7 @@ func (n *Node) startAPI() (*apiServer, error) {
 	mux.HandleFunc("GET /v1/federation", n.apiFederation)
 	mux.HandleFunc("GET /v1/status", n.apiStatus)
 	mux.HandleFunc("POST /v1/open", n.apiOpen)
+	n.keyRoutes(mux)
 	a.srv = &http.Server{
 		Handler:           a.auth(mux),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -234,7 +239,14 @@ func (n *Node) errorCode(err error) (int, string) {
 		ie  *ImportError
 		ce  *proto.CodeError
 	)
+	var cr *CardReplacedError
 	switch {
+	case errors.As(err, &cr):
+		return http.StatusGone, CodeCardReplaced
+	case errors.Is(err, ErrNoDelegation):
+		return http.StatusForbidden, CodeNoDelegation
+	case errors.Is(err, vault.ErrNotEnoughShares):
+		return http.StatusConflict, CodeNotEnough
 	case errors.As(err, &ce):
 		return http.StatusBadRequest, CodeBadCode
 	case errors.Is(err, ErrInvitation):
@@ -301,12 +313,46 @@ func (n *Node) apiPeers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) apiCreateVault(w http.ResponseWriter, r *http.Request) {
-	card, v, err := n.CreateVault(r.Context())
+	var req struct {
+		Guardians []string `json:"guardians"`
+		Threshold int      `json:"threshold"`
+	}
+	if r.ContentLength > 0 {
+		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&req); err != nil {
+			writeError(w, http.StatusBadRequest, CodeBadRequest, err)
+			return
+		}
+	}
+	opts := CreateOptions{Threshold: req.Threshold}
+	if req.Guardians != nil {
+		opts.Guardians = []peer.ID{}
+		for _, g := range req.Guardians {
+			p, err := peer.Decode(g)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, CodeBadRequest, fmt.Errorf("guardian %q is not a peer id", g))
+				return
+			}
+			opts.Guardians = append(opts.Guardians, p)
+		}
+	}
+	c, err := n.Register(r.Context(), opts)
 	if err != nil {
 		n.fail(w, err)
 		return
 	}
-	writeJSON(w, map[string]string{"card": card.String(), "vault": v.String()})
+	out := CreatedInfo{Card: c.Card.String(), Vault: c.Vault.String(), Threshold: c.Threshold, Guardians: []string{}}
+	for _, g := range c.Guardians {
+		out.Guardians = append(out.Guardians, n.StructureName(g))
+	}
+	writeJSON(w, out)
+}
+
+// CreatedInfo is the answer to POST /v1/vaults.
+type CreatedInfo struct {
+	Card      string   `json:"card"`
+	Vault     string   `json:"vault"`
+	Guardians []string `json:"guardians"` // names
+	Threshold int      `json:"threshold"`
 }
 
 func (n *Node) apiAdd(w http.ResponseWriter, r *http.Request) {
@@ -335,19 +381,26 @@ func (n *Node) apiList(w http.ResponseWriter, r *http.Request) {
 		n.fail(w, err)
 		return
 	}
-	v, entries, err := n.List(r.Context(), card)
+	o, err := n.Open(r.Context(), card)
 	if err != nil {
 		n.fail(w, err)
 		return
 	}
-	docs := make([]DocInfo, 0, len(entries))
-	for _, e := range entries {
-		docs = append(docs, docInfo(e))
+	out := ListInfo{Vault: o.Vault.String(), Docs: []DocInfo{}, Deposited: []DocInfo{}}
+	for _, e := range o.Entries {
+		out.Docs = append(out.Docs, docInfo(e))
 	}
-	writeJSON(w, struct {
-		Vault string    `json:"vault"`
-		Docs  []DocInfo `json:"docs"`
-	}{v.String(), docs})
+	for _, e := range o.Deposited {
+		out.Deposited = append(out.Deposited, docInfo(e))
+	}
+	writeJSON(w, out)
+}
+
+// ListInfo is the answer to GET /v1/docs.
+type ListInfo struct {
+	Vault     string    `json:"vault"`
+	Docs      []DocInfo `json:"docs"`
+	Deposited []DocInfo `json:"deposited"` // just taken in from deposits
 }
 
 func (n *Node) apiGet(w http.ResponseWriter, r *http.Request) {

@@ -139,14 +139,16 @@ func (c *Client) Peers(ctx context.Context) ([]string, error) {
 	return out.Peers, err
 }
 
-// CreateVault creates a vault and returns its card text and vault id.
-func (c *Client) CreateVault(ctx context.Context) (card, vaultID string, err error) {
-	var out struct {
-		Card  string `json:"card"`
-		Vault string `json:"vault"`
+// CreateVault creates a vault, with recovery guardians (nil: the node's
+// default choice), and returns its card.
+func (c *Client) CreateVault(ctx context.Context, guardians []string, threshold int) (*CreatedInfo, error) {
+	var out CreatedInfo
+	req := map[string]any{"threshold": threshold}
+	if guardians != nil {
+		req["guardians"] = guardians
 	}
-	err = c.json(ctx, "POST", "/v1/vaults", nil, nil, &out)
-	return out.Card, out.Vault, err
+	err := c.json(ctx, "POST", "/v1/vaults", nil, req, &out)
+	return &out, err
 }
 
 // Add stores a document of size bytes (-1 if unknown) read from r.
@@ -169,14 +171,12 @@ func (c *Client) Add(ctx context.Context, card *vault.Card, r io.Reader, size in
 	return &out, nil
 }
 
-// List returns the vault id and documents of card's vault.
-func (c *Client) List(ctx context.Context, card *vault.Card) (string, []DocInfo, error) {
-	var out struct {
-		Vault string    `json:"vault"`
-		Docs  []DocInfo `json:"docs"`
-	}
+// List returns the documents of card's vault (and those just taken in
+// from deposits).
+func (c *Client) List(ctx context.Context, card *vault.Card) (*ListInfo, error) {
+	var out ListInfo
 	err := c.json(ctx, "GET", "/v1/docs", card, nil, &out)
-	return out.Vault, out.Docs, err
+	return &out, err
 }
 
 // Get returns a reader of a document (its ciphertext when raw) and its
@@ -308,4 +308,129 @@ func (c *Client) Open(ctx context.Context, card *vault.Card, progress func(done,
 			progress(ev.Done, ev.Total)
 		}
 	}
+}
+
+// ReplaceCard gives the person a new card; the old one stops working.
+func (c *Client) ReplaceCard(ctx context.Context, card *vault.Card) (string, error) {
+	var out struct {
+		Card string `json:"card"`
+	}
+	err := c.json(ctx, "POST", "/v1/card/replace", card, nil, &out)
+	return out.Card, err
+}
+
+// RecoveryStart starts the recovery of a vault.
+func (c *Client) RecoveryStart(ctx context.Context, vaultID string) (*RecoveryRequest, error) {
+	var out RecoveryRequest
+	err := c.json(ctx, "POST", "/v1/recovery", nil, map[string]string{"vault": vaultID}, &out)
+	return &out, err
+}
+
+// RecoveryRequests lists the requests naming this node as guardian.
+func (c *Client) RecoveryRequests(ctx context.Context) ([]RecoveryRequest, error) {
+	var out []RecoveryRequest
+	err := c.json(ctx, "GET", "/v1/recovery", nil, nil, &out)
+	return out, err
+}
+
+// RecoveryApprove approves a recovery request as a guardian.
+func (c *Client) RecoveryApprove(ctx context.Context, id string) error {
+	var out map[string]string
+	return c.json(ctx, "POST", "/v1/recovery/"+url.PathEscape(id)+"/approve", nil, map[string]string{}, &out)
+}
+
+// RecoveryFinish completes a recovery and returns the new card.
+func (c *Client) RecoveryFinish(ctx context.Context, id string) (card, vaultID string, err error) {
+	var out struct {
+		Card  string `json:"card"`
+		Vault string `json:"vault"`
+	}
+	err = c.json(ctx, "POST", "/v1/recovery/"+url.PathEscape(id)+"/finish", nil, map[string]string{}, &out)
+	return out.Card, out.Vault, err
+}
+
+// Delegate gives a structure read access to categories for days.
+func (c *Client) Delegate(ctx context.Context, card *vault.Card, to string, categories []string, days int) (string, error) {
+	var out struct {
+		ID string `json:"id"`
+	}
+	if categories == nil {
+		categories = []string{}
+	}
+	err := c.json(ctx, "POST", "/v1/delegations", card, map[string]any{"to": to, "categories": categories, "days": days}, &out)
+	return out.ID, err
+}
+
+// Delegations lists the vault's delegations.
+func (c *Client) Delegations(ctx context.Context, card *vault.Card) ([]DelegationInfo, error) {
+	var out []DelegationInfo
+	err := c.json(ctx, "GET", "/v1/delegations", card, nil, &out)
+	return out, err
+}
+
+// RevokeDelegation ends a delegation.
+func (c *Client) RevokeDelegation(ctx context.Context, card *vault.Card, id string) error {
+	var out map[string]string
+	return c.json(ctx, "DELETE", "/v1/delegations/"+url.PathEscape(id), card, nil, &out)
+}
+
+// DelegatedList lists a vault's documents through a delegation.
+func (c *Client) DelegatedList(ctx context.Context, vaultID string) (*ListInfo, error) {
+	var out ListInfo
+	err := c.json(ctx, "GET", "/v1/vaults/"+url.PathEscape(vaultID)+"/docs", nil, nil, &out)
+	return &out, err
+}
+
+// DelegatedGet returns a document through a delegation.
+func (c *Client) DelegatedGet(ctx context.Context, vaultID, id string) (io.ReadCloser, int64, error) {
+	resp, err := c.do(ctx, "GET", "/v1/vaults/"+url.PathEscape(vaultID)+"/docs/"+url.PathEscape(id), nil, nil, -1)
+	if err != nil {
+		return nil, 0, err
+	}
+	return resp.Body, resp.ContentLength, nil
+}
+
+// Deposit stores a document in a vault without its card.
+func (c *Client) Deposit(ctx context.Context, vaultID string, r io.Reader, size int64, meta DocMeta) (string, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"title": meta.Title, "category": meta.Category, "name": meta.FileName, "mime": meta.MIME} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	resp, err := c.do(ctx, "POST", "/v1/vaults/"+url.PathEscape(vaultID)+"/deposit?"+q.Encode(), nil, r, size)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Deposit string `json:"deposit"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
+		return "", fmt.Errorf("read the node's answer: %w", err)
+	}
+	return out.Deposit, nil
+}
+
+// PendingDeposits lists a vault's deposits not yet taken in.
+func (c *Client) PendingDeposits(ctx context.Context, vaultID string) ([]PendingDeposit, error) {
+	var out []PendingDeposit
+	err := c.json(ctx, "GET", "/v1/vaults/"+url.PathEscape(vaultID)+"/pending", nil, nil, &out)
+	return out, err
+}
+
+// AccessLog returns the vault's access log.
+func (c *Client) AccessLog(ctx context.Context, card *vault.Card) ([]LogLine, error) {
+	var out []LogLine
+	err := c.json(ctx, "GET", "/v1/log", card, nil, &out)
+	return out, err
+}
+
+// Rotate changes every key of the vault; it returns the new vault id.
+func (c *Client) Rotate(ctx context.Context, card *vault.Card) (string, error) {
+	var out struct {
+		Vault string `json:"vault"`
+	}
+	err := c.json(ctx, "POST", "/v1/rotate", card, map[string]string{}, &out)
+	return out.Vault, err
 }

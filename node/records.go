@@ -124,9 +124,18 @@ func (n *Node) Records(ctx context.Context, from peer.ID, v vault.VaultID) ([]*p
 
 // takeRecords keeps the announced records this node has a use for: those
 // of a vault it keeps, recovery requests naming it as guardian, approvals
-// of its own requests. A deposit's document is fetched and pinned at once,
-// so that it survives its depositor.
+// of its own requests, and passes the new ones on to its peers. A
+// deposit's document is fetched and pinned at once, so that it survives its
+// depositor.
 func (n *Node) takeRecords(ctx context.Context, rs []*proto.Record) {
+	var fresh []*proto.Record
+	defer func() {
+		// Pass new records on, so that they cross the federation even
+		// between members that are not connected to each other.
+		for _, r := range fresh {
+			n.announceAll(&proto.Announcement{Vault: r.Vault, Records: []*proto.Record{r}})
+		}
+	}()
 	for _, r := range rs {
 		if !n.acceptsAuthor(r.Author) {
 			continue
@@ -150,6 +159,7 @@ func (n *Node) takeRecords(ctx context.Context, rs []*proto.Record) {
 		if err != nil || !isNew {
 			continue
 		}
+		fresh = append(fresh, r)
 		if r.Kind == proto.RecordDeposit {
 			n.goBackground(func(ctx context.Context) { n.keepDeposit(ctx, r) })
 		}

@@ -429,9 +429,11 @@ type VaultStatus struct {
 
 // Status is what `baluchon status` shows.
 type Status struct {
-	Peer       string        `json:"peer"`
-	Federation string        `json:"federation,omitempty"`
-	Members    int           `json:"members"`
+	Peer       string `json:"peer"`
+	Federation string `json:"federation,omitempty"`
+	Members    int    `json:"members"`
+	Structures int    `json:"structures"` // structure keys known
+
 	Connected  int           `json:"connected"`
 	UsedBytes  uint64        `json:"used_bytes"`
 	QuotaBytes int64         `json:"quota_bytes"`
@@ -443,7 +445,10 @@ type Status struct {
 func (n *Node) Status(ctx context.Context) (*Status, error) {
 	fed, members := n.Federation()
 	used, _ := n.store.flat.DiskUsage(ctx)
-	st := &Status{Peer: n.ID().String(), Federation: fed.String(), Members: len(members), Connected: len(n.host.Network().Peers()), UsedBytes: used, QuotaBytes: n.cfg.MaxStorageBytes, Vaults: []VaultStatus{}}
+	n.fedMu.Lock()
+	structures := len(n.structures)
+	n.fedMu.Unlock()
+	st := &Status{Peer: n.ID().String(), Federation: fed.String(), Members: len(members), Structures: structures, Connected: len(n.host.Network().Peers()), UsedBytes: used, QuotaBytes: n.cfg.MaxStorageBytes, Vaults: []VaultStatus{}}
 	if fed == "" {
 		st.Federation = ""
 	}

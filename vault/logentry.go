@@ -12,18 +12,18 @@ const MaxLogEntrySize = 8 << 10
 
 // Actions of the access log.
 const (
-	ActionCreate    = "create"
-	ActionOpen      = "open"
-	ActionList      = "list"
-	ActionAdd       = "add"
-	ActionGet       = "get"
-	ActionDeposit   = "deposit"
-	ActionDelegate  = "delegate"
+	ActionCreate     = "create"
+	ActionOpen       = "open"
+	ActionList       = "list"
+	ActionAdd        = "add"
+	ActionGet        = "get"
+	ActionDeposit    = "deposit"
+	ActionDelegate   = "delegate"
 	ActionUndelegate = "revoke-delegation"
-	ActionReplace   = "replace-card"
-	ActionRecover   = "recover"
-	ActionRotate    = "rotate"
-	ActionExport    = "export"
+	ActionReplace    = "replace-card"
+	ActionRecover    = "recover"
+	ActionRotate     = "rotate"
+	ActionExport     = "export"
 )
 
 // LogEntry is one line of a vault's access log: who did what, when. It is

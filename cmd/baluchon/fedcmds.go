@@ -190,7 +190,7 @@ func cmdStatus(e *env, args []string) error {
 	if st.QuotaBytes > 0 {
 		quota = fmt.Sprintf("%d bytes", st.QuotaBytes)
 	}
-	fmt.Fprintf(e.stdout, "node %s\nfederation %s (%d members, %d connected peers)\nstorage %d bytes used, quota %s\n", st.Peer, fed, st.Members, st.Connected, st.UsedBytes, quota)
+	fmt.Fprintf(e.stdout, "node %s\nfederation %s (%d members, %d structure keys known, %d connected peers)\nstorage %d bytes used, quota %s\n", st.Peer, fed, st.Members, st.Structures, st.Connected, st.UsedBytes, quota)
 	fmt.Fprintln(e.stdout, "vault\treplicas\tlast sync\tsynced with")
 	for _, v := range st.Vaults {
 		last, with := "never", "-"

@@ -35,12 +35,33 @@ Node:
   federation members              list the federation's members
 
 People and documents:
-  card new [--out FILE] [--qr FILE.png]         register a person: make a new vault and its card
+  card new [--out FILE] [--qr FILE.png] [--guardians ID,…] [--threshold K]
+                                                register a person: make a new vault and its card
   add --card FILE [--title T] [--category C] PATH...
                                                 store documents in the person's vault
   ls --card FILE [--json]                       list the person's documents
   get --card FILE DOCID [-o OUT] [--raw]        get a document back
   card identity --card FILE                     print the vault's age identity (a secret)
+  card replace --card OLD --out NEW [--qr F]    give a new card; the old one stops working everywhere
+  log --card FILE                               who opened what, when (the person's access log)
+  rotate --card FILE                            change every key of the vault (if they may have leaked)
+
+Without the card:
+  ls --vault VAULTID / get --vault VAULTID DOCID   through a delegation the person gave this structure
+  deposit --vault VAULTID [--title T] [--category C] PATH
+                                                add a document (mail received for the person); it
+                                                joins the vault at the next card session
+  pending --vault VAULTID                       deposits not yet taken in
+  delegate --card FILE --to PEERID [--category C]... [--days N]
+                                                with the card: let a structure open documents
+  revoke --card FILE DELEGATION                 end a delegation, at every structure
+  delegations --card FILE                       list them
+
+Lost card (recovery by guardian structures):
+  recover start VAULTID                         here, where the person asks
+  recover list                                  at a guardian: requests to approve
+  recover approve REQUEST                       at a guardian, after checking the person's identity
+  recover finish REQUEST --out NEWCARD [--qr F] here, once enough guardians approved
 
 Zone blanche (USB stick):
   export --card FILE -o vault.car     write one person's vault (encrypted) to a file
@@ -68,20 +89,28 @@ type env struct {
 type command func(e *env, args []string) error
 
 var commands = map[string]command{
-	"serve":      cmdServe,
-	"init":       cmdInit,
-	"id":         cmdID,
-	"connect":    cmdConnect,
-	"peers":      cmdPeers,
-	"card":       cmdCard,
-	"add":        cmdAdd,
-	"ls":         cmdLs,
-	"get":        cmdGet,
-	"export":     cmdExport,
-	"import":     cmdImport,
-	"pair":       cmdPair,
-	"federation": cmdFederation,
-	"status":     cmdStatus,
+	"serve":       cmdServe,
+	"init":        cmdInit,
+	"id":          cmdID,
+	"connect":     cmdConnect,
+	"peers":       cmdPeers,
+	"card":        cmdCard,
+	"add":         cmdAdd,
+	"ls":          cmdLs,
+	"get":         cmdGet,
+	"export":      cmdExport,
+	"import":      cmdImport,
+	"pair":        cmdPair,
+	"federation":  cmdFederation,
+	"status":      cmdStatus,
+	"recover":     cmdRecover,
+	"delegate":    cmdDelegate,
+	"revoke":      cmdRevoke,
+	"delegations": cmdDelegations,
+	"deposit":     cmdDeposit,
+	"pending":     cmdPending,
+	"log":         cmdLog,
+	"rotate":      cmdRotate,
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -35,13 +36,15 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitnode":  cmdWaitNode,
-			"nodeaddr":  cmdNodeAddr,
-			"scanhome":  cmdScanHome,
-			"stdoutvar": cmdStdoutVar,
-			"mkfile":    cmdMkfile,
-			"typo":      cmdTypo,
-			"flipbyte":  cmdFlipByte,
+			"waitnode":   cmdWaitNode,
+			"nodeaddr":   cmdNodeAddr,
+			"scanhome":   cmdScanHome,
+			"stdoutvar":  cmdStdoutVar,
+			"mkfile":     cmdMkfile,
+			"typo":       cmdTypo,
+			"flipbyte":   cmdFlipByte,
+			"eventually": cmdEventually,
+			"stderrvar":  cmdStderrVar,
 		},
 		RequireExplicitExec: true,
 	})
@@ -188,4 +191,43 @@ func cmdFlipByte(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	b[n] ^= 0x01
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o600))
+}
+
+// eventually SECONDS REGEX PROGRAM ARGS...: run the program until it
+// succeeds with a standard output matching REGEX, for up to SECONDS.
+func cmdEventually(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 {
+		ts.Fatalf("usage: eventually SECONDS REGEX PROGRAM ARGS...")
+	}
+	var secs int
+	_, err := fmt.Sscan(args[0], &secs)
+	ts.Check(err)
+	re, err := regexp.Compile("(?m)" + args[1])
+	ts.Check(err)
+	deadline := time.Now().Add(time.Duration(secs) * time.Second)
+	for {
+		err := ts.Exec(args[2], args[3:]...)
+		if err == nil && re.MatchString(ts.ReadFile("stdout")) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s did not succeed with stdout matching %q within %d s (last error: %v)", args[2], args[1], secs, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// stderrvar VAR REGEX: set VAR to the first group of REGEX in the last
+// command's standard error.
+func cmdStderrVar(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: stderrvar VAR REGEX")
+	}
+	re, err := regexp.Compile("(?m)" + args[1])
+	ts.Check(err)
+	m := re.FindStringSubmatch(ts.ReadFile("stderr"))
+	if len(m) < 2 {
+		ts.Fatalf("no match for %q in stderr", args[1])
+	}
+	ts.Setenv(args[0], m[1])
 }

@@ -96,6 +96,12 @@ func apiHint(home, code string) string {
 		return "a peer address looks like /ip4/192.168.1.10/tcp/4001/p2p/12D3Koo…; 'baluchon id' on the other node prints its addresses"
 	case node.CodeUnreachable:
 		return "check that the other node is running and that the address and port are right ('baluchon id' on that node)"
+	case node.CodeCardReplaced:
+		return "ask the person for their new card; if it was lost, any structure can start a recovery: baluchon recover start VAULTID"
+	case node.CodeNoDelegation:
+		return "the person must show their card, or give this structure a delegation with it (baluchon delegate)"
+	case node.CodeNotEnough:
+		return "more guardians must approve: at each, 'baluchon recover list' then 'baluchon recover approve REQUEST'"
 	case node.CodeBadImport:
 		return "the file is damaged or incomplete: export it again from the other structure, or ask for another copy"
 	case node.CodeBadCode:

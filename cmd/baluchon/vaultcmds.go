@@ -106,14 +106,18 @@ func cmdCard(e *env, args []string) error {
 		return cmdCardNew(e, args[1:])
 	case "identity":
 		return cmdCardIdentity(e, args[1:])
+	case "replace":
+		return cmdCardReplace(e, args[1:])
 	}
-	return usagef("unknown card subcommand %q: use 'card new' or 'card identity'", args[0])
+	return usagef("unknown card subcommand %q: use 'card new', 'card replace' or 'card identity'", args[0])
 }
 
 func cmdCardNew(e *env, args []string) error {
 	f := newFlags(e, "card new")
 	out := f.String("out", "", "write the card text to this file")
 	qr := f.String("qr", "", "also write the card's QR code to this PNG file")
+	guardians := f.String("guardians", "", "recovery guardians: peer ids of member structures, comma-separated (default: this one and up to two others)")
+	threshold := f.Int("threshold", 2, "how many guardians must approve a recovery")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -121,9 +125,37 @@ func cmdCardNew(e *env, args []string) error {
 	if len(pos) != 0 {
 		return usagef("card new takes no arguments")
 	}
-	// Check the outputs before the vault exists, so that a bad name
-	// changes nothing.
-	for _, name := range []string{*out, *qr} {
+	if err := checkNewOutputs(*out, *qr); err != nil {
+		return err
+	}
+	var gs []string
+	if *guardians != "" {
+		gs = strings.Split(*guardians, ",")
+	}
+	c, err := dial(e)
+	if err != nil {
+		return err
+	}
+	created, err := c.CreateVault(e.ctx, gs, *threshold)
+	if err != nil {
+		return err
+	}
+	if err := deliverCard(e, created.Card, created.Vault, *out, *qr); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "vault %s\n", created.Vault)
+	if len(created.Guardians) >= 2 {
+		fmt.Fprintf(e.stderr, "if the card is lost, any %d of these %d structures can together give a new one: %s\n", created.Threshold, len(created.Guardians), strings.Join(created.Guardians, ", "))
+	} else {
+		fmt.Fprintln(e.stderr, "warning: no recovery guardians (this node is in no federation yet): a lost card could not be replaced")
+	}
+	return nil
+}
+
+// checkNewOutputs checks, before anything is made, that the card and QR
+// files can be written: they must not exist, their folders must.
+func checkNewOutputs(names ...string) error {
+	for _, name := range names {
 		if name == "" {
 			continue
 		}
@@ -134,34 +166,31 @@ func cmdCardNew(e *env, args []string) error {
 			return withHint(fmt.Errorf("folder %s does not exist", filepath.Dir(name)), "create it first or choose another file name")
 		}
 	}
-	c, err := dial(e)
-	if err != nil {
-		return err
-	}
-	text, vaultID, err := c.CreateVault(e.ctx)
-	if err != nil {
-		return err
-	}
-	if *out != "" {
-		if err := writeNew(*out, []byte(text+"\n"), 0o600); err != nil {
-			// The vault exists now: its card must not be lost.
+	return nil
+}
+
+// deliverCard writes a new card's text to out (mode 0600) or standard
+// output, and its QR code to qr.
+func deliverCard(e *env, text, vaultID, out, qr string) error {
+	if out != "" {
+		if err := writeNew(out, []byte(text+"\n"), 0o600); err != nil {
+			// The card exists now: it must not be lost.
 			fmt.Fprintln(e.stdout, text)
-			return withHint(fmt.Errorf("could not write the card to %s (%v); its text is printed above", *out, err),
+			return withHint(fmt.Errorf("could not write the card to %s (%v); its text is printed above", out, err),
 				"copy the card text by hand: it is the only way into vault %s", vaultID)
 		}
 	} else {
 		fmt.Fprintln(e.stdout, text)
 	}
-	if *qr != "" {
+	if qr != "" {
 		png, err := qrcode.Encode(text, qrcode.Medium, 512)
 		if err == nil {
-			err = writeNew(*qr, png, 0o600)
+			err = writeNew(qr, png, 0o600)
 		}
 		if err != nil {
 			return fmt.Errorf("write QR code: %w", err)
 		}
 	}
-	fmt.Fprintf(e.stderr, "vault %s\n", vaultID)
 	return nil
 }
 
@@ -215,21 +244,9 @@ func cmdAdd(e *env, args []string) error {
 	// Check every file before storing any, so that a bad one changes nothing.
 	sizes := make([]int64, len(pos))
 	for i, p := range pos {
-		st, err := os.Stat(p)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return withHint(fmt.Errorf("file %s does not exist; nothing was added", p), "check the name and the folder")
-		case err != nil:
-			return fmt.Errorf("%s: %w; nothing was added", p, err)
-		case st.IsDir():
-			return withHint(fmt.Errorf("%s is a folder, not a file; nothing was added", p), "give the files inside it one by one")
-		case !st.Mode().IsRegular():
-			return fmt.Errorf("%s is not a regular file; nothing was added", p)
-		case st.Size() > info.MaxDocumentBytes:
-			return withHint(fmt.Errorf("%s is %d bytes, over this node's limit of %d bytes per document; nothing was added", p, st.Size(), info.MaxDocumentBytes),
-				"split or compress the file, or raise max_document_bytes in %s/config.json and restart the node", e.home)
+		if sizes[i], err = checkFile(e, p, info.MaxDocumentBytes); err != nil {
+			return err
 		}
-		sizes[i] = st.Size()
 	}
 	for i, p := range pos {
 		doc, err := addFile(e, cl, c, p, sizes[i], node.DocMeta{Title: *title, Category: *category})
@@ -244,40 +261,102 @@ func cmdAdd(e *env, args []string) error {
 	return nil
 }
 
-func addFile(e *env, cl *node.Client, c *vault.Card, path string, size int64, meta node.DocMeta) (*node.DocInfo, error) {
+// checkFile checks that p is a regular file within the node's limit, and
+// returns its size. Its errors say that nothing was added.
+func checkFile(e *env, p string, limit int64) (int64, error) {
+	st, err := os.Stat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return 0, withHint(fmt.Errorf("file %s does not exist; nothing was added", p), "check the name and the folder")
+	case err != nil:
+		return 0, fmt.Errorf("%s: %w; nothing was added", p, err)
+	case st.IsDir():
+		return 0, withHint(fmt.Errorf("%s is a folder, not a file; nothing was added", p), "give the files inside it one by one")
+	case !st.Mode().IsRegular():
+		return 0, fmt.Errorf("%s is not a regular file; nothing was added", p)
+	case st.Size() > limit:
+		return 0, withHint(fmt.Errorf("%s is %d bytes, over this node's limit of %d bytes per document; nothing was added", p, st.Size(), limit),
+			"split or compress the file, or raise max_document_bytes in %s/config.json and restart the node", e.home)
+	}
+	return st.Size(), nil
+}
+
+// openForUpload opens a file to store, with its name and MIME type.
+func openForUpload(path string) (*os.File, node.DocMeta, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, node.DocMeta{}, err
 	}
-	defer f.Close()
-	meta.FileName = filepath.Base(path)
-	meta.MIME = mime.TypeByExtension(strings.ToLower(filepath.Ext(path)))
+	meta := node.DocMeta{FileName: filepath.Base(path), MIME: mime.TypeByExtension(strings.ToLower(filepath.Ext(path)))}
 	if meta.MIME == "" {
 		head := make([]byte, 512)
 		k, _ := io.ReadFull(f, head)
 		meta.MIME = http.DetectContentType(head[:k])
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return nil, err
+			f.Close()
+			return nil, node.DocMeta{}, err
 		}
 	}
+	return f, meta, nil
+}
+
+func addFile(e *env, cl *node.Client, c *vault.Card, path string, size int64, meta node.DocMeta) (*node.DocInfo, error) {
+	f, m, err := openForUpload(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	meta.FileName, meta.MIME = m.FileName, m.MIME
 	return cl.Add(e.ctx, c, f, size, meta)
+}
+
+// cardOrVault reads the card, or takes --vault for access through a
+// delegation, never both.
+func cardOrVault(e *env, card, vaultID *string) (*vault.Card, string, error) {
+	if *vaultID != "" {
+		if *card != "" {
+			return nil, "", usagef("give either --card (the person is here) or --vault (through a delegation), not both")
+		}
+		return nil, *vaultID, nil
+	}
+	c, err := readCard(e, *card)
+	return c, "", err
 }
 
 func cmdLs(e *env, args []string) error {
 	f := newFlags(e, "ls")
 	card := cardFlag(f)
+	vaultID := f.String("vault", "", "list through a delegation, without the card")
 	asJSON := f.Bool("json", false, "print JSON")
-	_, c, cl, err := vaultArgs(e, f, card, args, func(n int) bool { return n == 0 }, "ls takes no arguments")
+	pos, err := f.parse(args)
 	if err != nil {
 		return err
 	}
-	if err := syncFirst(e, cl, c); err != nil {
-		return err
+	if len(pos) != 0 {
+		return usagef("ls takes no arguments")
 	}
-	_, docs, err := cl.List(e.ctx, c)
+	c, v, err := cardOrVault(e, card, vaultID)
 	if err != nil {
 		return err
 	}
+	cl, err := dial(e)
+	if err != nil {
+		return err
+	}
+	var list *node.ListInfo
+	if c != nil {
+		if err := syncFirst(e, cl, c); err != nil {
+			return err
+		}
+		list, err = cl.List(e.ctx, c)
+	} else {
+		list, err = cl.DelegatedList(e.ctx, v)
+	}
+	if err != nil {
+		return err
+	}
+	tellDeposits(e, list.Deposited)
+	docs := list.Docs
 	if *asJSON {
 		type row struct {
 			ID       string `json:"id"`
@@ -301,6 +380,28 @@ func cmdLs(e *env, args []string) error {
 	return nil
 }
 
+// tellDeposits tells the person, on stderr, of documents deposited for
+// them without the card: "2 new documents deposited by X on 3 March 2027".
+func tellDeposits(e *env, docs []node.DocInfo) {
+	type key struct{ by, day string }
+	count := map[key]int{}
+	var order []key
+	for _, d := range docs {
+		k := key{d.AddedBy, d.Added.Format("2 January 2006")}
+		if count[k] == 0 {
+			order = append(order, k)
+		}
+		count[k]++
+	}
+	for _, k := range order {
+		what := "new document"
+		if count[k] > 1 {
+			what = "new documents"
+		}
+		fmt.Fprintf(e.stderr, "%d %s deposited by %s on %s\n", count[k], what, k.by, k.day)
+	}
+}
+
 // clean keeps a table cell on one line.
 func clean(s string) string {
 	return strings.Map(func(r rune) rune {
@@ -314,16 +415,39 @@ func clean(s string) string {
 func cmdGet(e *env, args []string) error {
 	f := newFlags(e, "get")
 	card := cardFlag(f)
+	vaultID := f.String("vault", "", "get through a delegation, without the card")
 	out := f.String("o", "", "write the document to this file (default: standard output)")
 	raw := f.Bool("raw", false, "write the stored age ciphertext instead of the document")
-	pos, c, cl, err := vaultArgs(e, f, card, args, func(n int) bool { return n == 1 }, "get takes one document id: baluchon get --card FILE DOCID [-o OUT] [--raw]")
+	pos, err := f.parse(args)
 	if err != nil {
 		return err
 	}
-	if err := syncFirst(e, cl, c); err != nil {
+	if len(pos) != 1 {
+		return usagef("get takes one document id: baluchon get --card FILE DOCID [-o OUT] [--raw]")
+	}
+	c, v, err := cardOrVault(e, card, vaultID)
+	if err != nil {
 		return err
 	}
-	body, size, err := cl.Get(e.ctx, c, pos[0], *raw)
+	cl, err := dial(e)
+	if err != nil {
+		return err
+	}
+	var (
+		body io.ReadCloser
+		size int64
+	)
+	if c != nil {
+		if err := syncFirst(e, cl, c); err != nil {
+			return err
+		}
+		body, size, err = cl.Get(e.ctx, c, pos[0], *raw)
+	} else {
+		if *raw {
+			return usagef("--raw needs the card")
+		}
+		body, size, err = cl.DelegatedGet(e.ctx, v, pos[0])
+	}
 	if err != nil {
 		return err
 	}
