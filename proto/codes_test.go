@@ -123,3 +123,36 @@ func TestMemberCerts(t *testing.T) {
 		}
 	}
 }
+
+func TestRecords(t *testing.T) {
+	k, author := testKey(t)
+	other, _ := testKey(t)
+	var v [32]byte
+	v[0] = 7
+	r, err := SignRecord(k, RecordDeposit, v, time.Unix(1700000000, 0), JoinFields([]byte("cid"), []byte("meta")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseRecord(r.Marshal())
+	if err != nil || got.Author != author || got.Kind != RecordDeposit || got.Vault != v {
+		t.Fatalf("record round trip: %+v (%v)", got, err)
+	}
+	f, err := Fields(got.Payload, 2)
+	if err != nil || string(f[0]) != "cid" || string(f[1]) != "meta" {
+		t.Fatalf("fields %q (%v)", f, err)
+	}
+	b := r.Marshal()
+	for i := range b {
+		bad := append([]byte(nil), b...)
+		bad[i] ^= 0x01
+		if _, err := ParseRecord(bad); err == nil {
+			t.Fatalf("record with byte %d flipped accepted", i)
+		}
+	}
+	s, _ := SignStructure(other, "Foyer", "age1pq1x", time.Unix(1, 0))
+	sb := s.Marshal()
+	sb[len(sb)-1] ^= 1
+	if _, err := ParseStructureRecord(sb); err == nil {
+		t.Fatal("structure record with a bad signature accepted")
+	}
+}
