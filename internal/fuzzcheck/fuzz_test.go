@@ -6,8 +6,8 @@ package fuzzcheck
 import (
 	"io/fs"
 	"os"
-	"path/filepath"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
