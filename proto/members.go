@@ -59,8 +59,8 @@ func SignMember(key crypto.PrivKey, federation, member peer.ID, t time.Time) (*M
 	if err != nil {
 		return nil, err
 	}
-	m := &MemberCert{Federation: federation, Member: member, Admitter: admitter, Time: time.Unix(0, t.UnixNano()).UTC()}
-	if m.Sig, err = key.Sign(append([]byte(certSigContext), m.unsigned()...)); err != nil {
+	m := &MemberCert{Federation: federation, Member: member, Admitter: admitter, Time: roundTime(t)}
+	if m.Sig, err = sign(key, certSigContext, m.unsigned()); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -90,13 +90,8 @@ func ParseMemberCert(b []byte) (*MemberCert, error) {
 	if err := d.end(); err != nil {
 		return nil, fmt.Errorf("member certificate: %w", err)
 	}
-	pub, err := m.Admitter.ExtractPublicKey()
-	if err != nil {
-		return nil, errors.New("member certificate: admitter key not in its peer id")
-	}
-	ok, err := pub.Verify(append([]byte(certSigContext), m.unsigned()...), m.Sig)
-	if err != nil || !ok {
-		return nil, errors.New("member certificate: signature does not verify")
+	if err := verify(m.Admitter, certSigContext, m.unsigned(), m.Sig); err != nil {
+		return nil, fmt.Errorf("member certificate: %w", err)
 	}
 	return m, nil
 }

@@ -67,11 +67,11 @@ func SignRecord(key crypto.PrivKey, kind byte, v vault.VaultID, t time.Time, pay
 	if err != nil {
 		return nil, err
 	}
-	r := &Record{Kind: kind, Vault: v, Author: author, Time: time.Unix(0, t.UnixNano()).UTC(), Payload: payload}
+	r := &Record{Kind: kind, Vault: v, Author: author, Time: roundTime(t), Payload: payload}
 	if len(r.unsigned())+200 > MaxRecordSize {
 		return nil, errors.New("record is too large")
 	}
-	if r.Sig, err = key.Sign(append([]byte(recordSigContext), r.unsigned()...)); err != nil {
+	if r.Sig, err = sign(key, recordSigContext, r.unsigned()); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -102,12 +102,8 @@ func ParseRecord(b []byte) (*Record, error) {
 	if r.Kind < RecordDeposit || r.Kind > RecordApproval {
 		return nil, errors.New("record: unknown kind")
 	}
-	pub, err := r.Author.ExtractPublicKey()
-	if err != nil {
-		return nil, errors.New("record: author key not in its peer id")
-	}
-	if ok, err := pub.Verify(append([]byte(recordSigContext), r.unsigned()...), r.Sig); err != nil || !ok {
-		return nil, errors.New("record: signature does not verify")
+	if err := verify(r.Author, recordSigContext, r.unsigned(), r.Sig); err != nil {
+		return nil, fmt.Errorf("record: %w", err)
 	}
 	return r, nil
 }
@@ -171,8 +167,8 @@ func SignStructure(key crypto.PrivKey, name, recipient string, t time.Time) (*St
 	if err != nil {
 		return nil, err
 	}
-	s := &StructureRecord{Peer: id, Name: name, Recipient: recipient, Time: time.Unix(0, t.UnixNano()).UTC()}
-	if s.Sig, err = key.Sign(append([]byte(structSigContext), s.unsigned()...)); err != nil {
+	s := &StructureRecord{Peer: id, Name: name, Recipient: recipient, Time: roundTime(t)}
+	if s.Sig, err = sign(key, structSigContext, s.unsigned()); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -199,12 +195,8 @@ func ParseStructureRecord(b []byte) (*StructureRecord, error) {
 	if err := d.end(); err != nil {
 		return nil, fmt.Errorf("structure record: %w", err)
 	}
-	pub, err := s.Peer.ExtractPublicKey()
-	if err != nil {
-		return nil, errors.New("structure record: key not in its peer id")
-	}
-	if ok, err := pub.Verify(append([]byte(structSigContext), s.unsigned()...), s.Sig); err != nil || !ok {
-		return nil, errors.New("structure record: signature does not verify")
+	if err := verify(s.Peer, structSigContext, s.unsigned(), s.Sig); err != nil {
+		return nil, fmt.Errorf("structure record: %w", err)
 	}
 	return s, nil
 }
