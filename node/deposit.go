@@ -86,34 +86,16 @@ func (n *Node) Deposit(ctx context.Context, v vault.VaultID, r io.Reader, meta D
 	if err != nil {
 		return "", err
 	}
-	limit := n.cfg.MaxDocumentBytes
-	counted := &limitedReader{r: r, limit: limit}
-	pr, pw := io.Pipe()
-	go func() {
-		w, err := age.Encrypt(pw, rcpt)
-		if err == nil {
-			_, err = io.CopyBuffer(w, counted, make([]byte, 256<<10))
-			if err == nil {
-				err = w.Close()
-			}
-		}
-		pw.CloseWithError(err)
-	}()
-	root, err := n.addStream(pr)
-	pr.CloseWithError(errors.New("document store stopped"))
-	if tl := (*TooLargeError)(nil); errors.As(err, &tl) {
-		return "", tl
-	}
+	root, size, err := n.storeEncrypted(r, n.cfg.MaxDocumentBytes, func(w io.Writer) (io.WriteCloser, error) {
+		return age.Encrypt(w, rcpt)
+	})
 	if err != nil {
-		return "", fmt.Errorf("store document: %w", err)
-	}
-	if err := n.store.syncBlocks(); err != nil {
 		return "", err
 	}
 	if err := n.pinner.Pin(ctx, root, true, pinName(v)); err != nil {
 		return "", fmt.Errorf("pin document: %w", err)
 	}
-	dm := &vault.DepositMeta{Title: meta.Title, Category: meta.Category, FileName: meta.FileName, MIME: meta.MIME, Size: counted.n, By: n.Name(), ByPeer: n.ID().String(), Deposited: time.Now().UTC()}
+	dm := &vault.DepositMeta{Title: meta.Title, Category: meta.Category, FileName: meta.FileName, MIME: meta.MIME, Size: size, By: n.Name(), ByPeer: n.ID().String(), Deposited: time.Now().UTC()}
 	sealed, err := dm.Seal(rcpt)
 	if err != nil {
 		return "", err

@@ -3,7 +3,6 @@ package node
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -151,23 +150,11 @@ func (n *Node) reencrypt(ctx context.Context, old, keys *vault.Keys, c cid.Cid) 
 	if err != nil {
 		return cid.Undef, err
 	}
-	pr, pw := io.Pipe()
-	go func() {
-		w, err := keys.EncryptDocument(pw)
-		if err == nil {
-			_, err = io.CopyBuffer(w, plain, make([]byte, 256<<10))
-			if err == nil {
-				err = w.Close()
-			}
-		}
-		pw.CloseWithError(err)
-	}()
-	nd, err := n.addStream(pr)
-	pr.CloseWithError(errors.New("document store stopped"))
+	nd, _, err := n.storeEncrypted(plain, 0, keys.EncryptDocument)
 	if err != nil {
 		return cid.Undef, err
 	}
-	return nd.Cid(), n.store.syncBlocks()
+	return nd.Cid(), nil
 }
 
 // commitForward writes the old vault's last state: its public state (with

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sync"
 	"time"
 
+	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"baluchon/proto"
@@ -218,34 +220,14 @@ func (n *Node) Add(ctx context.Context, card *vault.Card, r io.Reader, meta DocM
 	if err != nil {
 		return vault.Entry{}, err
 	}
-	limit := n.cfg.MaxDocumentBytes
-	counted := &limitedReader{r: r, limit: limit}
-	pr, pw := io.Pipe()
-	go func() {
-		w, err := s.keys.EncryptDocument(pw)
-		if err == nil {
-			_, err = io.CopyBuffer(w, counted, make([]byte, 256<<10))
-			if err == nil {
-				err = w.Close()
-			}
-		}
-		pw.CloseWithError(err)
-	}()
-	root, err := n.addStream(pr)
-	pr.CloseWithError(errors.New("document store stopped"))
-	if tl := (*TooLargeError)(nil); errors.As(err, &tl) {
-		return vault.Entry{}, tl
-	}
+	root, size, err := n.storeEncrypted(r, n.cfg.MaxDocumentBytes, s.keys.EncryptDocument)
 	if err != nil {
-		return vault.Entry{}, fmt.Errorf("store document: %w", err)
-	}
-	if err := n.store.syncBlocks(); err != nil {
 		return vault.Entry{}, err
 	}
 	e := vault.Entry{
 		ID:       vault.NewDocumentID(nil),
 		CID:      root.Cid(),
-		Size:     counted.n,
+		Size:     size,
 		Title:    meta.Title,
 		Category: meta.Category,
 		FileName: meta.FileName,
@@ -272,6 +254,40 @@ func (n *Node) Add(ctx context.Context, card *vault.Card, r io.Reader, meta DocM
 	n.logAction(ctx, s, vault.ActionAdd, e.ID, "")
 	n.log.Info("document added", "vault", s.id, "doc", e.ID)
 	return e, nil
+}
+
+// storeEncrypted encrypts what r yields with encrypt (an age writer) and
+// stores it as a document DAG, durably; past limit bytes of r (0: no
+// limit) it fails with a *TooLargeError. It returns the DAG's root and the
+// plaintext size.
+func (n *Node) storeEncrypted(r io.Reader, limit int64, encrypt func(io.Writer) (io.WriteCloser, error)) (ipld.Node, int64, error) {
+	if limit <= 0 {
+		limit = math.MaxInt64 - 1
+	}
+	counted := &limitedReader{r: r, limit: limit}
+	pr, pw := io.Pipe()
+	go func() {
+		w, err := encrypt(pw)
+		if err == nil {
+			_, err = io.CopyBuffer(w, counted, make([]byte, 256<<10))
+			if err == nil {
+				err = w.Close()
+			}
+		}
+		pw.CloseWithError(err)
+	}()
+	root, err := n.addStream(pr)
+	pr.CloseWithError(errors.New("document store stopped"))
+	if tl := (*TooLargeError)(nil); errors.As(err, &tl) {
+		return nil, 0, tl
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("store document: %w", err)
+	}
+	if err := n.store.syncBlocks(); err != nil {
+		return nil, 0, err
+	}
+	return root, counted.n, nil
 }
 
 // limitedReader counts what it reads and fails with a TooLargeError as
