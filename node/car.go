@@ -44,9 +44,10 @@ type exportIndex struct {
 }
 
 type exportVault struct {
-	Vault string       `json:"vault"`
-	Heads []string     `json:"heads"`
-	Cards []exportCard `json:"cards"`
+	Vault   string       `json:"vault"`
+	Heads   []string     `json:"heads"`
+	Cards   []exportCard `json:"cards"`
+	Records []string     `json:"records,omitempty"` // raw blocks of vault records: log, deposits, recovery
 }
 
 type exportCard struct {
@@ -148,6 +149,46 @@ func (n *Node) planExport(ctx context.Context, vaults []vault.VaultID) (*ExportP
 				}
 			}
 			ev.Cards = append(ev.Cards, exportCard{Pointer: pc.String(), Envelope: rec.Pointer.Envelope.String()})
+		}
+		// The vault's records go along: the access log, and pending
+		// deposits with their documents, travel on the USB stick too.
+		records, err := n.localRecords(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range records {
+			rb := r.Marshal()
+			rc, err := rawPrefix.Sum(rb)
+			if err != nil {
+				return nil, err
+			}
+			p.extra[rc] = rb
+			if err := add(rc); err != nil {
+				return nil, err
+			}
+			ev.Records = append(ev.Records, rc.String())
+			if r.Kind != proto.RecordDeposit {
+				continue
+			}
+			f, err := proto.Fields(r.Payload, 2)
+			if err != nil {
+				continue
+			}
+			doc, err := cid.Cast(f[0])
+			if err != nil {
+				continue
+			}
+			var addErr error
+			_ = merkledag.Walk(ctx, merkledag.GetLinksWithDAG(offline), doc, func(c cid.Cid) bool {
+				if seen.Has(c) || addErr != nil {
+					return false
+				}
+				addErr = add(c)
+				return addErr == nil
+			})
+			if addErr != nil {
+				n.log.Warn("document of a deposit not exported: it is not complete here", "vault", v, "err", addErr)
+			}
 		}
 		idx.Vaults = append(idx.Vaults, ev)
 	}
@@ -336,9 +377,10 @@ type importPlan struct {
 }
 
 type importVault struct {
-	id    vault.VaultID
-	heads []*vault.Head
-	cards []*proto.CardRecord
+	id      vault.VaultID
+	heads   []*vault.Head
+	cards   []*proto.CardRecord
+	records []*proto.Record
 }
 
 // checkCAR reads a whole CAR and checks it; see Import.
@@ -429,6 +471,20 @@ func checkCAR(r io.Reader, n *Node) (*importPlan, error) {
 			}
 			iv.cards = append(iv.cards, rec)
 		}
+		for _, rs := range ev.Records {
+			c, err := cid.Decode(rs)
+			if err != nil || kept[c] == nil {
+				return nil, fmt.Errorf("vault %s: a record is missing", v)
+			}
+			r, err := proto.ParseRecord(kept[c])
+			if err != nil {
+				return nil, fmt.Errorf("vault %s: %w", v, err)
+			}
+			if r.Vault != v {
+				return nil, fmt.Errorf("vault %s: a record is of another vault", v)
+			}
+			iv.records = append(iv.records, r)
+		}
 		plan.vaults = append(plan.vaults, iv)
 	}
 	return plan, nil
@@ -509,6 +565,15 @@ func (n *Node) storeImport(ctx context.Context, r io.Reader, plan *importPlan) (
 				return nil, err
 			}
 			res.Cards++
+		}
+		for _, r := range iv.records {
+			isNew, err := n.storeRecord(ctx, r)
+			if err != nil {
+				return nil, err
+			}
+			if isNew && r.Kind == proto.RecordDeposit {
+				n.keepDeposit(ctx, r) // its blocks came with the file
+			}
 		}
 	}
 	return res, nil

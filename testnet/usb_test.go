@@ -143,3 +143,54 @@ func countBlocks(t *testing.T, n *node.Node) int {
 	}
 	return k
 }
+
+// TestExportCarriesRecords: the access log and a pending deposit (with its
+// document) travel on the USB stick too.
+func TestExportCarriesRecords(t *testing.T) {
+	ctx := context.Background()
+	net := New(t, 2, Options{})
+	a, b := net.Nodes[0], net.Nodes[1]
+	card, vid, err := a.CreateVault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Add(ctx, card, bytes.NewReader([]byte("avis d'imposition")), node.DocMeta{Title: "Avis"}); err != nil {
+		t.Fatal(err)
+	}
+	letter := randomBytes(t, 1<<20+5)
+	if _, err := a.Deposit(ctx, vid, bytes.NewReader(letter), node.DepositMetaIn{Title: "Courrier"}); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := a.PlanExportAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var car bytes.Buffer
+	if err := a.WriteExport(ctx, plan, &car, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Import(ctx, &car, nil); err != nil {
+		t.Fatal(err)
+	}
+	o, err := b.Open(ctx, card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Deposited) != 1 || len(o.Entries) != 2 {
+		t.Fatalf("after import: %d documents, %d deposited", len(o.Entries), len(o.Deposited))
+	}
+	if got := readDoc(t, b, card, o.Deposited[0].ID); !bytes.Equal(got, letter) {
+		t.Fatal("the deposited document differs after the USB stick")
+	}
+	lines, err := b.AccessLog(ctx, card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, l := range lines {
+		actions = append(actions, l.Action)
+	}
+	if !containsInOrder(actions, []string{"create", "add", "deposit"}) {
+		t.Fatalf("log after the USB stick: %v", actions)
+	}
+}
