@@ -95,7 +95,6 @@ func (n *Node) RecoveryStart(ctx context.Context, v vault.VaultID) (*RecoveryReq
 	if err != nil {
 		return nil, err
 	}
-	_ = public
 	guardians := map[string]bool{}
 	for _, rl := range roots {
 		for p := range rl.shares {
@@ -116,6 +115,9 @@ func (n *Node) RecoveryStart(ctx context.Context, v vault.VaultID) (*RecoveryReq
 	payload := proto.JoinFields([]byte(req.ID), []byte(n.structKey.Recipient().String()), []byte(strings.Join(gl, "\n")))
 	if _, err := n.addRecord(ctx, proto.RecordRecovery, v, payload); err != nil {
 		return nil, err
+	}
+	if rc, err := public.ContentRecipient(); err == nil {
+		n.logTo(ctx, v, rc, vault.ActionRecover, "", "asked")
 	}
 	n.log.Info("recovery started", "vault", v, "request", req.ID)
 	return req, nil
@@ -235,7 +237,7 @@ func (n *Node) RecoveryApprove(ctx context.Context, id string) error {
 	if err != nil {
 		return errors.New("the request's structure key is malformed")
 	}
-	_, roots, err := n.publicState(ctx, rr.rec.Vault)
+	public, roots, err := n.publicState(ctx, rr.rec.Vault)
 	if err != nil {
 		return err
 	}
@@ -263,6 +265,9 @@ func (n *Node) RecoveryApprove(ctx context.Context, id string) error {
 	}
 	if _, err := n.addRecord(ctx, proto.RecordApproval, rr.rec.Vault, proto.JoinFields([]byte(id), []byte(rr.rec.Author), sealed)); err != nil {
 		return err
+	}
+	if rc, err := public.ContentRecipient(); err == nil {
+		n.logTo(ctx, rr.rec.Vault, rc, vault.ActionRecover, "", "approved")
 	}
 	n.log.Info("recovery approved", "vault", rr.rec.Vault, "request", id, "requester", rr.rec.Author)
 	return nil

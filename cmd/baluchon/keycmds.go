@@ -267,7 +267,14 @@ func sentence(l node.LogLine) string {
 	case "replace-card":
 		what = "gave a new card (the old one no longer works)"
 	case "recover":
-		what = "gave a new card after a recovery by the guardians"
+		switch l.Note {
+		case "asked":
+			what = "started a recovery (lost card)"
+		case "approved":
+			what = "approved the recovery, as a guardian"
+		default:
+			what = "gave a new card after a recovery by the guardians"
+		}
 	case "rotate":
 		what = "changed the keys of the vault"
 	case "open":
