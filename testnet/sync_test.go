@@ -3,6 +3,7 @@ package testnet
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -44,10 +45,12 @@ func TestConcurrentAddsMerge(t *testing.T) {
 	// A card session at A right after the reconnection waits only briefly
 	// for B (a slow peer must not hold up every session): on a loaded
 	// machine the merge may take a second session.
-	eventually(t, 20*time.Second, "A does not merge B's document after the reconnection", func() bool {
-		_, entries, err := a.List(ctx, card)
-		return err == nil && len(entries) == 3
-	})
+	for i, n := range []*node.Node{a, b} {
+		eventually(t, 20*time.Second, fmt.Sprintf("node %d does not see the merge after the reconnection", i), func() bool {
+			_, entries, err := n.List(ctx, card)
+			return err == nil && len(entries) == 3
+		})
+	}
 	for i, n := range []*node.Node{a, b, a} {
 		_, entries, err := n.List(ctx, card)
 		if err != nil {
