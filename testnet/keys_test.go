@@ -253,9 +253,13 @@ func TestDeposit(t *testing.T) {
 	if _, err := c.Deposit(ctx, vid, bytes.NewReader(letter), node.DepositMetaIn{Title: "Courrier CAF", Category: "CAF", FileName: "courrier.pdf"}); err != nil {
 		t.Fatal(err)
 	}
-	pending, err := a.PendingDeposits(ctx, vid)
-	if err != nil || len(pending) != 1 || pending[0].By != "Maraude du Nord" {
-		t.Fatalf("pending at A: %+v (%v)", pending, err)
+	var pending []node.PendingDeposit
+	eventually(t, 20*time.Second, "A does not see the deposit as pending", func() bool {
+		pending, err = a.PendingDeposits(ctx, vid)
+		return err == nil && len(pending) == 1
+	})
+	if pending[0].By != "Maraude du Nord" {
+		t.Fatalf("pending at A: %+v", pending)
 	}
 	if _, err := c.DelegatedList(ctx, vid); !errors.Is(err, node.ErrNoDelegation) {
 		t.Fatalf("the depositor lists the vault: %v", err)

@@ -36,15 +36,16 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitnode":   cmdWaitNode,
-			"nodeaddr":   cmdNodeAddr,
-			"scanhome":   cmdScanHome,
-			"stdoutvar":  cmdStdoutVar,
-			"mkfile":     cmdMkfile,
-			"typo":       cmdTypo,
-			"flipbyte":   cmdFlipByte,
-			"eventually": cmdEventually,
-			"stderrvar":  cmdStderrVar,
+			"waitnode":       cmdWaitNode,
+			"nodeaddr":       cmdNodeAddr,
+			"scanhome":       cmdScanHome,
+			"stdoutvar":      cmdStdoutVar,
+			"mkfile":         cmdMkfile,
+			"typo":           cmdTypo,
+			"flipbyte":       cmdFlipByte,
+			"eventually":     cmdEventually,
+			"stderrvar":      cmdStderrVar,
+			"eventuallyfail": cmdEventuallyFail,
 		},
 		RequireExplicitExec: true,
 	})
@@ -230,4 +231,29 @@ func cmdStderrVar(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("no match for %q in stderr", args[1])
 	}
 	ts.Setenv(args[0], m[1])
+}
+
+// eventuallyfail SECONDS REGEX PROGRAM ARGS...: run the program until it
+// fails with a standard error matching REGEX, for up to SECONDS (a change
+// made at one node reaches another within seconds, not at once).
+func cmdEventuallyFail(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 {
+		ts.Fatalf("usage: eventuallyfail SECONDS REGEX PROGRAM ARGS...")
+	}
+	var secs int
+	_, err := fmt.Sscan(args[0], &secs)
+	ts.Check(err)
+	re, err := regexp.Compile("(?m)" + args[1])
+	ts.Check(err)
+	deadline := time.Now().Add(time.Duration(secs) * time.Second)
+	for {
+		err := ts.Exec(args[2], args[3:]...)
+		if err != nil && re.MatchString(ts.ReadFile("stderr")) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s did not fail with stderr matching %q within %d s", args[2], args[1], secs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
