@@ -44,6 +44,10 @@ People and documents:
   card identity --card FILE                     print the vault's age identity (a secret)
   card replace --card OLD --out NEW [--qr F]    give a new card; the old one stops working everywhere
   log --card FILE                               who opened what, when (the person's access log)
+  delegate --card FILE --to PEERID [--category C]... [--days N]
+                                                let a structure open documents without the card
+  revoke --card FILE DELEGATION                 end a delegation, at every structure
+  delegations --card FILE                       list them
   rotate --card FILE                            change every key of the vault (if they may have leaked)
 
 Without the card:
@@ -52,10 +56,6 @@ Without the card:
                                                 add a document (mail received for the person); it
                                                 joins the vault at the next card session
   pending --vault VAULTID                       deposits not yet taken in
-  delegate --card FILE --to PEERID [--category C]... [--days N]
-                                                with the card: let a structure open documents
-  revoke --card FILE DELEGATION                 end a delegation, at every structure
-  delegations --card FILE                       list them
 
 Lost card (recovery by guardian structures):
   recover start VAULTID                         here, where the person asks
