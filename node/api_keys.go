@@ -29,7 +29,16 @@ import (
 //	GET    /v1/vaults/{vault}/pending       → [PendingDeposit]
 //	GET    /v1/log                          (card) → [LogLine]
 //	POST   /v1/rotate                       (card) → {"vault": NEW ID}
+//	POST   /v1/gc                           → GCResult
 func (n *Node) keyRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/gc", func(w http.ResponseWriter, r *http.Request) {
+		res, err := n.GC(r.Context())
+		if err != nil {
+			n.fail(w, err)
+			return
+		}
+		writeJSON(w, res)
+	})
 	mux.HandleFunc("POST /v1/card/replace", n.withCard(func(w http.ResponseWriter, r *http.Request, card *vault.Card) {
 		c, err := n.ReplaceCard(r.Context(), card)
 		if err != nil {

@@ -70,6 +70,7 @@ type ExportPlan struct {
 
 // PlanExportVault plans the export of the vault of card.
 func (n *Node) PlanExportVault(ctx context.Context, card *vault.Card) (*ExportPlan, error) {
+	defer n.opHold()()
 	s, err := n.open(ctx, card)
 	if err != nil {
 		return nil, err
@@ -79,6 +80,7 @@ func (n *Node) PlanExportVault(ctx context.Context, card *vault.Card) (*ExportPl
 
 // PlanExportAll plans the export of every vault this node keeps.
 func (n *Node) PlanExportAll(ctx context.Context) (*ExportPlan, error) {
+	defer n.opHold()()
 	vs, err := n.Vaults(ctx)
 	if err != nil {
 		return nil, err
@@ -333,6 +335,7 @@ const maxImportBlock = 2 << 20
 // and gives an *ImportError. Importing the same file again changes
 // nothing.
 func (n *Node) Import(ctx context.Context, r io.Reader, progress func(read int64)) (*ImportResult, error) {
+	defer n.opHold()()
 	tmpDir := filepath.Join(n.home, "tmp")
 	if err := os.MkdirAll(tmpDir, homeDirPerm); err != nil {
 		return nil, err

@@ -434,3 +434,10 @@ func (c *Client) Rotate(ctx context.Context, card *vault.Card) (string, error) {
 	err := c.json(ctx, "POST", "/v1/rotate", card, map[string]string{}, &out)
 	return out.Vault, err
 }
+
+// GC deletes the blocks no pin reaches.
+func (c *Client) GC(ctx context.Context) (*GCResult, error) {
+	var out GCResult
+	err := c.json(ctx, "POST", "/v1/gc", nil, map[string]string{}, &out)
+	return &out, err
+}

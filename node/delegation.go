@@ -85,6 +85,7 @@ type DelegateOptions struct {
 
 // Delegate gives, with the card, a structure read access to the vault.
 func (n *Node) Delegate(ctx context.Context, card *vault.Card, opts DelegateOptions) (string, error) {
+	defer n.opHold()()
 	if !opts.Until.After(time.Now()) {
 		return "", errors.New("a delegation must end in the future")
 	}
@@ -121,6 +122,7 @@ func (n *Node) Delegate(ctx context.Context, card *vault.Card, opts DelegateOpti
 
 // RevokeDelegation ends a delegation, with the card, at every node.
 func (n *Node) RevokeDelegation(ctx context.Context, card *vault.Card, id string) error {
+	defer n.opHold()()
 	s, err := n.open(ctx, card)
 	if err != nil {
 		return err
@@ -156,6 +158,7 @@ type DelegationInfo struct {
 
 // Delegations lists the vault's delegations, with the card.
 func (n *Node) Delegations(ctx context.Context, card *vault.Card) ([]DelegationInfo, error) {
+	defer n.opHold()()
 	s, err := n.open(ctx, card)
 	if err != nil {
 		return nil, err
@@ -210,6 +213,7 @@ func (n *Node) grant(ctx context.Context, v vault.VaultID) (*vault.Grant, *vault
 // DelegatedList lists, without the card, the documents of vault v that a
 // delegation lets this structure open.
 func (n *Node) DelegatedList(ctx context.Context, v vault.VaultID) ([]vault.Entry, error) {
+	defer n.opHold()()
 	g, public, v, err := n.grant(ctx, v)
 	if err != nil {
 		return nil, err
@@ -228,6 +232,7 @@ func (n *Node) DelegatedList(ctx context.Context, v vault.VaultID) ([]vault.Entr
 // DelegatedGet opens, without the card, a document that a delegation
 // lets this structure open.
 func (n *Node) DelegatedGet(ctx context.Context, v vault.VaultID, id string) (*Document, error) {
+	defer n.opHold()()
 	g, public, v, err := n.grant(ctx, v)
 	if err != nil {
 		return nil, err

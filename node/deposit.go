@@ -72,6 +72,7 @@ type DepositMetaIn struct {
 // once the document and its record are durable here; connected members
 // that keep the vault take a copy.
 func (n *Node) Deposit(ctx context.Context, v vault.VaultID, r io.Reader, meta DepositMetaIn) (string, error) {
+	defer n.opHold()()
 	public, _, err := n.publicState(ctx, v)
 	if err != nil {
 		return "", err
@@ -158,6 +159,7 @@ type PendingDeposit struct {
 
 // PendingDeposits lists the pending deposits of vault v known here.
 func (n *Node) PendingDeposits(ctx context.Context, v vault.VaultID) ([]PendingDeposit, error) {
+	defer n.opHold()()
 	public, _, err := n.publicState(ctx, v)
 	if err != nil {
 		return nil, err

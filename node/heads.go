@@ -323,6 +323,7 @@ func (n *Node) followForward(ctx context.Context, h head) {
 	to := *p.MovedTo
 	n.goBackground(func(ctx context.Context) {
 		n.retire(ctx, h.Vault)
+		n.gcSoon()
 		ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 		defer cancel()
 		if err := n.refresh(ctx, to); err != nil {

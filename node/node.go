@@ -95,6 +95,9 @@ type Node struct {
 	wg      sync.WaitGroup
 	bgMu    sync.Mutex
 	closing bool
+	// gcMu keeps garbage collection apart from operations that write and
+	// pin blocks (see gc.go).
+	gcMu sync.RWMutex
 }
 
 // Start opens the node in opts.Home and starts it. The caller must Close it.
@@ -164,7 +167,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 			return nil, fmt.Errorf("start local network discovery (mDNS): %w", err)
 		}
 	}
-	n.goBackground(n.syncLoop)
+	n.goLoop(n.syncLoop)
 	if !opts.NoAPI {
 		if n.api, err = n.startAPI(); err != nil {
 			return nil, err
@@ -412,9 +415,25 @@ func (n *Node) Peers() []ma.Multiaddr {
 
 func (n *Node) apiPath(name string) string { return filepath.Join(n.home, name) }
 
-// goBackground runs f in the background; Close cancels its context and
-// waits for it.
+// goBackground runs f in the background, as an operation that may write
+// and pin blocks (see opHold); Close cancels its context and waits for it.
 func (n *Node) goBackground(f func(ctx context.Context)) {
+	n.bgMu.Lock()
+	defer n.bgMu.Unlock()
+	if n.closing {
+		return
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer n.opHold()()
+		f(n.ctx)
+	}()
+}
+
+// goLoop runs a long-lived loop in the background, outside opHold (its
+// rounds start operations of their own).
+func (n *Node) goLoop(f func(ctx context.Context)) {
 	n.bgMu.Lock()
 	defer n.bgMu.Unlock()
 	if n.closing {

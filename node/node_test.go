@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -192,5 +193,55 @@ func TestUnknownCardAndDocument(t *testing.T) {
 	var nd *NoDocumentError
 	if _, err := n.Get(ctx, other, e.ID); !errors.As(err, &nd) {
 		t.Fatalf("other card: got %v, want NoDocumentError", err)
+	}
+}
+
+// TestGCKeepsWhatIsPinned: a collection removes the blocks of a document
+// refused half-way, and every document, envelope and state of the vault
+// stays readable.
+func TestGCKeepsWhatIsPinned(t *testing.T) {
+	ctx := context.Background()
+	n := startNode(t, Config{MaxDocumentBytes: 3 << 20})
+	card, _, err := n.CreateVault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("scan "), 500_000) // 2.5 MB, several blocks
+	e1, err := n.Add(ctx, card, bytes.NewReader(big), DocMeta{Title: "scan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2, err := n.Add(ctx, card, strings.NewReader("petit"), DocMeta{Title: "petit"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Refused half-way: over the limit, with no size announced.
+	over := io.MultiReader(bytes.NewReader(big), bytes.NewReader(big))
+	if _, err := n.Add(ctx, card, over, DocMeta{}); err == nil {
+		t.Fatal("an oversize document was accepted")
+	}
+	before, _ := n.BlockCount(ctx)
+	res, err := n.GC(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := n.BlockCount(ctx)
+	if res.Removed == 0 || after != before-res.Removed || after != res.Kept {
+		t.Fatalf("gc: %+v, blocks %d → %d", res, before, after)
+	}
+	for _, e := range []vault.Entry{e1, e2} {
+		d, err := n.Get(ctx, card, e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(d)
+		d.Close()
+		if err != nil || int64(len(got)) != e.Size {
+			t.Fatalf("document %s after gc: %d bytes (%v)", e.Title, len(got), err)
+		}
+	}
+	again, err := n.GC(ctx)
+	if err != nil || again.Removed != 0 {
+		t.Fatalf("second gc: %+v (%v)", again, err)
 	}
 }

@@ -236,6 +236,7 @@ type LogLine struct {
 // AccessLog returns the vault's access log, oldest first: every entry this
 // node and its connected peers have, decrypted with the card.
 func (n *Node) AccessLog(ctx context.Context, card *vault.Card) ([]LogLine, error) {
+	defer n.opHold()()
 	s, err := n.open(ctx, card)
 	if err != nil {
 		return nil, err

@@ -91,6 +91,7 @@ type RecoveryRequest struct {
 // person lost their card. It returns the request id and the guardians
 // that must approve it.
 func (n *Node) RecoveryStart(ctx context.Context, v vault.VaultID) (*RecoveryRequest, error) {
+	defer n.opHold()()
 	public, roots, err := n.publicState(ctx, v)
 	if err != nil {
 		return nil, err
@@ -226,6 +227,7 @@ func (n *Node) findRecovery(ctx context.Context, id string) (*recoveryRecord, er
 // structure's share is re-sealed to the requesting structure. It is an
 // explicit action of a worker who has checked the person's identity.
 func (n *Node) RecoveryApprove(ctx context.Context, id string) error {
+	defer n.opHold()()
 	rr, err := n.findRecovery(ctx, id)
 	if err != nil {
 		return err
@@ -277,6 +279,7 @@ func (n *Node) RecoveryApprove(ctx context.Context, id string) error {
 // approved it: it rebuilds the vault keys, issues a new card and revokes
 // every card the vault had.
 func (n *Node) RecoveryFinish(ctx context.Context, id string) (*vault.Card, vault.VaultID, error) {
+	defer n.opHold()()
 	rr, err := n.findRecovery(ctx, id)
 	if err != nil {
 		return nil, vault.VaultID{}, err
@@ -368,6 +371,7 @@ func (n *Node) reissue(ctx context.Context, keys *vault.Keys, action string) (*v
 // then found, or a suspicion of copy); the old card stops working at every
 // node.
 func (n *Node) ReplaceCard(ctx context.Context, card *vault.Card) (*vault.Card, error) {
+	defer n.opHold()()
 	s, err := n.open(ctx, card)
 	if err != nil {
 		return nil, err
@@ -378,6 +382,7 @@ func (n *Node) ReplaceCard(ctx context.Context, card *vault.Card) (*vault.Card, 
 // GuardianShare opens this structure's recovery share of vault v (for
 // audits and tests: a share alone rebuilds nothing).
 func (n *Node) GuardianShare(ctx context.Context, v vault.VaultID) (*vault.Share, error) {
+	defer n.opHold()()
 	_, roots, err := n.publicState(ctx, v)
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/go-cid"
+	ds "github.com/ipfs/go-datastore"
 	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -37,6 +38,7 @@ func (e *MovedError) Error() string {
 // Rotate changes every key of the vault of card and re-encrypts every
 // document. It returns the new vault id; the card stays the same.
 func (n *Node) Rotate(ctx context.Context, card *vault.Card) (vault.VaultID, error) {
+	defer n.opHold()()
 	s, err := n.open(ctx, card)
 	if err != nil {
 		return vault.VaultID{}, err
@@ -134,6 +136,7 @@ func (n *Node) Rotate(ctx context.Context, card *vault.Card) (vault.VaultID, err
 	n.announceAll(a)
 	n.logAction(ctx, ns, vault.ActionRotate, "", "")
 	n.retire(ctx, s.id)
+	n.gcSoon()
 	n.log.Info("vault keys changed", "old", s.id, "new", ns.id)
 	return ns.id, nil
 }
@@ -203,6 +206,15 @@ func (n *Node) retire(ctx context.Context, v vault.VaultID) {
 	if rs, err := n.localRecords(ctx, v); err == nil {
 		for _, r := range rs {
 			_ = n.store.ldb.Delete(ctx, recordKey(v, recordCID(r)))
+		}
+	}
+	// Its cards now lead to the new vault (or nowhere): forget that they
+	// led here.
+	if res, err := n.store.ldb.Query(ctx, dsqKeysOnly(vaultCardsPrefix(v.String()))); err == nil {
+		if entries, err := res.Rest(); err == nil {
+			for _, e := range entries {
+				_ = n.store.ldb.Delete(ctx, ds.NewKey(e.Key))
+			}
 		}
 	}
 	n.log.Info("vault retired after a key change", "vault", v)

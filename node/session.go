@@ -70,6 +70,7 @@ func (n *Node) CreateVault(ctx context.Context) (*vault.Card, vault.VaultID, err
 
 // Register makes a new vault and its card, with recovery guardians.
 func (n *Node) Register(ctx context.Context, opts CreateOptions) (*Created, error) {
+	defer n.opHold()()
 	keys, err := vault.NewKeys()
 	if err != nil {
 		return nil, err

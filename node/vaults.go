@@ -132,6 +132,11 @@ func (n *Node) localCard(ctx context.Context, lookup vault.LookupID) (*proto.Car
 		return nil, fmt.Errorf("stored card pointer: %w", err)
 	}
 	blk, err := n.store.blocks.Get(ctx, p.Envelope)
+	if ipld.IsNotFound(err) {
+		// The envelope went with a vault retired after a key change: the
+		// card's newer pointer is to be found at the peers.
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("stored envelope: %w", err)
 	}
@@ -216,6 +221,7 @@ func (n *Node) peerHeads(ctx context.Context, v vault.VaultID, timeout time.Dura
 // Add encrypts a document to the vault of card and stores it. It returns
 // once the document and the new vault state are durable.
 func (n *Node) Add(ctx context.Context, card *vault.Card, r io.Reader, meta DocMeta) (vault.Entry, error) {
+	defer n.opHold()()
 	s, err := n.open(ctx, card)
 	if err != nil {
 		return vault.Entry{}, err
@@ -318,6 +324,7 @@ type Opened struct {
 
 // Open opens the vault of card and lists its documents.
 func (n *Node) Open(ctx context.Context, card *vault.Card) (*Opened, error) {
+	defer n.opHold()()
 	s, err := n.open(ctx, card)
 	if err != nil {
 		return nil, err
@@ -355,6 +362,7 @@ func (n *Node) GetRaw(ctx context.Context, card *vault.Card, id string) (*Docume
 }
 
 func (n *Node) get(ctx context.Context, card *vault.Card, id string, raw bool) (*Document, error) {
+	defer n.opHold()()
 	s, err := n.open(ctx, card)
 	if err != nil {
 		return nil, err
@@ -382,6 +390,7 @@ func (n *Node) get(ctx context.Context, card *vault.Card, id string, raw bool) (
 // ContentIdentity returns the vault's age content identity, a secret that
 // decrypts every document of the vault with the upstream age tool.
 func (n *Node) ContentIdentity(ctx context.Context, card *vault.Card) (string, error) {
+	defer n.opHold()()
 	s, err := n.open(ctx, card)
 	if err != nil {
 		return "", err

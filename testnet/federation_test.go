@@ -42,9 +42,19 @@ func join(t *testing.T, net *Net, i, j int) {
 // eventually polls cond every 100 ms for up to limit.
 func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
+	eventuallyErr(t, limit, what, cond, nil)
+}
+
+// eventuallyErr is eventually, with the last error the condition saw in
+// the failure message.
+func eventuallyErr(t *testing.T, limit time.Duration, what string, cond func() bool, last *error) {
+	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
+			if last != nil && *last != nil {
+				t.Fatalf("after %s: %s (last error: %v)", limit, what, *last)
+			}
 			t.Fatalf("after %s: %s", limit, what)
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -426,6 +427,7 @@ func TestRotation(t *testing.T) {
 		}
 	}
 
+	oldDocs := []vault.Entry{d1, d2}
 	newVault, err := a.Rotate(ctx, card)
 	if err != nil {
 		t.Fatal(err)
@@ -438,10 +440,15 @@ func TestRotation(t *testing.T) {
 		t.Fatalf("content identity after rotation: same=%v (%v)", newIdentity == oldIdentity, err)
 	}
 	for i, n := range net.Nodes {
-		eventually(t, 20*time.Second, "the card does not open the new vault", func() bool {
+		var lastErr error
+		eventuallyErr(t, 20*time.Second, "the card does not open the new vault", func() bool {
 			v, _, err := n.List(ctx, card)
+			lastErr = err
+			if err == nil && v != newVault {
+				lastErr = fmt.Errorf("node %d opens vault %s, not the new one", i, v)
+			}
 			return err == nil && v == newVault
-		})
+		}, &lastErr)
 		if got := readDoc(t, n, card, d1.ID); !bytes.Equal(got, big) {
 			t.Fatalf("node %d: the scan differs after rotation", i)
 		}
@@ -458,6 +465,15 @@ func TestRotation(t *testing.T) {
 			return oldKeysOpen(t, n, ids) == 0
 		})
 		t.Logf("node %d pins %d files, none opened by the old identity", i, len(n.PinnedFiles(ctx)))
+		// And the old ciphertext leaves the disk.
+		eventually(t, 20*time.Second, "a node still stores a document encrypted to the old keys", func() bool {
+			for _, e := range oldDocs {
+				if n.HasBlock(ctx, e.CID) {
+					return false
+				}
+			}
+			return true
+		})
 	}
 	lines, err := a.AccessLog(ctx, card)
 	if err != nil {

@@ -201,3 +201,24 @@ func cmdStatus(e *env, args []string) error {
 	}
 	return nil
 }
+
+func cmdGC(e *env, args []string) error {
+	f := newFlags(e, "gc")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("gc takes no arguments")
+	}
+	cl, err := dial(e)
+	if err != nil {
+		return err
+	}
+	res, err := cl.GC(e.ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "removed %d unused blocks (%d bytes), kept %d\n", res.Removed, res.Freed, res.Kept)
+	return nil
+}

@@ -33,6 +33,7 @@ Node:
   federation invite [--qr FILE.png]  invite one structure into this node's federation
   federation join CODE            join a federation with an invitation
   federation members              list the federation's members
+  gc                              delete the blocks nothing needs any more (superseded states, old keys)
 
 People and documents:
   card new [--out FILE] [--qr FILE.png] [--guardians ID,…] [--threshold K]
@@ -111,6 +112,7 @@ var commands = map[string]command{
 	"pending":     cmdPending,
 	"log":         cmdLog,
 	"rotate":      cmdRotate,
+	"gc":          cmdGC,
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
