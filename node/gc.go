@@ -91,18 +91,11 @@ func (n *Node) GC(ctx context.Context) (*GCResult, error) {
 // gcSoon runs a collection once the current operations are done (after a
 // key rotation, so that the old ciphertext leaves the disk).
 func (n *Node) gcSoon() {
-	n.bgMu.Lock()
-	defer n.bgMu.Unlock()
-	if n.closing {
-		return
-	}
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		if _, err := n.GC(n.ctx); err != nil {
+	n.goRun(func(ctx context.Context) {
+		if _, err := n.GC(ctx); err != nil {
 			n.log.Warn("garbage collection failed", "err", err)
 		}
-	}()
+	})
 }
 
 // HasBlock reports whether the node's store holds block c.

@@ -418,22 +418,19 @@ func (n *Node) apiPath(name string) string { return filepath.Join(n.home, name) 
 // goBackground runs f in the background, as an operation that may write
 // and pin blocks (see opHold); Close cancels its context and waits for it.
 func (n *Node) goBackground(f func(ctx context.Context)) {
-	n.bgMu.Lock()
-	defer n.bgMu.Unlock()
-	if n.closing {
-		return
-	}
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
+	n.goRun(func(ctx context.Context) {
 		defer n.opHold()()
-		f(n.ctx)
-	}()
+		f(ctx)
+	})
 }
 
 // goLoop runs a long-lived loop in the background, outside opHold (its
 // rounds start operations of their own).
-func (n *Node) goLoop(f func(ctx context.Context)) {
+func (n *Node) goLoop(f func(ctx context.Context)) { n.goRun(f) }
+
+// goRun runs f in a goroutine that Close cancels and waits for; once Close
+// has begun, it runs nothing.
+func (n *Node) goRun(f func(ctx context.Context)) {
 	n.bgMu.Lock()
 	defer n.bgMu.Unlock()
 	if n.closing {

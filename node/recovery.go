@@ -161,25 +161,7 @@ func (n *Node) allRecords(ctx context.Context) ([]*proto.Record, error) {
 
 // recordVaults returns the vaults this node has records of.
 func (n *Node) recordVaults(ctx context.Context) ([]vault.VaultID, error) {
-	res, err := n.store.ldb.Query(ctx, dsqKeysOnly(vaultPrefix()))
-	if err != nil {
-		return nil, err
-	}
-	entries, err := res.Rest()
-	if err != nil {
-		return nil, err
-	}
-	var out []vault.VaultID
-	for _, e := range entries {
-		parts := splitKey(e.Key)
-		if len(parts) != 5 || parts[3] != "record" {
-			continue
-		}
-		if v, err := vault.ParseVaultID(parts[2]); err == nil && !slices.Contains(out, v) {
-			out = append(out, v)
-		}
-	}
-	return out, nil
+	return n.vaultsWith(ctx, "record")
 }
 
 // RecoveryRequests lists the recovery requests that name this structure

@@ -401,7 +401,12 @@ func (n *Node) ContentIdentity(ctx context.Context, card *vault.Card) (string, e
 
 // Vaults returns the ids of the vaults this node keeps.
 func (n *Node) Vaults(ctx context.Context) ([]vault.VaultID, error) {
-	var out []vault.VaultID
+	return n.vaultsWith(ctx, "head")
+}
+
+// vaultsWith returns the vaults that have records of a kind in the
+// datastore: /baluchon/vault/<id>/<kind>/….
+func (n *Node) vaultsWith(ctx context.Context, kind string) ([]vault.VaultID, error) {
 	res, err := n.store.ldb.Query(ctx, dsqKeysOnly(vaultPrefix()))
 	if err != nil {
 		return nil, err
@@ -410,17 +415,15 @@ func (n *Node) Vaults(ctx context.Context) ([]vault.VaultID, error) {
 	if err != nil {
 		return nil, err
 	}
+	var out []vault.VaultID
 	for _, e := range entries {
-		// /baluchon/vault/<id>/head/<cid>
 		parts := splitKey(e.Key)
-		if len(parts) != 5 || parts[3] != "head" {
+		if len(parts) != 5 || parts[3] != kind {
 			continue
 		}
-		v, err := vault.ParseVaultID(parts[2])
-		if err != nil || slices.Contains(out, v) {
-			continue
+		if v, err := vault.ParseVaultID(parts[2]); err == nil && !slices.Contains(out, v) {
+			out = append(out, v)
 		}
-		out = append(out, v)
 	}
 	return out, nil
 }
