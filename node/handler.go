@@ -57,6 +57,7 @@ var _ proto.FederationHandler = (*Node)(nil)
 // keep are refused: a node stores only what it has chosen to keep. A node
 // in a federation takes announcements from its members only.
 func (n *Node) Announce(ctx context.Context, from peer.ID, a *proto.Announcement) error {
+	defer n.opHold()() // card records are written, then pinned
 	if fed, _ := n.Federation(); fed != "" && !n.IsMember(from) {
 		return fmt.Errorf("%w: %v", proto.ErrRefused, ErrNotMember)
 	}

@@ -245,16 +245,26 @@ func (n *Node) reconnectMembers(ctx context.Context) {
 	wg.Wait()
 }
 
-// syncLoop runs sync rounds every sync interval until the node closes.
+// gcInterval is how often a node collects the blocks nothing needs.
+const gcInterval = 24 * time.Hour
+
+// syncLoop runs sync rounds every sync interval, and a garbage collection
+// every day, until the node closes.
 func (n *Node) syncLoop(ctx context.Context) {
 	t := time.NewTicker(time.Duration(n.cfg.SyncInterval))
 	defer t.Stop()
+	gc := time.NewTicker(gcInterval)
+	defer gc.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			n.syncRound(ctx)
+		case <-gc.C:
+			if _, err := n.GC(ctx); err != nil {
+				n.log.Warn("garbage collection failed", "err", err)
+			}
 		}
 	}
 }
