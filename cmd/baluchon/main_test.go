@@ -197,22 +197,40 @@ func cmdFlipByte(ts *testscript.TestScript, neg bool, args []string) {
 // eventually SECONDS REGEX PROGRAM ARGS...: run the program until it
 // succeeds with a standard output matching REGEX, for up to SECONDS.
 func cmdEventually(ts *testscript.TestScript, neg bool, args []string) {
+	retry(ts, neg, args, "eventually", false)
+}
+
+// eventuallyfail SECONDS REGEX PROGRAM ARGS...: run the program until it
+// fails with a standard error matching REGEX, for up to SECONDS (a change
+// made at one node reaches another within seconds, not at once).
+func cmdEventuallyFail(ts *testscript.TestScript, neg bool, args []string) {
+	retry(ts, neg, args, "eventuallyfail", true)
+}
+
+// retry runs args[2:] every 200 ms, for up to args[0] seconds, until it
+// succeeds with stdout matching args[1] (or, with wantFail, fails with
+// stderr matching it).
+func retry(ts *testscript.TestScript, neg bool, args []string, name string, wantFail bool) {
 	if neg || len(args) < 3 {
-		ts.Fatalf("usage: eventually SECONDS REGEX PROGRAM ARGS...")
+		ts.Fatalf("usage: %s SECONDS REGEX PROGRAM ARGS...", name)
 	}
 	var secs int
 	_, err := fmt.Sscan(args[0], &secs)
 	ts.Check(err)
 	re, err := regexp.Compile("(?m)" + args[1])
 	ts.Check(err)
+	stream, outcome := "stdout", "succeed"
+	if wantFail {
+		stream, outcome = "stderr", "fail"
+	}
 	deadline := time.Now().Add(time.Duration(secs) * time.Second)
 	for {
 		err := ts.Exec(args[2], args[3:]...)
-		if err == nil && re.MatchString(ts.ReadFile("stdout")) {
+		if (err != nil) == wantFail && re.MatchString(ts.ReadFile(stream)) {
 			return
 		}
 		if time.Now().After(deadline) {
-			ts.Fatalf("%s did not succeed with stdout matching %q within %d s (last error: %v)", args[2], args[1], secs, err)
+			ts.Fatalf("%s did not %s with %s matching %q within %d s (last error: %v)", args[2], outcome, stream, args[1], secs, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -231,29 +249,4 @@ func cmdStderrVar(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("no match for %q in stderr", args[1])
 	}
 	ts.Setenv(args[0], m[1])
-}
-
-// eventuallyfail SECONDS REGEX PROGRAM ARGS...: run the program until it
-// fails with a standard error matching REGEX, for up to SECONDS (a change
-// made at one node reaches another within seconds, not at once).
-func cmdEventuallyFail(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 3 {
-		ts.Fatalf("usage: eventuallyfail SECONDS REGEX PROGRAM ARGS...")
-	}
-	var secs int
-	_, err := fmt.Sscan(args[0], &secs)
-	ts.Check(err)
-	re, err := regexp.Compile("(?m)" + args[1])
-	ts.Check(err)
-	deadline := time.Now().Add(time.Duration(secs) * time.Second)
-	for {
-		err := ts.Exec(args[2], args[3:]...)
-		if err != nil && re.MatchString(ts.ReadFile("stderr")) {
-			return
-		}
-		if time.Now().After(deadline) {
-			ts.Fatalf("%s did not fail with stderr matching %q within %d s", args[2], args[1], secs)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
