@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -160,14 +159,7 @@ func cmdFederation(e *env, args []string) error {
 func cmdStatus(e *env, args []string) error {
 	f := newFlags(e, "status")
 	asJSON := f.Bool("json", false, "print JSON (with the peer ids of the replicas)")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return usagef("status takes no arguments")
-	}
-	cl, err := dial(e)
+	cl, err := noArgs(e, f, args)
 	if err != nil {
 		return err
 	}
@@ -178,9 +170,7 @@ func cmdStatus(e *env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+		return printJSON(e, st)
 	}
 	fed := st.Federation
 	if fed == "" {
@@ -204,14 +194,7 @@ func cmdStatus(e *env, args []string) error {
 
 func cmdGC(e *env, args []string) error {
 	f := newFlags(e, "gc")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return usagef("gc takes no arguments")
-	}
-	cl, err := dial(e)
+	cl, err := noArgs(e, f, args)
 	if err != nil {
 		return err
 	}

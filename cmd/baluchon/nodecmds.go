@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -87,16 +88,29 @@ func dial(e *env) (*node.Client, error) {
 	return node.Dial(e.home)
 }
 
-func cmdID(e *env, args []string) error {
-	f := newFlags(e, "id")
+// noArgs parses the flags of a command that takes no arguments, then
+// dials the node.
+func noArgs(e *env, f *flags, args []string) (*node.Client, error) {
 	pos, err := f.parse(args)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(pos) != 0 {
-		return usagef("id takes no arguments")
+		return nil, usagef("%s takes no arguments", f.Name())
 	}
-	c, err := dial(e)
+	return dial(e)
+}
+
+// printJSON prints v as indented JSON on standard output.
+func printJSON(e *env, v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func cmdID(e *env, args []string) error {
+	f := newFlags(e, "id")
+	c, err := noArgs(e, f, args)
 	if err != nil {
 		return err
 	}
@@ -144,14 +158,7 @@ func cmdConnect(e *env, args []string) error {
 
 func cmdPeers(e *env, args []string) error {
 	f := newFlags(e, "peers")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return usagef("peers takes no arguments")
-	}
-	c, err := dial(e)
+	c, err := noArgs(e, f, args)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -369,9 +368,7 @@ func cmdLs(e *env, args []string) error {
 		for _, d := range docs {
 			rows = append(rows, row{d.ID, d.Title, d.Category, d.Size, d.Added.UTC().Format("2006-01-02T15:04:05Z")})
 		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return printJSON(e, rows)
 	}
 	fmt.Fprintln(e.stdout, "id\ttitle\tcategory\tsize\tadded")
 	for _, d := range docs {
