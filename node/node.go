@@ -48,6 +48,9 @@ type Options struct {
 	NoAPI bool
 	// MDNS, when not nil, replaces the config's mdns setting for this run.
 	MDNS *bool
+	// Clock, when not nil, replaces time.Now for the trash period (tests
+	// move it forward by weeks).
+	Clock func() time.Time
 }
 
 // Node is one structure's running program: libp2p host, encrypted block
@@ -98,6 +101,8 @@ type Node struct {
 	// gcMu keeps garbage collection apart from operations that write and
 	// pin blocks (see gc.go).
 	gcMu sync.RWMutex
+	// clock is Options.Clock.
+	clock func() time.Time
 }
 
 // Start opens the node in opts.Home and starts it. The caller must Close it.
@@ -113,7 +118,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{home: opts.Home, cfg: cfg.withDefaults(), log: log, syncSlots: make(chan struct{}, maxSyncs), sync: newSyncState()}
+	n := &Node{home: opts.Home, cfg: cfg.withDefaults(), log: log, syncSlots: make(chan struct{}, maxSyncs), sync: newSyncState(), clock: opts.Clock}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	if len(opts.Listen) > 0 {
 		c := Config{Listen: opts.Listen}

@@ -318,6 +318,7 @@ func (n *Node) commit(ctx context.Context, s *session, m *vault.Manifest) error 
 		}
 		root.docs = append(root.docs, nd)
 	}
+	n.purgeAndLinkTrash(ctx, m, root)
 	if err := n.sealGrants(ctx, s, m, root); err != nil {
 		return err
 	}

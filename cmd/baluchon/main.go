@@ -42,6 +42,9 @@ People and documents:
                                                 store documents in the person's vault
   ls --card FILE [--json]                       list the person's documents
   get --card FILE DOCID [-o OUT] [--raw]        get a document back
+  rm --card FILE DOCID...                       delete documents: they go to the trash for 30 days
+  trash --card FILE [--json]                    list deleted documents, with the day each is purged
+  restore --card FILE DOCID                     bring a deleted document back (under a new id)
   card identity --card FILE                     print the vault's age identity (a secret)
   card replace --card OLD --out NEW [--qr F]    give a new card; the old one stops working everywhere
   log --card FILE                               who opened what, when (the person's access log)
@@ -113,6 +116,9 @@ var commands = map[string]command{
 	"log":         cmdLog,
 	"rotate":      cmdRotate,
 	"gc":          cmdGC,
+	"rm":          cmdRm,
+	"trash":       cmdTrash,
+	"restore":     cmdRestore,
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
