@@ -133,13 +133,17 @@ func (n *Node) expireKept(ctx context.Context) {
 	}
 }
 
-// purgeAndLinkTrash drops from m's trash the documents deleted more than a
-// trash period ago, and links the others from root, so that every node
+// purgeTrash drops from m's trash the documents deleted more than a trash
+// period ago. A commit does it before it encrypts m.
+func (n *Node) purgeTrash(m *vault.Manifest) {
+	m.Purge(n.now().Add(-n.trashPeriod()))
+}
+
+// linkTrash links the documents in m's trash from root, so that every node
 // that keeps the vault keeps their blocks. A trashed document whose blocks
 // are not here is left unlinked (a node that keeps a state that has it
 // holds them).
-func (n *Node) purgeAndLinkTrash(ctx context.Context, m *vault.Manifest, root *stateRoot) {
-	m.Purge(n.now().Add(-n.trashPeriod()))
+func (n *Node) linkTrash(ctx context.Context, m *vault.Manifest, root *stateRoot) {
 	offline := merkledag.NewDAGService(blockservice.New(n.store.blocks, nil))
 	for _, t := range m.Trash() {
 		nd, err := offline.Get(ctx, t.CID)
