@@ -29,9 +29,12 @@ Node:
   peers                           list connected nodes
   status [--json]                 per vault (by id, never a name): replicas and last sync
   pair [--qr FILE.png]            print this node's pairing code (when the network blocks discovery)
-  pair CODE                       connect to the node of a pairing code, and remember it
+  pair -                          connect to the node of a pairing code read from standard input
+                                  (typed or pasted), and remember it; 'pair CODE' works too but
+                                  shows the code to every user of the machine (ps)
   federation invite [--qr FILE.png]  invite one structure into this node's federation
-  federation join CODE            join a federation with an invitation
+  federation join [-]             join a federation with an invitation read from standard input
+                                  ('federation join CODE' works too, visible to ps)
   federation members              list the federation's members
   gc                              delete the blocks nothing needs any more (superseded states, old keys)
 
