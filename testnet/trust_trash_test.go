@@ -15,7 +15,7 @@ import (
 // testClock is a node's clock that a test moves forward.
 type testClock struct{ ahead atomic.Int64 }
 
-func (c *testClock) now() time.Time         { return time.Now().Add(time.Duration(c.ahead.Load())) }
+func (c *testClock) now() time.Time          { return time.Now().Add(time.Duration(c.ahead.Load())) }
 func (c *testClock) forward(d time.Duration) { c.ahead.Add(int64(d)) }
 
 const month = 30 * 24 * time.Hour
