@@ -23,7 +23,14 @@ Usage: baluchon COMMAND [OPTIONS] [ARGUMENTS]
 Node:
   serve [--listen MULTIADDR]... [--mdns=false]
                                   run this structure's node (Ctrl-C stops it)
-  init [--listen MULTIADDR]...    prepare a node's folder without running it
+  init [--listen MULTIADDR]... [--protect-key]
+                                  prepare a node's folder without running it; --protect-key
+                                  encrypts the node's keys with a passphrase
+  key protect | unprotect | status
+                                  encrypt the node's keys (structure key, node identity) with a
+                                  passphrase, or write them back in clear; the node stopped.
+                                  The passphrase comes from BALUCHON_KEY_PASSPHRASE or is typed;
+                                  'serve' then asks for it
   id                              print the node's peer id and addresses
   connect MULTIADDR               connect to another structure's node, and remember it
   peers                           list connected nodes
@@ -122,6 +129,7 @@ var commands = map[string]command{
 	"rm":          cmdRm,
 	"trash":       cmdTrash,
 	"restore":     cmdRestore,
+	"key":         cmdKey,
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
