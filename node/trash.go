@@ -162,6 +162,10 @@ type TrashItem struct {
 	Purge   time.Time // when it leaves the trash
 }
 
+// restoredNote starts the note of a restore in the access log; the old
+// document id follows.
+const restoredNote = "was "
+
 // NotInTrashError says that a document id is not in the trash.
 type NotInTrashError struct{ ID string }
 
@@ -328,7 +332,7 @@ func (n *Node) Restore(ctx context.Context, card *vault.Card, id string) (vault.
 		return vault.Entry{}, err
 	}
 	n.announce(s)
-	n.logAction(ctx, s, vault.ActionRestore, e.ID, "was "+id)
+	n.logAction(ctx, s, vault.ActionRestore, e.ID, restoredNote+id)
 	n.log.Info("document restored", "vault", s.id, "doc", e.ID, "was", id)
 	return e, nil
 }
