@@ -133,10 +133,13 @@ func (n *Node) expireKept(ctx context.Context) {
 	}
 }
 
-// purgeTrash drops from m's trash the documents deleted more than a trash
-// period ago. A commit does it before it encrypts m.
+// purgeTrash dates the deletions dated in the future at now, and drops
+// from m's trash the documents deleted more than a trash period ago. A
+// commit does it before it encrypts m.
 func (n *Node) purgeTrash(m *vault.Manifest) {
-	m.Purge(n.now().Add(-n.trashPeriod()))
+	now := n.now()
+	m.ClampDeletions(now)
+	m.Purge(now.Add(-n.trashPeriod()))
 }
 
 // linkTrash links the documents in m's trash from root, so that every node
@@ -228,6 +231,9 @@ func (n *Node) trash(ctx context.Context, s *session) []TrashItem {
 	seen := map[string]int{} // CID → index in out
 	var out []TrashItem
 	for _, it := range byID {
+		if it.deleted.After(now) {
+			it.deleted = now // a deletion dated in the future (see purgeTrash)
+		}
 		purge := it.deleted.Add(period)
 		key := it.e.CID.KeyString()
 		if live[key] || !purge.After(now) {

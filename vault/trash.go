@@ -46,6 +46,19 @@ func (m *Manifest) Purge(t time.Time) int {
 	return k
 }
 
+// ClampDeletions dates every tombstone dated after now at now, so that a
+// deletion dated in the future (by a wrong clock, or a forged state) does
+// not keep its document in the trash for ever. Merge keeps the earlier
+// date of a tombstone, so the clamp spreads.
+func (m *Manifest) ClampDeletions(now time.Time) {
+	now = now.UTC()
+	for id, t := range m.tombstones {
+		if t.After(now) {
+			m.tombstones[id] = now
+		}
+	}
+}
+
 // Restore brings back the deleted document e (from the trash of this
 // manifest, or from an older state of the vault) as a new live document
 // under newID: a tombstoned id never comes back in an add-wins set. The

@@ -63,6 +63,25 @@ func TestManifestTrash(t *testing.T) {
 	}
 }
 
+func TestManifestClampDeletions(t *testing.T) {
+	m := NewManifest()
+	_ = m.Add(entry("a", 1))
+	_ = m.Add(entry("b", 1))
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	_ = m.Remove("a", now.Add(-time.Hour))
+	_ = m.Remove("b", now.AddDate(100, 0, 0)) // forged: purged in a century
+	m.ClampDeletions(now)
+	if d, _ := m.Deleted("a"); !d.Equal(now.Add(-time.Hour)) {
+		t.Fatalf("a past deletion moved to %s", d)
+	}
+	if d, _ := m.Deleted("b"); !d.Equal(now) {
+		t.Fatalf("a future deletion stays at %s", d)
+	}
+	if k := m.Purge(now.AddDate(0, 0, 1)); k != 2 {
+		t.Fatalf("purged %d, want 2", k)
+	}
+}
+
 // A state that deletes every document and purges its trash (a forged or
 // mistaken head) does not take the documents: merged with a state that
 // has them, they are in the trash.
