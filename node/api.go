@@ -35,6 +35,7 @@ import (
 //	POST /v1/docs?title=&category=&name=&mime=   body: the document → DocInfo
 //	GET  /v1/docs            → {"vault": ID, "docs": [DocInfo…]}
 //	GET  /v1/docs/{id}[?raw=1] → the document (plaintext, or age ciphertext)
+//	DELETE /v1/docs/{id}     → {}: to the trash (see api_trash.go)
 //	GET  /v1/identity        → {"identity": AGE-SECRET-KEY-PQ-1…}
 //	GET  /v1/export[?all=1]  → a CAR of the card's vault (or of all vaults);
 //	                           header ExportBytesHeader: bytes of blocks to come
@@ -158,6 +159,7 @@ func (n *Node) startAPI() (*apiServer, error) {
 	mux.HandleFunc("GET /v1/status", n.apiStatus)
 	mux.HandleFunc("POST /v1/open", n.apiOpen)
 	n.keyRoutes(mux)
+	n.trashRoutes(mux)
 	a.srv = &http.Server{
 		Handler:           a.auth(mux),
 		ReadHeaderTimeout: 10 * time.Second,

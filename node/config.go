@@ -48,6 +48,10 @@ type Config struct {
 	// ReplicaGrace is how long a structure that kept a vault may go unseen
 	// before another member takes a copy. Default: "10m".
 	ReplicaGrace Duration `json:"replica_grace,omitempty"`
+	// TrashPeriod is how long a deleted document can be restored, and how
+	// long the node keeps the states that newer ones replaced (see
+	// trash.go). Default: "720h" (30 days).
+	TrashPeriod Duration `json:"trash_period,omitempty"`
 }
 
 // Duration is a time.Duration written as "30s", "10m" in JSON.
@@ -116,6 +120,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if out.ReplicaGrace == 0 {
 		out.ReplicaGrace = DefaultReplicaGrace
+	}
+	if out.TrashPeriod == 0 {
+		out.TrashPeriod = DefaultTrashPeriod
 	}
 	return out
 }

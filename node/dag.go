@@ -105,6 +105,7 @@ const (
 	linkDocument = "d"  // one encrypted document
 	linkGrant    = "g:" // + peer id: a delegation sealed to that structure
 	linkShare    = "r:" // + peer id: a recovery share sealed to that guardian
+	linkTrash    = "t"  // one encrypted document in the trash (see trash.go)
 )
 
 // stateRoot is what a manifest root links. It is not encrypted: a node
@@ -116,6 +117,7 @@ type stateRoot struct {
 	body   ipld.Node
 	public ipld.Node
 	docs   []ipld.Node
+	trash  []ipld.Node
 	grants map[peer.ID]ipld.Node
 	shares map[peer.ID]ipld.Node
 }
@@ -139,6 +141,11 @@ func (r *stateRoot) node() (*merkledag.ProtoNode, error) {
 	}
 	for _, d := range r.docs {
 		if err := add(linkDocument, d); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range r.trash {
+		if err := add(linkTrash, d); err != nil {
 			return nil, err
 		}
 	}

@@ -33,8 +33,10 @@ type GCResult struct {
 	Freed   int64 `json:"freed_bytes"`
 }
 
-// GC deletes every block that no pin reaches.
+// GC unpins the superseded states kept for over a trash period (see
+// trash.go), then deletes every block that no pin reaches.
 func (n *Node) GC(ctx context.Context) (*GCResult, error) {
+	n.expireKept(ctx)
 	n.gcMu.Lock()
 	defer n.gcMu.Unlock()
 	// The block store knows blocks by multihash (it lists them as raw

@@ -263,9 +263,9 @@ func (n *Node) setFrontier(ctx context.Context, h head, front, dropped []head) e
 		}) {
 			continue
 		}
-		if err := n.pinner.Unpin(ctx, d.Manifest, true); err != nil {
-			n.log.Warn("unpin old vault state", "vault", h.Vault, "err", err)
-		}
+		// Kept for a trash period: a newer state, even one signed with
+		// the vault key, never takes documents off the disk at once.
+		n.keepState(ctx, h.Vault, d.Manifest)
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -40,6 +39,9 @@ type InitOptions struct {
 	// Identity is the node's libp2p key. Nil means a new random Ed25519
 	// key (testnet passes keys derived from a seed).
 	Identity crypto.PrivKey
+	// KeyPassphrase, when not empty, protects the node's keys (see
+	// keyfile.go): Start then needs it.
+	KeyPassphrase string
 }
 
 // IsInitialised reports whether home holds a node.
@@ -66,7 +68,8 @@ func Init(home string, opts InitOptions) error {
 	if err := os.MkdirAll(home, homeDirPerm); err != nil {
 		return fmt.Errorf("create home: %w", err)
 	}
-	if _, err := loadIdentity(home); errors.Is(err, fs.ErrNotExist) {
+	idName := filepath.Join(home, identityFile)
+	if exists, err := fileExists(idName); err == nil && !exists {
 		key := opts.Identity
 		if key == nil {
 			if key, _, err = crypto.GenerateEd25519Key(rand.Reader); err != nil {
@@ -77,8 +80,14 @@ func Init(home string, opts InitOptions) error {
 		if err != nil {
 			return fmt.Errorf("encode node identity: %w", err)
 		}
-		if err := writeFileAtomic(filepath.Join(home, identityFile), b, secretPerm); err != nil {
+		if err := writeKeyFile(idName, b, opts.KeyPassphrase); err != nil {
 			return fmt.Errorf("write node identity: %w", err)
+		}
+		if opts.KeyPassphrase != "" {
+			kp := newKeyPass(func() (string, error) { return opts.KeyPassphrase, nil })
+			if _, err := loadStructureKeyWith(home, kp, opts.KeyPassphrase); err != nil {
+				return fmt.Errorf("structure key: %w", err)
+			}
 		}
 	} else if err != nil {
 		return err
@@ -94,10 +103,11 @@ func Init(home string, opts InitOptions) error {
 	return nil
 }
 
-// loadIdentity reads the node's libp2p key.
-func loadIdentity(home string) (crypto.PrivKey, error) {
+// loadIdentity reads the node's libp2p key, with the passphrase of kp if
+// it is protected.
+func loadIdentity(home string, kp *keyPass) (crypto.PrivKey, error) {
 	name := filepath.Join(home, identityFile)
-	b, err := os.ReadFile(name)
+	b, err := readKeyFile(name, kp)
 	if err != nil {
 		return nil, err
 	}

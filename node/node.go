@@ -48,6 +48,13 @@ type Options struct {
 	NoAPI bool
 	// MDNS, when not nil, replaces the config's mdns setting for this run.
 	MDNS *bool
+	// Clock, when not nil, replaces time.Now for the trash period (tests
+	// move it forward by weeks).
+	Clock func() time.Time
+	// KeyPassphrase gives the passphrase of the node's keys when they are
+	// protected (see keyfile.go); it is called at most once, and only
+	// then. Nil: a protected key gives ErrKeyLocked.
+	KeyPassphrase func() (string, error)
 }
 
 // Node is one structure's running program: libp2p host, encrypted block
@@ -98,6 +105,8 @@ type Node struct {
 	// gcMu keeps garbage collection apart from operations that write and
 	// pin blocks (see gc.go).
 	gcMu sync.RWMutex
+	// clock is Options.Clock.
+	clock func() time.Time
 }
 
 // Start opens the node in opts.Home and starts it. The caller must Close it.
@@ -113,7 +122,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{home: opts.Home, cfg: cfg.withDefaults(), log: log, syncSlots: make(chan struct{}, maxSyncs), sync: newSyncState()}
+	n := &Node{home: opts.Home, cfg: cfg.withDefaults(), log: log, syncSlots: make(chan struct{}, maxSyncs), sync: newSyncState(), clock: opts.Clock}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	if len(opts.Listen) > 0 {
 		c := Config{Listen: opts.Listen}
@@ -131,8 +140,18 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if n.lock, err = lockHome(opts.Home); err != nil {
 		return nil, err
 	}
-	if n.key, err = loadIdentity(opts.Home); err != nil {
+	kp := newKeyPass(opts.KeyPassphrase)
+	if n.key, err = loadIdentity(opts.Home, kp); err != nil {
 		return nil, fmt.Errorf("load node identity: %w", err)
+	}
+	// Both keys are read before anything else is opened: a wrong
+	// passphrase changes nothing.
+	newPass := ""
+	if protected, _ := KeysProtected(opts.Home); protected {
+		newPass, _ = kp.passphrase()
+	}
+	if n.structKey, err = loadStructureKeyWith(opts.Home, kp, newPass); err != nil {
+		return nil, fmt.Errorf("structure key: %w", err)
 	}
 	if n.store, err = openStore(opts.Home); err != nil {
 		return nil, err

@@ -20,7 +20,7 @@ import (
 
 var loopback = []string{"/ip4/127.0.0.1/tcp/0"}
 
-func startNode(t *testing.T, cfg Config) *Node {
+func startNode(t testing.TB, cfg Config) *Node {
 	t.Helper()
 	home := filepath.Join(t.TempDir(), "home")
 	if len(cfg.Listen) == 0 {

@@ -242,6 +242,9 @@ func (n *Node) AccessLog(ctx context.Context, card *vault.Card) ([]LogLine, erro
 		return nil, err
 	}
 	titles := map[string]string{}
+	for _, e := range s.manifest.Trash() {
+		titles[e.ID] = e.Title
+	}
 	for _, e := range s.manifest.Entries() {
 		titles[e.ID] = e.Title
 	}
@@ -255,6 +258,14 @@ func (n *Node) AccessLog(ctx context.Context, card *vault.Card) ([]LogLine, erro
 			continue // sealed to keys of before a rotation, or damaged
 		}
 		out = append(out, LogLine{Time: e.Time, Who: e.ActorName, Action: e.Action, DocID: e.DocID, DocTitle: titles[e.DocID], Note: e.Note})
+		if old, ok := strings.CutPrefix(e.Note, restoredNote); ok && e.Action == vault.ActionRestore && titles[old] == "" {
+			titles[old] = titles[e.DocID] // a restored document's old id
+		}
+	}
+	for i, l := range out {
+		if l.DocTitle == "" {
+			out[i].DocTitle = titles[l.DocID]
+		}
 	}
 	slices.SortStableFunc(out, func(a, b LogLine) int { return a.Time.Compare(b.Time) })
 	n.logAction(ctx, s, vault.ActionOpen, "", "access log")

@@ -299,6 +299,7 @@ func (n *Node) commit(ctx context.Context, s *session, m *vault.Manifest) error 
 	if s.public == nil {
 		s.public = s.keys.NewPublicState()
 	}
+	n.purgeTrash(m)
 	var buf bytes.Buffer
 	if err := m.Encrypt(&buf, s.keys.Recipient()); err != nil {
 		return fmt.Errorf("encrypt manifest: %w", err)
@@ -318,6 +319,7 @@ func (n *Node) commit(ctx context.Context, s *session, m *vault.Manifest) error 
 		}
 		root.docs = append(root.docs, nd)
 	}
+	n.linkTrash(ctx, m, root)
 	if err := n.sealGrants(ctx, s, m, root); err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -31,16 +30,18 @@ const structureKeyFile = "structure.key"
 
 var structurePrefix = ds.NewKey("/baluchon/structure")
 
-// loadStructureKey reads the structure key, making it on first use.
-func loadStructureKey(home string) (*age.HybridIdentity, error) {
+// loadStructureKeyWith reads the structure key (with the passphrase of kp
+// if it is protected), making it on first use, protected by newPass unless
+// that is "".
+func loadStructureKeyWith(home string, kp *keyPass, newPass string) (*age.HybridIdentity, error) {
 	name := filepath.Join(home, structureKeyFile)
-	b, err := os.ReadFile(name)
+	b, err := readKeyFile(name, kp)
 	if errors.Is(err, fs.ErrNotExist) {
 		id, err := age.GenerateHybridIdentity()
 		if err != nil {
 			return nil, err
 		}
-		if err := writeFileAtomic(name, []byte(id.String()+"\n"), secretPerm); err != nil {
+		if err := writeKeyFile(name, []byte(id.String()+"\n"), newPass); err != nil {
 			return nil, fmt.Errorf("write structure key: %w", err)
 		}
 		return id, nil
@@ -68,11 +69,7 @@ func (n *Node) Name() string {
 // startStructure loads the structure key and the known structure records,
 // and signs this node's own record.
 func (n *Node) startStructure(ctx context.Context) error {
-	id, err := loadStructureKey(n.home)
-	if err != nil {
-		return err
-	}
-	n.structKey = id
+	id := n.structKey
 	own, err := proto.SignStructure(n.key, n.Name(), id.Recipient().String(), time.Now())
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -26,9 +27,10 @@ import (
 
 // Net is a set of nodes started for one test.
 type Net struct {
-	tb    testing.TB
-	Nodes []*node.Node
-	homes []string
+	tb     testing.TB
+	Nodes  []*node.Node
+	homes  []string
+	clocks []func() time.Time
 }
 
 // Options tune a Net.
@@ -43,6 +45,9 @@ type Options struct {
 	Seed string
 	// Names, when given, are the structures' names, one per node.
 	Names []string
+	// Clocks, when given, are the nodes' clocks, one per node (nil:
+	// time.Now), so that a test can move a node weeks ahead.
+	Clocks []func() time.Time
 }
 
 // Listen are the loopback addresses testnet nodes listen on: TCP and QUIC,
@@ -53,7 +58,7 @@ var Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
 // BALUCHON_TEST_LOG=1 to see their logs.
 func New(tb testing.TB, n int, opts Options) *Net {
 	tb.Helper()
-	net := &Net{tb: tb}
+	net := &Net{tb: tb, clocks: opts.Clocks}
 	for i := range n {
 		home := filepath.Join(tb.TempDir(), fmt.Sprintf("node%d", i))
 		cfg := node.Config{}
@@ -114,7 +119,11 @@ func (net *Net) Start(i int, api bool) *node.Node {
 	if net.Nodes[i] != nil {
 		net.tb.Fatalf("node %d is already running", i)
 	}
-	n, err := node.Start(context.Background(), node.Options{Home: net.homes[i], Logger: logger(), NoAPI: !api})
+	var clock func() time.Time
+	if i < len(net.clocks) {
+		clock = net.clocks[i]
+	}
+	n, err := node.Start(context.Background(), node.Options{Home: net.homes[i], Logger: logger(), NoAPI: !api, Clock: clock})
 	if err != nil {
 		net.tb.Fatalf("start node %d: %v", i, err)
 	}

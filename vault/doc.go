@@ -123,11 +123,19 @@
 //
 // The manifest is a state-based CRDT: an add-wins set of entries keyed by
 // random document ids, with tombstones for deletions. Merging two
-// manifests keeps every tombstone and every entry no tombstone names. Its
+// manifests keeps every tombstone and every entry no tombstone names. A
+// deleted document's entry stays next to its tombstone (the trash) until a
+// commit purges it; merging keeps, for each tombstone, the entry that
+// either side has in its trash or live (the one whose JSON sorts first),
+// so a tombstone without its entry never takes a document that the other
+// side holds. Restoring a document adds its entry under a new id. Its
 // plaintext is this JSON object, written without white space (Go's
 // encoding/json), entries and tombstones sorted by id:
 //
-//	{"v":1,"entries":[ENTRY…],"tombstones":[{"id":ID,"deleted":TIME}…]}
+//	{"v":1,"entries":[ENTRY…],"tombstones":[{"id":ID,"deleted":TIME[,"entry":ENTRY]}…]}
+//
+// where "entry", in the trash, is the deleted document's ENTRY, with the
+// tombstone's id.
 //
 // where an ENTRY is (fields in this order, the omitempty ones left out
 // when empty):

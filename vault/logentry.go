@@ -24,6 +24,8 @@ const (
 	ActionRecover    = "recover"
 	ActionRotate     = "rotate"
 	ActionExport     = "export"
+	ActionDelete     = "delete"
+	ActionRestore    = "restore"
 )
 
 // LogEntry is one line of a vault's access log: who did what, when. It is

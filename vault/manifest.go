@@ -193,11 +193,14 @@ func NewDocumentID(random io.Reader) string {
 // add-wins set of entries keyed by document id, with tombstones for
 // deletions. Document ids are random and never reused, so two structures
 // that add documents while cut off from each other merge with nothing
-// lost, and a deletion removes only the entry it names. The zero value is
-// an empty manifest. A Manifest is not safe for concurrent use.
+// lost, and a deletion removes only the entry it names. A deleted
+// document's entry stays in the trash, next to its tombstone, until Purge
+// drops it (see Trash). The zero value is an empty manifest. A Manifest is
+// not safe for concurrent use.
 type Manifest struct {
 	entries     map[string]Entry
 	tombstones  map[string]time.Time
+	trash       map[string]Entry // id → entry of a deleted document, until purged
 	delegations map[string]Delegation
 	recovery    *Recovery
 }
@@ -291,7 +294,7 @@ func (m *Manifest) Recovery() *Recovery { return m.recovery }
 
 // NewManifest returns an empty manifest.
 func NewManifest() *Manifest {
-	return &Manifest{entries: map[string]Entry{}, tombstones: map[string]time.Time{}, delegations: map[string]Delegation{}}
+	return &Manifest{entries: map[string]Entry{}, tombstones: map[string]time.Time{}, trash: map[string]Entry{}, delegations: map[string]Delegation{}}
 }
 
 func (m *Manifest) init() {
@@ -303,6 +306,9 @@ func (m *Manifest) init() {
 	}
 	if m.delegations == nil {
 		m.delegations = map[string]Delegation{}
+	}
+	if m.trash == nil {
+		m.trash = map[string]Entry{}
 	}
 }
 
@@ -334,9 +340,11 @@ func normalize(e Entry) Entry {
 	return e
 }
 
-// Remove deletes a live document, leaving a tombstone dated t.
+// Remove deletes a live document, leaving a tombstone dated t; its entry
+// goes to the trash.
 func (m *Manifest) Remove(id string, t time.Time) error {
-	if _, ok := m.entries[id]; !ok {
+	e, ok := m.entries[id]
+	if !ok {
 		return errors.New("remove document: no such document in the vault")
 	}
 	if !fitsJSON(t) {
@@ -345,6 +353,7 @@ func (m *Manifest) Remove(id string, t time.Time) error {
 	delete(m.entries, id)
 	m.init()
 	m.tombstones[id] = t.UTC()
+	m.trash[id] = e
 	return nil
 }
 
@@ -390,6 +399,21 @@ func Merge(a, b *Manifest) *Manifest {
 	for _, m := range []*Manifest{a, b} {
 		if m == nil {
 			continue
+		}
+		// A deleted document's entry, from either side's trash or from
+		// the side that has it live, goes to the trash: a tombstone
+		// without its entry (a purged one, or one a forged state wrote)
+		// does not take a document that the other side still has.
+		for _, src := range []map[string]Entry{m.entries, m.trash} {
+			for id, e := range src {
+				if _, dead := out.tombstones[id]; !dead {
+					continue
+				}
+				if old, ok := out.trash[id]; ok && !entryLess(e, old) {
+					continue
+				}
+				out.trash[id] = e
+			}
 		}
 		for id, e := range m.entries {
 			if _, dead := out.tombstones[id]; dead {
@@ -439,6 +463,7 @@ func (m *Manifest) Equal(o *Manifest) bool {
 type tombstoneJSON struct {
 	ID      string    `json:"id"`
 	Deleted time.Time `json:"deleted"`
+	Entry   *Entry    `json:"entry,omitempty"` // in the trash, until purged
 }
 
 type manifestJSON struct {
@@ -457,7 +482,11 @@ func (m *Manifest) marshal() []byte {
 		mj.Entries = append(mj.Entries, m.entries[id])
 	}
 	for _, id := range slices.Sorted(maps.Keys(m.tombstones)) {
-		mj.Tombstones = append(mj.Tombstones, tombstoneJSON{ID: id, Deleted: m.tombstones[id]})
+		t := tombstoneJSON{ID: id, Deleted: m.tombstones[id]}
+		if e, ok := m.trash[id]; ok {
+			t.Entry = &e
+		}
+		mj.Tombstones = append(mj.Tombstones, t)
 	}
 	for _, id := range slices.Sorted(maps.Keys(m.delegations)) {
 		mj.Delegations = append(mj.Delegations, m.delegations[id])
@@ -498,6 +527,15 @@ func decodeManifest(b []byte) (*Manifest, error) {
 			return nil, fmt.Errorf("manifest tombstone %d: time is out of range", i+1)
 		}
 		m.tombstones[t.ID] = t.Deleted.UTC()
+		if t.Entry != nil {
+			if err := t.Entry.check(); err != nil {
+				return nil, fmt.Errorf("manifest tombstone %d: %w", i+1, err)
+			}
+			if t.Entry.ID != t.ID {
+				return nil, fmt.Errorf("manifest tombstone %d: its entry has another id", i+1)
+			}
+			m.trash[t.ID] = normalize(*t.Entry)
+		}
 	}
 	for i, e := range mj.Entries {
 		if err := m.Add(e); err != nil {

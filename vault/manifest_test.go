@@ -37,6 +37,10 @@ func randomManifest(r *rand.Rand) *Manifest {
 			if err := m.Remove(id, time.Unix(int64(r.IntN(100)), 0)); err != nil {
 				panic(err)
 			}
+			if r.IntN(3) == 0 {
+				// Purged, or a forged state's tombstone without its entry.
+				delete(m.trash, id)
+			}
 		}
 	}
 	return m
@@ -67,6 +71,17 @@ func TestManifestMergeLaws(t *testing.T) {
 				_, dead := ab.tombstones[id]
 				if _, live := ab.entries[id]; live == dead {
 					t.Fatalf("id %s: live %v, deleted %v", id, live, dead)
+				}
+			}
+			// Nothing destroyed: an entry either side holds, live or in
+			// its trash, is live or in the trash of the merge.
+			for _, src := range []map[string]Entry{m.entries, m.trash} {
+				for id := range src {
+					_, live := ab.entries[id]
+					_, trashed := ab.trash[id]
+					if !live && !trashed {
+						t.Fatalf("entry %s lost", id)
+					}
 				}
 			}
 			for id := range m.tombstones {
@@ -236,7 +251,8 @@ func TestManifestJSON(t *testing.T) {
 	_ = m.Remove("doc2", time.Unix(12, 5))
 	want := `{"v":1,"entries":[{"id":"doc1","cid":"` + cidOf("doc1").String() + `","size":10,"title":"titre doc1",` +
 		`"category":"CAF","file_name":"attestation.pdf","mime":"application/pdf","added":"1970-01-01T00:00:10Z"}],` +
-		`"tombstones":[{"id":"doc2","deleted":"1970-01-01T00:00:12.000000005Z"}]}`
+		`"tombstones":[{"id":"doc2","deleted":"1970-01-01T00:00:12.000000005Z","entry":{"id":"doc2","cid":"` + cidOf("doc2").String() +
+		`","size":11,"title":"titre doc2","added":"1970-01-01T00:00:11Z"}}]}`
 	if got := string(m.marshal()); got != want {
 		t.Fatalf("manifest JSON\n%s\nwant\n%s", got, want)
 	}

@@ -68,10 +68,10 @@ func cmdPair(e *env, args []string) error {
 			}
 		}
 		fmt.Fprintln(e.stdout, code)
-		fmt.Fprintln(e.stderr, "on the other node, run: baluchon pair CODE")
+		fmt.Fprintln(e.stderr, "on the other node, run: baluchon pair - (and paste the code)")
 		return nil
 	}
-	text, err := readCodeArg(pos)
+	text, err := codeInput(e, pos, "pairing code")
 	if err != nil {
 		return err
 	}
@@ -102,15 +102,12 @@ func cmdFederation(e *env, args []string) error {
 			return usagef("federation %s takes no arguments", args[0])
 		}
 	case "join":
-		if len(pos) == 0 {
-			return usagef("federation join takes the invitation code made by 'baluchon federation invite' on a member")
-		}
 	default:
 		return usagef("unknown federation subcommand %q: use invite, join CODE or members", args[0])
 	}
 	var text string
 	if args[0] == "join" {
-		if text, err = readCodeArg(pos); err != nil {
+		if text, err = codeInput(e, pos, "invitation code"); err != nil {
 			return err
 		}
 	}
@@ -132,7 +129,7 @@ func cmdFederation(e *env, args []string) error {
 			}
 		}
 		fmt.Fprintln(e.stdout, code)
-		fmt.Fprintf(e.stderr, "invitation into federation %s, valid for %d days and for one node: on that node, run: baluchon federation join CODE\n", fed, int(node.InviteTTL.Hours()/24))
+		fmt.Fprintf(e.stderr, "invitation into federation %s, valid for %d days and for one node: on that node, run: baluchon federation join (and paste the code)\n", fed, int(node.InviteTTL.Hours()/24))
 	case "join":
 		fed, err := cl.Join(ctx, text)
 		if err != nil {

@@ -275,6 +275,10 @@ func sentence(l node.LogLine) string {
 		default:
 			what = "gave a new card after a recovery by the guardians"
 		}
+	case "delete":
+		what = "deleted " + doc + " (it stays in the trash for 30 days)"
+	case "restore":
+		what = "restored " + doc + " from the trash"
 	case "rotate":
 		what = "changed the keys of the vault"
 	case "open":

@@ -23,15 +23,25 @@ Usage: baluchon COMMAND [OPTIONS] [ARGUMENTS]
 Node:
   serve [--listen MULTIADDR]... [--mdns=false]
                                   run this structure's node (Ctrl-C stops it)
-  init [--listen MULTIADDR]...    prepare a node's folder without running it
+  init [--listen MULTIADDR]... [--protect-key]
+                                  prepare a node's folder without running it; --protect-key
+                                  encrypts the node's keys with a passphrase
+  key protect | unprotect | status
+                                  encrypt the node's keys (structure key, node identity) with a
+                                  passphrase, or write them back in clear; the node stopped.
+                                  The passphrase comes from BALUCHON_KEY_PASSPHRASE or is typed;
+                                  'serve' then asks for it
   id                              print the node's peer id and addresses
   connect MULTIADDR               connect to another structure's node, and remember it
   peers                           list connected nodes
   status [--json]                 per vault (by id, never a name): replicas and last sync
   pair [--qr FILE.png]            print this node's pairing code (when the network blocks discovery)
-  pair CODE                       connect to the node of a pairing code, and remember it
+  pair -                          connect to the node of a pairing code read from standard input
+                                  (typed or pasted), and remember it; 'pair CODE' works too but
+                                  shows the code to every user of the machine (ps)
   federation invite [--qr FILE.png]  invite one structure into this node's federation
-  federation join CODE            join a federation with an invitation
+  federation join [-]             join a federation with an invitation read from standard input
+                                  ('federation join CODE' works too, visible to ps)
   federation members              list the federation's members
   gc                              delete the blocks nothing needs any more (superseded states, old keys)
 
@@ -42,6 +52,9 @@ People and documents:
                                                 store documents in the person's vault
   ls --card FILE [--json]                       list the person's documents
   get --card FILE DOCID [-o OUT] [--raw]        get a document back
+  rm --card FILE DOCID...                       delete documents: they go to the trash for 30 days
+  trash --card FILE [--json]                    list deleted documents, with the day each is purged
+  restore --card FILE DOCID                     bring a deleted document back (under a new id)
   card identity --card FILE                     print the vault's age identity (a secret)
   card replace --card OLD --out NEW [--qr F]    give a new card; the old one stops working everywhere
   log --card FILE                               who opened what, when (the person's access log)
@@ -113,6 +126,10 @@ var commands = map[string]command{
 	"log":         cmdLog,
 	"rotate":      cmdRotate,
 	"gc":          cmdGC,
+	"rm":          cmdRm,
+	"trash":       cmdTrash,
+	"restore":     cmdRestore,
+	"key":         cmdKey,
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -34,16 +34,16 @@ func cmdServe(e *env, args []string) error {
 		}
 	})
 	if !node.IsInitialised(e.home) {
-		if err := initHome(e, listen); err != nil {
+		if err := initHome(e, listen, ""); err != nil {
 			return err
 		}
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	n, err := node.Start(ctx, node.Options{Home: e.home, Listen: listen, Logger: log, MDNS: mdnsOpt})
+	n, err := node.Start(ctx, node.Options{Home: e.home, Listen: listen, Logger: log, MDNS: mdnsOpt, KeyPassphrase: startPassphrase(e)})
 	if err != nil {
-		return err
+		return keyError(err)
 	}
 	fmt.Fprintf(e.stderr, "baluchon node %s is running (home %s)\n", n.ID(), e.home)
 	for _, a := range n.Addrs() {
@@ -63,6 +63,7 @@ func cmdInit(e *env, args []string) error {
 	f := newFlags(e, "init")
 	var listen listFlag
 	f.Var(&listen, "listen", "listen address (repeatable)")
+	protect := f.Bool("protect-key", false, "encrypt the node's keys with a passphrase (from "+passphraseEnv+" or typed)")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -70,11 +71,20 @@ func cmdInit(e *env, args []string) error {
 	if len(pos) != 0 {
 		return usagef("init takes no arguments, got %q", pos[0])
 	}
-	return initHome(e, listen)
+	pass := ""
+	if *protect {
+		if node.IsInitialised(e.home) {
+			return fmt.Errorf("%s: %w", e.home, node.ErrInitialised)
+		}
+		if pass, err = askPassphrase(e, "new passphrase for this node's keys: ", true); err != nil {
+			return err
+		}
+	}
+	return initHome(e, listen, pass)
 }
 
-func initHome(e *env, listen []string) error {
-	if err := node.Init(e.home, node.InitOptions{Config: &node.Config{Listen: listen}}); err != nil {
+func initHome(e *env, listen []string, pass string) error {
+	if err := node.Init(e.home, node.InitOptions{Config: &node.Config{Listen: listen}, KeyPassphrase: pass}); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "initialised a new baluchon node in %s\n", e.home)
