@@ -19,6 +19,7 @@ import (
 	"github.com/ipfs/boxo/peering"
 	pin "github.com/ipfs/boxo/pinning/pinner"
 	"github.com/ipfs/boxo/pinning/pinner/dspinner"
+	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -140,7 +141,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if n.host, err = newHost(n.key, &n.cfg); err != nil {
 		return nil, err
 	}
-	n.bitswap = newBitswap(n.ctx, n.host, n.store)
+	n.bitswap = newBitswap(n.ctx, n.host, n.store, n.servesBlock)
 	n.bserv = blockservice.New(n.store.blocks, n.bitswap)
 	n.dag = merkledag.NewDAGService(n.bserv)
 	if n.pinner, err = dspinner.New(ctx, n.store.ldb, n.dag); err != nil {
@@ -185,6 +186,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 func newHost(key crypto.PrivKey, cfg *Config) (host.Host, error) {
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
+	addProtocolLimits(&limits)
 	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.Scale(cfg.MemoryLimit, 512)))
 	if err != nil {
 		return nil, fmt.Errorf("resource manager: %w", err)
@@ -226,9 +228,11 @@ func listenError(err error) error {
 
 // newBitswap starts bitswap, client and server, with fewer workers than the
 // defaults (which are sized for a large Kubo node) and no provider search:
-// blocks are asked of connected peers only.
-func newBitswap(ctx context.Context, h host.Host, s *store) *bitswap.Bitswap {
+// blocks are asked of connected peers only. The server sends a block only
+// to the peers serves allows.
+func newBitswap(ctx context.Context, h host.Host, s *store, serves func(peer.ID, cid.Cid) bool) *bitswap.Bitswap {
 	return bitswap.New(ctx, bsnet.NewFromIpfsHost(h), nil, s.blocks,
+		bitswap.WithPeerBlockRequestFilter(serves),
 		bitswap.EngineBlockstoreWorkerCount(16),
 		bitswap.TaskWorkerCount(4),
 		bitswap.MaxOutstandingBytesPerPeer(4<<20),
