@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"runtime"
@@ -19,6 +20,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"baluchon/node"
 	"baluchon/proto"
@@ -82,75 +84,172 @@ func declaredSize(id protocol.ID) int {
 	return 16 << 20
 }
 
-// TestTrustWireIdleStreams: a non-member opens 40 streams on each of
-// baluchon's protocols at a federation member, declares a large message on
-// each and sends a part of it, then keeps the streams open. The member's
-// heap must stay within the resource limit: a peer's declared length is
-// not memory, and a non-member is refused before anything is read.
-func TestTrustWireIdleStreams(t *testing.T) {
-	const (
-		streams = 40
-		part    = 128 << 10
-		chunk   = 16 << 10
-		budget  = 16 << 20
-	)
-	_, a, _ := federationOf2(t)
-	evil := outsider(t)
+// idleStreams is the attack of TestTrustWireIdleStreams: a peer opens
+// streams on each of baluchon's protocols at target, declares a large
+// message on each, sends part bytes of it slowly and keeps the streams
+// open. It returns the process's heap and resident memory before and after.
+type idleStreams struct {
+	streams, part          int
+	heap0, heap1, rss0, rss1 uint64
+	written                int
+	// declare is the length declared on a protocol (nil: declaredSize).
+	declare func(protocol.ID) int
+	// during, when not nil, runs while the streams are open.
+	during func()
+}
+
+func (at *idleStreams) run(tb testing.TB, evil host.Host, target peer.ID, addrs []ma.Multiaddr) {
+	tb.Helper()
+	const chunk = 16 << 10
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := evil.Connect(ctx, peer.AddrInfo{ID: a.ID(), Addrs: a.Host().Addrs()}); err != nil {
-		t.Fatal(err)
+	if err := evil.Connect(ctx, peer.AddrInfo{ID: target, Addrs: addrs}); err != nil {
+		tb.Fatal(err)
 	}
-	heap0, rss0 := heapNow()
-
+	at.heap0, at.rss0 = heapNow()
 	var (
-		mu     sync.Mutex
-		open   []network.Stream
-		wg     sync.WaitGroup
-		opened int
+		mu   sync.Mutex
+		open []network.Stream
+		wg   sync.WaitGroup
 	)
 	for _, id := range allProtocols {
-		for range streams {
+		for range at.streams {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				st, err := evil.NewStream(ctx, a.ID(), id)
+				st, err := evil.NewStream(ctx, target, id)
 				if err != nil {
 					return // refused at the stream limit: fine
 				}
-				_ = st.SetWriteDeadline(time.Now().Add(5 * time.Second))
-				msg := binary.AppendUvarint(nil, uint64(declaredSize(id)))
+				_ = st.SetWriteDeadline(time.Now().Add(10 * time.Second))
+				size := declaredSize(id)
+				if at.declare != nil {
+					size = at.declare(id)
+				}
+				msg := binary.AppendUvarint(nil, uint64(size))
 				if _, err := st.Write(msg); err != nil {
 					_ = st.Reset()
 					return
 				}
 				buf := make([]byte, chunk)
-				for sent := 0; sent < part; sent += chunk {
+				for sent := 0; sent < at.part; sent += chunk {
 					if _, err := st.Write(buf); err != nil {
 						break
 					}
-					time.Sleep(10 * time.Millisecond)
+					time.Sleep(5 * time.Millisecond)
 				}
 				mu.Lock()
 				open = append(open, st)
-				opened++
+				at.written++
 				mu.Unlock()
 			}()
 		}
 	}
 	wg.Wait()
-	// Streams idle: the node holds whatever it allocated for them now.
+	// The streams are idle: the node holds what it allocated for them.
 	time.Sleep(500 * time.Millisecond)
-	heap1, rss1 := heapNow()
-	growth := int64(heap1) - int64(heap0)
-	t.Logf("%d streams written of %d; heap %d → %d MiB (growth %d MiB), resident %d → %d MiB",
-		opened, streams*len(allProtocols), heap0>>20, heap1>>20, growth>>20, rss0>>20, rss1>>20)
+	at.heap1, at.rss1 = heapNow()
+	if at.during != nil {
+		at.during()
+	}
 	for _, st := range open {
 		_ = st.Reset()
 	}
-	if growth > budget {
-		t.Errorf("heap grew by %d MiB under 40 idle streams per protocol from a non-member, want at most %d MiB", growth>>20, budget>>20)
+}
+
+func (at *idleStreams) growth() int64 { return int64(at.heap1) - int64(at.heap0) }
+
+func (at *idleStreams) String() string {
+	return fmt.Sprintf("%d streams written of %d; heap %d → %d MiB (growth %d MiB), resident %d → %d MiB",
+		at.written, at.streams*len(allProtocols), at.heap0>>20, at.heap1>>20, at.growth()>>20, at.rss0>>20, at.rss1>>20)
+}
+
+// TestTrustWireIdleStreams: a peer opens 40 streams on each of baluchon's
+// protocols, declares a large message on each and sends a part of it, then
+// keeps the streams open. The node's heap must stay within the resource
+// limit: a declared length is not memory, a non-member of a federation is
+// refused before anything is read, and a peer that is admitted (outside a
+// federation) gets a few streams per protocol, whose buffers grow only as
+// bytes arrive.
+func TestTrustWireIdleStreams(t *testing.T) {
+	const budget = 16 << 20
+	cases := []struct {
+		name    string
+		target  func(t *testing.T) *node.Node
+		declare func(protocol.ID) int
+	}{
+		{"non-member at a federation member", func(t *testing.T) *node.Node {
+			_, a, _ := federationOf2(t)
+			return a
+		}, nil},
+		// Outside a federation every peer is admitted: the announcements
+		// (under their new 1.4 MB limit) are held by the stream limits.
+		{"any peer at a node outside a federation", func(t *testing.T) *node.Node {
+			return New(t, 1, Options{}).Nodes[0]
+		}, func(id protocol.ID) int {
+			if id == proto.AnnounceID {
+				return 1 << 20
+			}
+			return declaredSize(id)
+		}},
 	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			n := tc.target(t)
+			at := &idleStreams{streams: 40, part: 128 << 10, declare: tc.declare}
+			// The resource manager holds every protocol to its limits.
+			at.during = func() {
+				rm := n.Host().Network().ResourceManager()
+				for _, l := range proto.Limits() {
+					_ = rm.ViewProtocol(l.Protocol, func(s network.ProtocolScope) error {
+						st := s.Stat()
+						if st.NumStreamsInbound > l.PeerStreamsIn || st.Memory > l.PeerMemory {
+							t.Errorf("%s holds %d inbound streams and %d bytes from one peer, over its limits (%d, %d)", l.Protocol, st.NumStreamsInbound, st.Memory, l.PeerStreamsIn, l.PeerMemory)
+						}
+						t.Logf("%s: %d inbound streams, %d bytes reserved", l.Protocol, st.NumStreamsInbound, st.Memory)
+						return nil
+					})
+				}
+			}
+			at.run(t, outsider(t), n.ID(), n.Host().Addrs())
+			t.Log(at)
+			if at.growth() > budget {
+				t.Errorf("heap grew by %d MiB under 40 idle streams per protocol, want at most %d MiB", at.growth()>>20, budget>>20)
+			}
+		})
+	}
+}
+
+// BenchmarkTrustWireIdleStreams prints the heap and resident memory of a
+// federation member's process under 40 idle streams per protocol from a
+// non-member that sends 1 MiB of each declared message (the figure of
+// issue 7). Run it with -benchtime=1x.
+func BenchmarkTrustWireIdleStreams(b *testing.B) {
+	ctx := context.Background()
+	net := New(b, 2, Options{Config: fastFederation()})
+	net.Connect(0, 1)
+	a := net.Nodes[0]
+	code, err := a.Invite(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := net.Nodes[1].JoinFederation(ctx, code); err != nil {
+		b.Fatal(err)
+	}
+	var at *idleStreams
+	for range b.N {
+		evil, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
+		if err != nil {
+			b.Fatal(err)
+		}
+		at = &idleStreams{streams: 40, part: 1 << 20}
+		at.run(b, evil, a.ID(), a.Host().Addrs())
+		evil.Close()
+	}
+	b.Log(at)
+	b.ReportMetric(float64(at.growth())/(1<<20), "heap-growth-MiB")
+	b.ReportMetric(float64(at.rss1)/(1<<20), "resident-MiB")
+	b.ReportMetric(float64(at.rss0)/(1<<20), "resident-before-MiB")
 }
 
 // TestTrustWireNonMember: a non-member connected to a federation member
