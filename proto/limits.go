@@ -39,7 +39,7 @@ func Limits() []Limit {
 			PeerMemory: 4 * int64(maxMsg), Memory: max(4<<20, 16*int64(maxMsg)), StreamsIn: 64}
 	}
 	large := func(id protocol.ID, maxMsg int, memory int64) Limit {
-		return Limit{Protocol: id, MaxMessage: maxMsg, PeerStreamsIn: 2, PeerStreamsOut: 4,
+		return Limit{Protocol: id, MaxMessage: maxMsg, PeerStreamsIn: 2, PeerStreamsOut: 16,
 			PeerMemory: int64(maxMsg), Memory: memory, StreamsIn: 16}
 	}
 	join := large(JoinID, 1+8+maxCertList, 16<<20)

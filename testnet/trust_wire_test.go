@@ -89,9 +89,9 @@ func declaredSize(id protocol.ID) int {
 // message on each, sends part bytes of it slowly and keeps the streams
 // open. It returns the process's heap and resident memory before and after.
 type idleStreams struct {
-	streams, part          int
+	streams, part            int
 	heap0, heap1, rss0, rss1 uint64
-	written                int
+	written                  int
 	// declare is the length declared on a protocol (nil: declaredSize).
 	declare func(protocol.ID) int
 	// during, when not nil, runs while the streams are open.
