@@ -141,7 +141,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if n.host, err = newHost(n.key, &n.cfg); err != nil {
 		return nil, err
 	}
-	n.bitswap = newBitswap(n.ctx, n.host, n.store, n.servesBlock)
+	n.bitswap = newBitswap(n.ctx, n.host, n.store, n.trusted)
 	n.bserv = blockservice.New(n.store.blocks, n.bitswap)
 	n.dag = merkledag.NewDAGService(n.bserv)
 	if n.pinner, err = dspinner.New(ctx, n.store.ldb, n.dag); err != nil {
@@ -228,11 +228,12 @@ func listenError(err error) error {
 
 // newBitswap starts bitswap, client and server, with fewer workers than the
 // defaults (which are sized for a large Kubo node) and no provider search:
-// blocks are asked of connected peers only. The server sends a block only
-// to the peers serves allows.
-func newBitswap(ctx context.Context, h host.Host, s *store, serves func(peer.ID, cid.Cid) bool) *bitswap.Bitswap {
-	return bitswap.New(ctx, bsnet.NewFromIpfsHost(h), nil, s.blocks,
-		bitswap.WithPeerBlockRequestFilter(serves),
+// blocks are asked of connected peers only. Bitswap sends nothing (no want
+// list, no block, no answer) to a peer that trusted refuses.
+func newBitswap(ctx context.Context, h host.Host, s *store, trusted func(peer.ID) bool) *bitswap.Bitswap {
+	network := trustedNetwork{BitSwapNetwork: bsnet.NewFromIpfsHost(h), send: trusted}
+	return bitswap.New(ctx, network, nil, s.blocks,
+		bitswap.WithPeerBlockRequestFilter(func(p peer.ID, _ cid.Cid) bool { return trusted(p) }),
 		bitswap.EngineBlockstoreWorkerCount(16),
 		bitswap.TaskWorkerCount(4),
 		bitswap.MaxOutstandingBytesPerPeer(4<<20),

@@ -1,7 +1,11 @@
 package node
 
 import (
-	"github.com/ipfs/go-cid"
+	"context"
+	"errors"
+
+	bsmsg "github.com/ipfs/boxo/bitswap/message"
+	bsnetwork "github.com/ipfs/boxo/bitswap/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
@@ -60,6 +64,46 @@ func (n *Node) Admit(from peer.ID, id protocol.ID) bool {
 	return n.trusted(from)
 }
 
-// servesBlock reports whether bitswap may send p a block: members only
-// inside a federation, anyone outside one.
-func (n *Node) servesBlock(p peer.ID, _ cid.Cid) bool { return n.trusted(p) }
+// errNotTrusted is what bitswap is told when it would send a message to
+// a peer this node does no vault business with.
+var errNotTrusted = errors.New("peer is not a member of this node's federation")
+
+// trustedNetwork is bitswap's network, through which nothing is sent to a
+// peer that send refuses: neither this node's want lists (they name the
+// blocks of the vaults it opens) nor answers to the peer's.
+type trustedNetwork struct {
+	bsnetwork.BitSwapNetwork
+	send func(peer.ID) bool
+}
+
+func (t trustedNetwork) SendMessage(ctx context.Context, p peer.ID, m bsmsg.BitSwapMessage) error {
+	if !t.send(p) {
+		return errNotTrusted
+	}
+	return t.BitSwapNetwork.SendMessage(ctx, p, m)
+}
+
+func (t trustedNetwork) NewMessageSender(ctx context.Context, p peer.ID, opts *bsnetwork.MessageSenderOpts) (bsnetwork.MessageSender, error) {
+	if !t.send(p) {
+		return nil, errNotTrusted
+	}
+	s, err := t.BitSwapNetwork.NewMessageSender(ctx, p, opts)
+	if err != nil {
+		return nil, err
+	}
+	return trustedSender{MessageSender: s, ok: func() bool { return t.send(p) }}, nil
+}
+
+// trustedSender checks at every message that its peer is still trusted
+// (a member may be removed).
+type trustedSender struct {
+	bsnetwork.MessageSender
+	ok func() bool
+}
+
+func (s trustedSender) SendMsg(ctx context.Context, m bsmsg.BitSwapMessage) error {
+	if !s.ok() {
+		return errNotTrusted
+	}
+	return s.MessageSender.SendMsg(ctx, m)
+}

@@ -447,3 +447,53 @@ func TestTrustWireOutsideFederation(t *testing.T) {
 		t.Errorf("B reads %q", got)
 	}
 }
+
+// TestTrustWireNoWantsToNonMembers: a federation member that fetches a
+// vault's blocks does not tell a connected non-member which blocks it
+// wants (bitswap want lists name the CIDs of a person's documents).
+func TestTrustWireNoWantsToNonMembers(t *testing.T) {
+	ctx := context.Background()
+	_, a, b := federationOf2(t)
+	spy := outsider(t)
+	var (
+		mu       sync.Mutex
+		received int
+	)
+	for _, id := range []protocol.ID{"/ipfs/bitswap/1.2.0", "/ipfs/bitswap/1.1.0", "/ipfs/bitswap/1.0.0", "/ipfs/bitswap"} {
+		spy.SetStreamHandler(id, func(st network.Stream) {
+			defer st.Close()
+			buf := make([]byte, 4096)
+			for {
+				n, err := st.Read(buf)
+				mu.Lock()
+				received += n
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		})
+	}
+	if err := spy.Connect(ctx, peer.AddrInfo{ID: a.ID(), Addrs: a.Host().Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // identify tells A that the spy speaks bitswap
+
+	card, _, err := b.CreateVault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := b.Add(ctx, card, strings.NewReader("Récépissé de demande d'asile"), node.DocMeta{Title: "récépissé"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readDoc(t, a, card, doc.ID); string(got) != "Récépissé de demande d'asile" {
+		t.Fatalf("member A reads %q", got)
+	}
+	time.Sleep(500 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if received > 0 {
+		t.Errorf("a non-member received %d bytes of bitswap messages from a member fetching a vault", received)
+	}
+}
