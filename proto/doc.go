@@ -35,8 +35,9 @@
 //	announce,        connected peer otherwise (peers the worker connected,
 //	records          or found on the local network)
 //
-// Bitswap follows the same rule: inside a federation a node sends blocks to
-// members only.
+// Bitswap follows the same rule: inside a federation a node sends members
+// only its blocks, its want lists (they name the blocks of the vaults it
+// opens) and its answers.
 //
 // A message's declared length is checked against its protocol's maximum,
 // then its buffer grows as bytes arrive (16 KiB first, then doubling), and
