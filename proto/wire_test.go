@@ -69,3 +69,33 @@ func TestReadMsgGrowsAsBytesArrive(t *testing.T) {
 		t.Fatal("message over the limit read")
 	}
 }
+
+// FuzzReadMsg: whatever a peer sends, the reader returns a message of at
+// most the limit, exactly as framed, and reserves at most twice what it
+// was sent plus one growth step.
+func FuzzReadMsg(f *testing.F) {
+	f.Add(binary.AppendUvarint(nil, 3), 16)
+	f.Add(append(binary.AppendUvarint(nil, 3), 1, 2, 3), 16)
+	f.Add(binary.AppendUvarint(nil, 16<<20), 32<<20)
+	f.Add(append(binary.AppendUvarint(nil, 40000), make([]byte, 40000)...), 1<<20)
+	f.Fuzz(func(t *testing.T, in []byte, limit int) {
+		if limit < 0 || limit > 64<<20 {
+			return
+		}
+		held := 0
+		got, err := readMsg(bufio.NewReader(bytes.NewReader(in)), limit, func(n int) error {
+			held += n
+			return nil
+		})
+		if held > 2*len(in)+growStep {
+			t.Fatalf("reserved %d bytes for %d bytes sent", held, len(in))
+		}
+		if err != nil {
+			return
+		}
+		n, k := binary.Uvarint(in)
+		if k <= 0 || int(n) != len(got) || len(got) > limit || !bytes.Equal(got, in[k:k+len(got)]) {
+			t.Fatalf("read %d bytes that are not the framed message", len(got))
+		}
+	})
+}
