@@ -226,34 +226,38 @@ func TestTrustWireIdleStreams(t *testing.T) {
 
 // BenchmarkTrustWireIdleStreams prints the heap and resident memory of a
 // federation member's process under 40 idle streams per protocol from a
-// non-member that sends 1 MiB of each declared message (the figure of
-// issue 7). Run it with -benchtime=1x.
+// non-member that sends 1 MiB, then 4 MiB, of each declared message (the
+// figure of issue 7). Run it with -benchtime=1x.
 func BenchmarkTrustWireIdleStreams(b *testing.B) {
-	ctx := context.Background()
-	net := New(b, 2, Options{Config: fastFederation()})
-	net.Connect(0, 1)
-	a := net.Nodes[0]
-	code, err := a.Invite(ctx)
-	if err != nil {
-		b.Fatal(err)
+	for _, part := range []int{1 << 20, 4 << 20} {
+		b.Run(fmt.Sprintf("sent=%dMiB", part>>20), func(b *testing.B) {
+			ctx := context.Background()
+			net := New(b, 2, Options{Config: fastFederation()})
+			net.Connect(0, 1)
+			a := net.Nodes[0]
+			code, err := a.Invite(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := net.Nodes[1].JoinFederation(ctx, code); err != nil {
+				b.Fatal(err)
+			}
+			var at *idleStreams
+			for range b.N {
+				evil, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
+				if err != nil {
+					b.Fatal(err)
+				}
+				at = &idleStreams{streams: 40, part: part}
+				at.run(b, evil, a.ID(), a.Host().Addrs())
+				evil.Close()
+			}
+			b.Log(at)
+			b.ReportMetric(float64(at.growth())/(1<<20), "heap-growth-MiB")
+			b.ReportMetric(float64(at.rss0)/(1<<20), "resident-before-MiB")
+			b.ReportMetric(float64(at.rss1)/(1<<20), "resident-MiB")
+		})
 	}
-	if _, err := net.Nodes[1].JoinFederation(ctx, code); err != nil {
-		b.Fatal(err)
-	}
-	var at *idleStreams
-	for range b.N {
-		evil, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
-		if err != nil {
-			b.Fatal(err)
-		}
-		at = &idleStreams{streams: 40, part: 1 << 20}
-		at.run(b, evil, a.ID(), a.Host().Addrs())
-		evil.Close()
-	}
-	b.Log(at)
-	b.ReportMetric(float64(at.growth())/(1<<20), "heap-growth-MiB")
-	b.ReportMetric(float64(at.rss1)/(1<<20), "resident-MiB")
-	b.ReportMetric(float64(at.rss0)/(1<<20), "resident-before-MiB")
 }
 
 // TestTrustWireNonMember: a non-member connected to a federation member
