@@ -97,7 +97,7 @@ type server struct {
 }
 
 // refusedReason is what a peer that may not use a protocol is told.
-const refusedReason = "this node serves members of its federation only"
+const refusedReason = "not admitted (a node in a federation serves its members only)"
 
 // wrap checks that the peer may use the protocol, reads one request of at
 // most limit bytes (reserving its memory in the stream's scope as it
