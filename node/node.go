@@ -19,6 +19,7 @@ import (
 	"github.com/ipfs/boxo/peering"
 	pin "github.com/ipfs/boxo/pinning/pinner"
 	"github.com/ipfs/boxo/pinning/pinner/dspinner"
+	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -159,7 +160,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if n.host, err = newHost(n.key, &n.cfg); err != nil {
 		return nil, err
 	}
-	n.bitswap = newBitswap(n.ctx, n.host, n.store)
+	n.bitswap = newBitswap(n.ctx, n.host, n.store, n.trusted)
 	n.bserv = blockservice.New(n.store.blocks, n.bitswap)
 	n.dag = merkledag.NewDAGService(n.bserv)
 	if n.pinner, err = dspinner.New(ctx, n.store.ldb, n.dag); err != nil {
@@ -204,6 +205,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 func newHost(key crypto.PrivKey, cfg *Config) (host.Host, error) {
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
+	addProtocolLimits(&limits)
 	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.Scale(cfg.MemoryLimit, 512)))
 	if err != nil {
 		return nil, fmt.Errorf("resource manager: %w", err)
@@ -245,9 +247,12 @@ func listenError(err error) error {
 
 // newBitswap starts bitswap, client and server, with fewer workers than the
 // defaults (which are sized for a large Kubo node) and no provider search:
-// blocks are asked of connected peers only.
-func newBitswap(ctx context.Context, h host.Host, s *store) *bitswap.Bitswap {
-	return bitswap.New(ctx, bsnet.NewFromIpfsHost(h), nil, s.blocks,
+// blocks are asked of connected peers only. Bitswap sends nothing (no want
+// list, no block, no answer) to a peer that trusted refuses.
+func newBitswap(ctx context.Context, h host.Host, s *store, trusted func(peer.ID) bool) *bitswap.Bitswap {
+	network := trustedNetwork{BitSwapNetwork: bsnet.NewFromIpfsHost(h), send: trusted}
+	return bitswap.New(ctx, network, nil, s.blocks,
+		bitswap.WithPeerBlockRequestFilter(func(p peer.ID, _ cid.Cid) bool { return trusted(p) }),
 		bitswap.EngineBlockstoreWorkerCount(16),
 		bitswap.TaskWorkerCount(4),
 		bitswap.MaxOutstandingBytesPerPeer(4<<20),

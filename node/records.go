@@ -64,7 +64,7 @@ func (n *Node) localRecords(ctx context.Context, v vault.VaultID) ([]*proto.Reco
 }
 
 // collectRecords returns the records of v known here and at the connected
-// peers (within a short wait), keeping the new ones.
+// peers it trusts (within a short wait), keeping the new ones.
 func (n *Node) collectRecords(ctx context.Context, v vault.VaultID) []*proto.Record {
 	ctx, cancel := context.WithTimeout(ctx, headsTimeoutKnown)
 	defer cancel()
@@ -73,7 +73,7 @@ func (n *Node) collectRecords(ctx context.Context, v vault.VaultID) []*proto.Rec
 		wg  sync.WaitGroup
 		got []*proto.Record
 	)
-	for _, p := range n.host.Network().Peers() {
+	for _, p := range n.trustedPeers() {
 		wg.Add(1)
 		go func(p peer.ID) {
 			defer wg.Done()

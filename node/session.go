@@ -403,11 +403,12 @@ func (n *Node) announce(s *session) {
 	n.announceAll(a)
 }
 
-// announceAll sends a to every connected peer, in the background.
+// announceAll sends a to every connected peer it trusts, in the
+// background.
 func (n *Node) announceAll(a *proto.Announcement) {
 	n.goBackground(func(ctx context.Context) {
 		var wg sync.WaitGroup
-		for _, p := range n.host.Network().Peers() {
+		for _, p := range n.trustedPeers() {
 			wg.Add(1)
 			go func(p peer.ID) {
 				defer wg.Done()

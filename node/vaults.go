@@ -153,7 +153,7 @@ func (n *Node) findCard(ctx context.Context, lookup vault.LookupID) (rec *proto.
 	return rec, false, err
 }
 
-// remoteCard asks the connected peers for the card record of lookup and
+// remoteCard asks the connected peers it trusts for the card record of lookup and
 // returns the newest one that arrives within the timeout.
 func (n *Node) remoteCard(ctx context.Context, lookup vault.LookupID) (*proto.CardRecord, error) {
 	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
@@ -163,7 +163,7 @@ func (n *Node) remoteCard(ctx context.Context, lookup vault.LookupID) (*proto.Ca
 		best *proto.CardRecord
 		wg   sync.WaitGroup
 	)
-	for _, p := range n.host.Network().Peers() {
+	for _, p := range n.trustedPeers() {
 		wg.Add(1)
 		go func(p peer.ID) {
 			defer wg.Done()
@@ -188,7 +188,7 @@ func (n *Node) remoteCard(ctx context.Context, lookup vault.LookupID) (*proto.Ca
 	return best, nil
 }
 
-// peerHeads asks every connected peer for the heads of v and returns all
+// peerHeads asks every connected peer it trusts for the heads of v and returns all
 // it got within the timeout.
 func (n *Node) peerHeads(ctx context.Context, v vault.VaultID, timeout time.Duration) []*vault.Head {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -198,7 +198,7 @@ func (n *Node) peerHeads(ctx context.Context, v vault.VaultID, timeout time.Dura
 		out []*vault.Head
 		wg  sync.WaitGroup
 	)
-	for _, p := range n.host.Network().Peers() {
+	for _, p := range n.trustedPeers() {
 		wg.Add(1)
 		go func(p peer.ID) {
 			defer wg.Done()

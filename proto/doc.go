@@ -18,6 +18,52 @@
 // and each protocol fixes a maximum body length; a longer message is refused
 // before it is read. A stream that takes longer than StreamTimeout is reset.
 //
+// # Who may ask, and how much a peer can hold
+//
+// A node decides who may use a protocol before it reads a byte of the
+// request (Handler's Admit, called with the peer id that the connection's
+// Noise or TLS handshake authenticated). A refused peer gets a "refused"
+// status (below) and nothing else; its request is never read. The node
+// package admits:
+//
+//	join             anyone (a joining node is not a member yet; the request
+//	                 is one 32-byte invitation secret)
+//	members          anyone, when this node is in a federation (certificates
+//	                 prove themselves); nobody otherwise
+//	sync, cards      members only
+//	resolve, heads,  members only when this node is in a federation; any
+//	announce,        connected peer otherwise (peers the worker connected,
+//	records          or found on the local network)
+//
+// Bitswap follows the same rule: inside a federation a node sends members
+// only its blocks, its want lists (they name the blocks of the vaults it
+// opens) and its answers.
+//
+// A message's declared length is checked against its protocol's maximum,
+// then its buffer grows as bytes arrive (16 KiB first, then doubling), and
+// each growth is reserved in the stream's libp2p resource manager scope
+// first: a peer that declares a large message and sends little makes the
+// node hold little, and memory over a limit ends the stream. Every stream
+// of these protocols belongs to the resource manager service "baluchon"
+// (ServiceName). The limits (Limits, applied by the node when it builds its
+// host) are, per protocol:
+//
+//	protocol   largest message  inbound streams  memory   memory     inbound
+//	                            per peer         per peer all peers  streams
+//	resolve       65 KiB        4                260 KiB    4 MiB      64
+//	heads        128 KiB        4                513 KiB    4 MiB      64
+//	announce     1.4 MiB        4                5.5 MiB   22 MiB      64
+//	cards        260 KiB        4                1.0 MiB    4 MiB      64
+//	join         4.5 MiB        1                4.5 MiB   16 MiB      16
+//	members      4.5 MiB        2                4.5 MiB   16 MiB      16
+//	sync           8 MiB        2                  8 MiB   24 MiB      16
+//	records       32 MiB        2                 32 MiB   48 MiB      16
+//
+// (the largest message of join and records is the response, which only
+// the requester reads), 16 outbound streams per peer on each protocol, and
+// for the whole service 64 MiB (40 MiB per peer). An announcement carries
+// at most MaxAnnounceRecords records.
+//
 // Inside bodies, "bytes" means uvarint length ‖ that many bytes, and
 // "list of X" means uvarint count ‖ count × X. Every response starts with one
 // status byte:

@@ -50,7 +50,7 @@ const (
 	maxResolveResponse  = 1 + 8 + maxCardRecord
 	maxHeadsRequest     = 32
 	maxHeadsResponse    = 1 + 8 + MaxHeads*(vault.MaxHeadSize+8)
-	maxAnnounceRequest  = 32 + 8 + MaxHeads*(vault.MaxHeadSize+8) + 8 + MaxCards*maxCardRecord + 8 + maxRecordList
+	maxAnnounceRequest  = 32 + 8 + MaxHeads*(vault.MaxHeadSize+8) + 8 + MaxCards*maxCardRecord + 8 + MaxAnnounceRecords*(MaxRecordSize+4)
 	maxAnnounceResponse = 1 + 8 + maxReason
 )
 
@@ -236,7 +236,7 @@ func decodeAnnouncement(b []byte) (*Announcement, error) {
 		}
 		a.Cards = append(a.Cards, c)
 	}
-	a.Records = d.records(&a.Vault)
+	a.Records = d.recordList(&a.Vault, MaxAnnounceRecords)
 	if err := d.end(); err != nil {
 		return nil, err
 	}
@@ -281,7 +281,13 @@ func appendRecords(dst []byte, rs []*Record) []byte {
 // records reads a list of records, each of which must be of vault v when
 // v is not nil.
 func (d *decoder) records(v *vault.VaultID) []*Record {
-	n := d.count(MaxRecords)
+	return d.recordList(v, MaxRecords)
+}
+
+// recordList reads a list of at most limit records, each of which must be
+// of vault v when v is not nil.
+func (d *decoder) recordList(v *vault.VaultID, limit int) []*Record {
+	n := d.count(limit)
 	var out []*Record
 	for range n {
 		b := d.bytes(MaxRecordSize)

@@ -38,6 +38,10 @@ var (
 // has been decoded and verified. Implementations must be safe for
 // concurrent use.
 type Handler interface {
+	// Admitter says, before a byte of the request is read, whether the
+	// peer may use the protocol at all; a peer it refuses gets a
+	// "refused" status and nothing else.
+	Admitter
 	// Resolve returns the card record for a card lookup id, or ErrNotFound.
 	Resolve(ctx context.Context, from peer.ID, id vault.LookupID) (*CardRecord, error)
 	// Heads returns the current heads of a vault, or ErrNotFound.
@@ -92,16 +96,34 @@ type server struct {
 	log     *slog.Logger
 }
 
-// wrap reads one request of at most max bytes, calls serve, and writes its
-// response.
-func (s *server) wrap(id protocol.ID, max int, serve func(ctx context.Context, from peer.ID, req []byte) []byte) network.StreamHandler {
+// refusedReason is what a peer that may not use a protocol is told.
+const refusedReason = "not admitted (a node in a federation serves its members only)"
+
+// wrap checks that the peer may use the protocol, reads one request of at
+// most limit bytes (reserving its memory in the stream's scope as it
+// arrives), calls serve, and writes its response.
+func (s *server) wrap(id protocol.ID, limit int, serve func(ctx context.Context, from peer.ID, req []byte) []byte) network.StreamHandler {
 	return func(st network.Stream) {
 		defer st.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), StreamTimeout)
-		defer cancel()
 		_ = st.SetDeadline(time.Now().Add(StreamTimeout))
 		from := st.Conn().RemotePeer()
-		req, err := readMsg(bufio.NewReader(st), max)
+		if !s.handler.Admit(from, id) {
+			// Nothing of the request is read: a refused peer costs this
+			// node one stream and a few bytes of answer.
+			s.log.Debug("peer refused", "protocol", id, "peer", from)
+			_ = writeMsg(st, appendStatus(nil, StatusRefused, refusedReason))
+			return
+		}
+		if err := st.Scope().SetService(ServiceName); err != nil {
+			s.log.Debug("stream over the service limits", "protocol", id, "peer", from, "err", err)
+			_ = st.Reset()
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), StreamTimeout)
+		defer cancel()
+		res := &reservation{scope: st.Scope()}
+		defer res.release()
+		req, err := readMsg(bufio.NewReader(st), limit, res.reserve)
 		if err != nil {
 			s.log.Debug("bad request", "protocol", id, "peer", from, "err", err)
 			_ = st.Reset()
@@ -174,6 +196,10 @@ func roundTrip(ctx context.Context, h host.Host, p peer.ID, id protocol.ID, req 
 		return nil, fmt.Errorf("open %s stream: %w", id, err)
 	}
 	defer st.Close()
+	if err := st.Scope().SetService(ServiceName); err != nil {
+		_ = st.Reset()
+		return nil, fmt.Errorf("open %s stream: %w", id, err)
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = st.SetDeadline(dl)
 	}
@@ -187,7 +213,9 @@ func roundTrip(ctx context.Context, h host.Host, p peer.ID, id protocol.ID, req 
 		_ = st.Reset()
 		return nil, fmt.Errorf("send %s request: %w", id, err)
 	}
-	resp, err := readMsg(bufio.NewReader(st), max)
+	res := &reservation{scope: st.Scope()}
+	defer res.release()
+	resp, err := readMsg(bufio.NewReader(st), max, res.reserve)
 	if err != nil {
 		_ = st.Reset()
 		if ctx.Err() != nil {
@@ -220,8 +248,8 @@ func Heads(ctx context.Context, h host.Host, p peer.ID, v vault.VaultID) ([]*vau
 
 // Announce sends a to peer p.
 func Announce(ctx context.Context, h host.Host, p peer.ID, a *Announcement) error {
-	if len(a.Heads) > MaxHeads || len(a.Cards) > MaxCards {
-		return fmt.Errorf("announcement of %d heads and %d cards is over the limits (%d, %d)", len(a.Heads), len(a.Cards), MaxHeads, MaxCards)
+	if len(a.Heads) > MaxHeads || len(a.Cards) > MaxCards || len(a.Records) > MaxAnnounceRecords {
+		return fmt.Errorf("announcement of %d heads, %d cards and %d records is over the limits (%d, %d, %d)", len(a.Heads), len(a.Cards), len(a.Records), MaxHeads, MaxCards, MaxAnnounceRecords)
 	}
 	resp, err := roundTrip(ctx, h, p, AnnounceID, encodeAnnouncement(a), maxAnnounceResponse)
 	if err != nil {

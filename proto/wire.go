@@ -15,8 +15,16 @@ var (
 	errTrailing  = errors.New("message has trailing bytes")
 )
 
-// readMsg reads one length-prefixed message of at most max bytes.
-func readMsg(r *bufio.Reader, max int) ([]byte, error) {
+// growStep is the smallest step by which a message buffer grows.
+const growStep = 16 << 10
+
+// readMsg reads one length-prefixed message of at most limit bytes. A
+// message over the limit is refused before any of its body is read. The
+// buffer grows as bytes arrive (at least growStep, at most doubling), so a
+// peer that declares a large message and sends little makes this node hold
+// little. When reserve is not nil it is asked for each growth first, and
+// the read fails when it refuses.
+func readMsg(r *bufio.Reader, limit int, reserve func(n int) error) ([]byte, error) {
 	n, err := binary.ReadUvarint(r)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -24,12 +32,34 @@ func readMsg(r *bufio.Reader, max int) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("read message length: %w", err)
 	}
-	if n > uint64(max) {
-		return nil, fmt.Errorf("message of %d bytes is over the limit of %d", n, max)
+	if n > uint64(limit) {
+		return nil, fmt.Errorf("message of %d bytes is over the limit of %d", n, limit)
 	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return nil, fmt.Errorf("read message: %w", err)
+	size := int(n)
+	var buf []byte
+	for len(buf) < size {
+		if len(buf) == cap(buf) {
+			grow := min(size-len(buf), max(cap(buf), growStep))
+			if reserve != nil {
+				if err := reserve(grow); err != nil {
+					return nil, fmt.Errorf("reserve memory for a message of %d bytes: %w", size, err)
+				}
+			}
+			next := make([]byte, len(buf), len(buf)+grow)
+			copy(next, buf)
+			buf = next
+		}
+		k, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+k]
+		if err != nil && len(buf) < size {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, fmt.Errorf("read message: %w", err)
+		}
+	}
+	if buf == nil {
+		buf = []byte{}
 	}
 	return buf, nil
 }

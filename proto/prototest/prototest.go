@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"baluchon/proto"
 	"baluchon/vault"
@@ -21,6 +22,14 @@ type Handler struct {
 	Refuse bool
 	// Announced records the announcements received.
 	Announced []*proto.Announcement
+	// AdmitFunc, when not nil, decides which peers may use which
+	// protocols; nil admits everyone.
+	AdmitFunc func(from peer.ID, id protocol.ID) bool
+}
+
+// Admit implements proto.Handler.
+func (h *Handler) Admit(from peer.ID, id protocol.ID) bool {
+	return h.AdmitFunc == nil || h.AdmitFunc(from, id)
 }
 
 // AddCard makes the handler know a card record.
