@@ -81,6 +81,7 @@ type Node struct {
 	fedMu      sync.Mutex
 	federation peer.ID
 	members    map[peer.ID]*proto.MemberCert
+	removed    map[peer.ID]*proto.Removal // members taken out (node/removal.go)
 	inviteMu   sync.Mutex
 	sync       *syncState
 	structKey  *age.HybridIdentity

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -378,6 +379,9 @@ func (n *Node) commitRoot(ctx context.Context, s *session, root *stateRoot) erro
 	if err := n.setFrontier(ctx, h, s.front, s.front); err != nil {
 		return err
 	}
+	if err := n.attestHead(ctx, h); err != nil {
+		n.log.Warn("head written without attestation: members will not take it", "vault", h.Vault, "err", err)
+	}
 	s.front, s.manifest = []head{h}, m
 	return nil
 }
@@ -401,8 +405,17 @@ func (n *Node) announce(s *session) {
 	n.announceAll(a)
 }
 
-// announceAll sends a to every connected peer, in the background.
+// announceAll sends a to every connected peer, in the background, with
+// the attestations of its heads.
 func (n *Node) announceAll(a *proto.Announcement) {
+	if len(a.Heads) > 0 {
+		att := n.headAttestations(n.ctx, a.Heads)
+		if len(a.Records)+len(att) <= proto.MaxRecords {
+			b := *a
+			b.Records = append(slices.Clip(a.Records), att...)
+			a = &b
+		}
+	}
 	n.goBackground(func(ctx context.Context) {
 		var wg sync.WaitGroup
 		for _, p := range n.host.Network().Peers() {
