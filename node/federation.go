@@ -79,7 +79,7 @@ func (n *Node) loadFederation(ctx context.Context) error {
 	n.fedMu.Lock()
 	defer n.fedMu.Unlock()
 	n.federation = fed
-	n.members, n.removed = proto.Membership(fed, certs, removals)
+	n.members, n.removed, n.proofs = proto.Membership(fed, certs, removals)
 	return nil
 }
 
@@ -103,11 +103,26 @@ func (n *Node) IsMember(p peer.ID) bool {
 	return n.members[p] != nil
 }
 
-func (n *Node) certs() []*proto.MemberCert {
+// memberCerts returns the certificates of the current members only.
+func (n *Node) memberCerts() []*proto.MemberCert {
 	n.fedMu.Lock()
 	defer n.fedMu.Unlock()
 	out := make([]*proto.MemberCert, 0, len(n.members))
 	for _, c := range n.members {
+		out = append(out, c)
+	}
+	return out
+}
+
+// certs returns the members' certificates and the proofs of the removals.
+func (n *Node) certs() []*proto.MemberCert {
+	n.fedMu.Lock()
+	defer n.fedMu.Unlock()
+	out := make([]*proto.MemberCert, 0, len(n.members)+len(n.proofs))
+	for _, c := range n.members {
+		out = append(out, c)
+	}
+	for _, c := range n.proofs { // they travel with the removals
 		out = append(out, c)
 	}
 	return out
@@ -177,7 +192,7 @@ func (n *Node) JoinFederation(ctx context.Context, code *proto.Code) (peer.ID, e
 			fed = c.Federation
 		}
 	}
-	if valid, _ := proto.Membership(fed, certs, nil); fed == "" || valid[n.ID()] == nil {
+	if valid, _, _ := proto.Membership(fed, certs, nil); fed == "" || valid[n.ID()] == nil {
 		return "", errors.New("the inviting node answered without admitting this node")
 	}
 	if _, err := n.addCerts(ctx, fed, certs); err != nil {
@@ -219,7 +234,7 @@ func (n *Node) Join(ctx context.Context, from peer.ID, secret [proto.InviteSecre
 	}
 	n.log.Info("member admitted", "member", from)
 	n.goBackground(func(ctx context.Context) { n.pushMembers(ctx) })
-	return n.certs(), nil
+	return n.memberCerts(), nil
 }
 
 // Members takes a member's certificates and structure records

@@ -170,6 +170,9 @@ func (n *Node) takeRecords(ctx context.Context, rs []*proto.Record) {
 			if f, err := proto.Fields(r.Payload, 3); err == nil && slices.Contains(strings.Split(string(f[2]), "\n"), n.ID().String()) {
 				keep = true
 			}
+			if keep && n.copiedRequest(ctx, r) {
+				continue
+			}
 		case proto.RecordApproval:
 			if f, err := proto.Fields(r.Payload, 3); err == nil && peer.ID(f[1]) == n.ID() {
 				keep = true

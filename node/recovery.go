@@ -243,9 +243,6 @@ func (n *Node) RecoveryApprove(ctx context.Context, id string, from peer.ID) err
 	if !slices.Contains(rr.guardians, n.ID().String()) {
 		return errors.New("this structure is not a guardian of this vault")
 	}
-	if err := n.checkCopies(ctx, rr); err != nil {
-		return err
-	}
 	to, err := n.structureRecipient(rr.rec.Author)
 	if err != nil {
 		return err
@@ -286,21 +283,25 @@ func (n *Node) RecoveryApprove(ctx context.Context, id string, from peer.ID) err
 	return nil
 }
 
-// checkCopies refuses a request whose nonce another structure's request
-// carries too: one of them is a copy, and the worker must find out which
-// structure really asked before any share leaves.
-func (n *Node) checkCopies(ctx context.Context, rr *recoveryRecord) error {
-	rs, err := n.localRecords(ctx, rr.rec.Vault)
-	if err != nil {
-		return err
+// copiedRequest reports whether r repeats the nonce of a recovery request
+// of another structure kept here: a copy, which is refused (the first one
+// seen stays; its id, the CID of its record, names its author anyway).
+func (n *Node) copiedRequest(ctx context.Context, r *proto.Record) bool {
+	rr, ok := parseRecovery(r)
+	if !ok {
+		return false
 	}
-	for _, r := range rs {
-		o, ok := parseRecovery(r)
-		if ok && o.nonce == rr.nonce && o.rec.Author != rr.rec.Author && n.acceptsAuthor(o.rec.Author) {
-			return fmt.Errorf("two structures made the same recovery request (%s and %s): one copied the other; call them before approving anything", n.StructureName(rr.rec.Author), n.StructureName(o.rec.Author))
+	rs, err := n.localRecords(ctx, r.Vault)
+	if err != nil {
+		return false
+	}
+	for _, o := range rs {
+		if or, ok := parseRecovery(o); ok && or.nonce == rr.nonce && o.Author != r.Author {
+			n.log.Warn("copied recovery request refused", "vault", r.Vault, "author", r.Author, "first", o.Author)
+			return true
 		}
 	}
-	return nil
+	return false
 }
 
 // RecoveryFinish completes a recovery started here, once enough guardians

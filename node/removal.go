@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	ds "github.com/ipfs/go-datastore"
@@ -89,37 +91,44 @@ func (n *Node) addMembership(ctx context.Context, fed peer.ID, certs []*proto.Me
 	if fed != n.federation {
 		return nil, fmt.Errorf("%w: certificates of another federation", ErrNotMember)
 	}
-	all := certs
+	all := slices.Clone(certs)
 	for _, c := range n.members {
 		all = append(all, c)
 	}
-	rs := removals
+	for _, c := range n.proofs {
+		all = append(all, c)
+	}
+	rs := slices.Clone(removals)
 	for _, r := range n.removed {
 		rs = append(rs, r)
 	}
-	valid, removed := proto.Membership(fed, all, rs)
+	valid, removed, proofs := proto.Membership(fed, all, rs)
 	var added []peer.ID
 	b, err := n.store.ldb.Batch(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for p, c := range valid {
-		if old := n.members[p]; old != nil && old == c {
+	// One certificate per peer: a member's, or the proof that a removed
+	// one could be removed.
+	keep := maps.Clone(valid)
+	maps.Copy(keep, proofs)
+	for p, c := range keep {
+		if old := n.members[p]; old == c {
+			continue
+		}
+		if old := n.proofs[p]; old == c {
 			continue
 		}
 		if err := b.Put(ctx, memberPrefix.ChildString(p.String()), c.Marshal()); err != nil {
 			return nil, err
 		}
-		if n.members[p] == nil {
+		if valid[p] != nil && n.members[p] == nil {
 			added = append(added, p)
 		}
 	}
 	for p, r := range removed {
 		if n.removed[p] != nil {
 			continue
-		}
-		if err := b.Delete(ctx, memberPrefix.ChildString(p.String())); err != nil {
-			return nil, err
 		}
 		if err := b.Put(ctx, removalPrefix.ChildString(p.String()), r.Marshal()); err != nil {
 			return nil, err
@@ -128,7 +137,7 @@ func (n *Node) addMembership(ctx context.Context, fed peer.ID, certs []*proto.Me
 	// A member whose only chain went through a removed one is no member
 	// any more; its certificate is no longer kept.
 	for p := range n.members {
-		if valid[p] == nil && removed[p] == nil {
+		if keep[p] == nil {
 			if err := b.Delete(ctx, memberPrefix.ChildString(p.String())); err != nil {
 				return nil, err
 			}
@@ -137,13 +146,13 @@ func (n *Node) addMembership(ctx context.Context, fed peer.ID, certs []*proto.Me
 	if err := b.Commit(ctx); err != nil {
 		return nil, err
 	}
-	for p := range removed {
+	for p, r := range removed {
 		if n.removed[p] == nil {
-			n.log.Info("member removed from the federation", "member", p, "by", removed[p].Remover)
+			n.log.Info("member removed from the federation", "member", p, "by", r.Remover)
 			go n.host.Network().ClosePeer(p)
 		}
 	}
-	n.members, n.removed = valid, removed
+	n.members, n.removed, n.proofs = valid, removed, proofs
 	return added, nil
 }
 

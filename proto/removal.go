@@ -105,16 +105,17 @@ func ParseRemoval(b []byte) (*Removal, error) {
 }
 
 // Membership returns the members of federation that certs prove, less the
-// removed ones, and the removals that count (by removed member).
+// removed ones; the removals that count, by removed member; and for each
+// removed member the certificate that proves its remover could remove it
+// (it must travel with the removal).
 //
-// A member's certificate is chosen layer by layer from the founder (the
-// fewest admissions from the founder, then the earliest, then the smallest
-// admitter), so that every node that holds the same certificates and
-// removals computes the same admitters. A removal counts when its remover
-// is a member and is the founder or the admitter of the removed member's
-// certificate; removals are applied until nothing changes.
-func Membership(federation peer.ID, certs []*MemberCert, removals []*Removal) (map[peer.ID]*MemberCert, map[peer.ID]*Removal) {
-	removed := map[peer.ID]*Removal{}
+// A removal counts when its remover is a member and is the founder or has
+// signed a certificate admitting the removed member; removals are applied
+// until nothing changes. Certificates naming a removed member, or signed
+// by one, admit nobody.
+func Membership(federation peer.ID, certs []*MemberCert, removals []*Removal) (valid map[peer.ID]*MemberCert, removed map[peer.ID]*Removal, proofs map[peer.ID]*MemberCert) {
+	removed = map[peer.ID]*Removal{}
+	proofs = map[peer.ID]*MemberCert{}
 	for {
 		var live []*MemberCert
 		for _, c := range certs {
@@ -122,23 +123,32 @@ func Membership(federation peer.ID, certs []*MemberCert, removals []*Removal) (m
 				live = append(live, c)
 			}
 		}
-		valid := ValidMembers(federation, live)
+		valid = ValidMembers(federation, live)
 		changed := false
 		for _, r := range removals {
 			if r.Federation != federation || r.Member == federation || r.Member == r.Remover || removed[r.Member] != nil {
 				continue
 			}
-			c := valid[r.Member]
-			if c == nil || valid[r.Remover] == nil {
+			if valid[r.Member] == nil || valid[r.Remover] == nil {
 				continue
 			}
-			if r.Remover == federation || c.Admitter == r.Remover {
-				removed[r.Member] = r
+			proof := valid[r.Member]
+			if r.Remover != federation {
+				proof = nil
+				for _, c := range live {
+					if c.Federation == federation && c.Member == r.Member && c.Admitter == r.Remover {
+						proof = c
+						break
+					}
+				}
+			}
+			if proof != nil {
+				removed[r.Member], proofs[r.Member] = r, proof
 				changed = true
 			}
 		}
 		if !changed {
-			return valid, removed
+			return valid, removed, proofs
 		}
 	}
 }
