@@ -245,7 +245,10 @@ func (n *Node) RecoveryApprove(ctx context.Context, id string, from peer.ID) err
 	}
 	to, err := n.structureRecipient(rr.rec.Author)
 	if err != nil {
-		return err
+		n.pushMembers(ctx) // the members may know the requester's record already
+		if to, err = n.structureRecipient(rr.rec.Author); err != nil {
+			return err
+		}
 	}
 	public, roots, err := n.publicState(ctx, rr.rec.Vault)
 	if err != nil {
