@@ -53,6 +53,9 @@ func (n *Node) makeShares(ctx context.Context, keys *vault.Keys, guardians []pee
 	rcpts := make([]age.Recipient, len(guardians))
 	for i, g := range guardians {
 		ids[i] = g.String()
+		if n.wasRemoved(g) {
+			return nil, fmt.Errorf("structure %s was removed from the federation: it cannot be a guardian", g)
+		}
 		var err error
 		if rcpts[i], err = n.structureRecipient(g); err != nil {
 			return nil, fmt.Errorf("guardian %s: %w", g, err)
