@@ -576,6 +576,9 @@ func (n *Node) storeImport(ctx context.Context, r io.Reader, plan *importPlan) (
 			res.Cards++
 		}
 		for _, r := range iv.records {
+			if !n.acceptsAuthor(r.Author) {
+				continue // written by a non-member or a removed member
+			}
 			isNew, err := n.storeRecord(ctx, r)
 			if err != nil {
 				return nil, err
