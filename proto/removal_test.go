@@ -236,3 +236,38 @@ func FuzzDecodeMemberSet(f *testing.F) {
 		Membership(id, ms.Certs, ms.Removals)
 	})
 }
+
+// BenchmarkMembership computes a full federation's members (MaxMembers
+// certificates, ten removals by the founder), as a node does at each
+// exchange of member sets.
+func BenchmarkMembership(b *testing.B) {
+	fk, f := vectorKey(b, "bench founder")
+	keys := []crypto.PrivKey{fk}
+	ids := []peer.ID{f}
+	root, _ := SignMember(fk, f, f, vectorTime)
+	certs := []*MemberCert{root}
+	for i := 1; i < MaxMembers; i++ {
+		k, id := vectorKey(b, "bench "+string(rune(i)))
+		adm := 0 // the founder admits the first hundred, members 1 to 10 the others
+		if i > 100 {
+			adm = i / 100
+		}
+		c, err := SignMember(keys[adm], f, id, vectorTime)
+		if err != nil {
+			b.Fatal(err)
+		}
+		keys, ids, certs = append(keys, k), append(ids, id), append(certs, c)
+	}
+	var removals []*Removal
+	for i := 1; i <= 10; i++ {
+		r, _ := SignRemoval(fk, f, ids[i*50], vectorTime)
+		removals = append(removals, r)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		valid, removed, _ := Membership(f, certs, removals)
+		if len(removed) != 10 || len(valid) < MaxMembers-100 {
+			b.Fatalf("%d members, %d removed", len(valid), len(removed))
+		}
+	}
+}
