@@ -43,7 +43,7 @@ import (
 //	POST /v1/pair            {"code": CODE} → {"peer": ID}
 //	POST /v1/federation/invite → {"code": INVITATION, "federation": ID}
 //	POST /v1/federation/join {"code": INVITATION} → {"federation": ID}
-//	GET  /v1/federation      → {"federation": ID, "members": [ID…], "removed": [ID…]}
+//	GET  /v1/federation      → {"federation": ID, "members": [ID…], "removed": [ID…], "names": {ID: NAME}}
 //	POST /v1/federation/remove {"member": ID} → {"removed": ID}
 //	GET  /v1/status          → Status
 //	POST /v1/open            opens the card's vault, fetching it if this node
@@ -540,18 +540,21 @@ func (n *Node) apiJoin(w http.ResponseWriter, r *http.Request) {
 func (n *Node) apiFederation(w http.ResponseWriter, r *http.Request) {
 	fed, members := n.Federation()
 	out := struct {
-		Federation string   `json:"federation"`
-		Members    []string `json:"members"`
-		Removed    []string `json:"removed,omitempty"`
-	}{Members: []string{}}
+		Federation string            `json:"federation"`
+		Members    []string          `json:"members"`
+		Removed    []string          `json:"removed,omitempty"`
+		Names      map[string]string `json:"names,omitempty"` // from the signed structure records
+	}{Members: []string{}, Names: map[string]string{}}
 	if fed != "" {
 		out.Federation = fed.String()
 	}
 	for _, m := range members {
 		out.Members = append(out.Members, m.String())
+		out.Names[m.String()] = n.StructureName(m)
 	}
 	for _, m := range n.Removed() {
 		out.Removed = append(out.Removed, m.String())
+		out.Names[m.String()] = n.StructureName(m)
 	}
 	writeJSON(w, out)
 }

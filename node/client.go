@@ -279,6 +279,22 @@ func (c *Client) Federation(ctx context.Context) (string, []string, error) {
 	return out.Federation, out.Members, err
 }
 
+// FederationInfo is the node's federation: its members, the former ones,
+// and the names of both (from their signed structure records).
+type FederationInfo struct {
+	Federation string            `json:"federation"`
+	Members    []string          `json:"members"`
+	Removed    []string          `json:"removed"`
+	Names      map[string]string `json:"names"`
+}
+
+// FederationInfo returns the node's federation, with names.
+func (c *Client) FederationInfo(ctx context.Context) (*FederationInfo, error) {
+	var out FederationInfo
+	err := c.json(ctx, "GET", "/v1/federation", nil, nil, &out)
+	return &out, err
+}
+
 // RemoveMember takes a member out of the node's federation.
 func (c *Client) RemoveMember(ctx context.Context, member string) error {
 	var out map[string]string

@@ -144,17 +144,20 @@ func cmdFederation(e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stderr, "this node is now a member of federation %s\n", fed)
 	case "members":
-		fed, members, err := cl.Federation(ctx)
+		fi, err := cl.FederationInfo(ctx)
 		if err != nil {
 			return err
 		}
-		if fed == "" {
+		if fi.Federation == "" {
 			fmt.Fprintln(e.stderr, "this node is in no federation yet: 'baluchon federation invite' founds one")
 			return nil
 		}
-		fmt.Fprintf(e.stderr, "federation %s\n", fed)
-		for _, m := range members {
-			fmt.Fprintln(e.stdout, m)
+		fmt.Fprintf(e.stderr, "federation %s\n", fi.Federation)
+		for _, m := range fi.Members {
+			fmt.Fprintf(e.stdout, "%s\t%s\n", m, clean(fi.Names[m]))
+		}
+		for _, m := range fi.Removed {
+			fmt.Fprintf(e.stderr, "removed: %s\t%s\n", m, clean(fi.Names[m]))
 		}
 	case "remove":
 		if err := cl.RemoveMember(ctx, pos[0]); err != nil {
