@@ -65,8 +65,9 @@ type FederationHandler interface {
 	Records(ctx context.Context, from peer.ID, v vault.VaultID) ([]*Record, error)
 }
 
-// MemberSet is what members exchange: their certificates and their
-// structure records.
+// MemberSet is what members exchange: their certificates, their structure
+// records and the removals (each with the certificate that allowed it,
+// among Certs).
 type MemberSet struct {
 	Certs      []*MemberCert
 	Structures []*StructureRecord
