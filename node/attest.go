@@ -216,3 +216,48 @@ func (n *Node) HeadAuthor(ctx context.Context, v vault.VaultID) peer.ID {
 	p, _ := n.headAuthor(ctx, v, front[len(front)-1].cid)
 	return p
 }
+
+// vouchedKey marks that this node has vouched for the heads it held when
+// it entered its federation (or when it was upgraded to attestations).
+var vouchedKey = ds.NewKey("/baluchon/vouched")
+
+// vouchHeld attests the current heads this node keeps that no member
+// attests: states it took outside any federation (from a node that is no
+// member), or before attestations existed, which its members would
+// otherwise refuse. Its attestation then says "held and vouched for by
+// this member" rather than "written by". A head that a removed member
+// attests is left alone.
+func (n *Node) vouchHeld(ctx context.Context) {
+	vs, err := n.Vaults(ctx)
+	if err != nil {
+		n.log.Warn("vouch for held vault states", "err", err)
+		return
+	}
+	for _, v := range vs {
+		front, err := n.frontier(ctx, v)
+		if err != nil {
+			continue
+		}
+		for _, h := range front {
+			if _, ok := n.headAuthor(ctx, v, h.cid); !ok && !n.removedAttests(ctx, v, h.cid) {
+				if err := n.attestHead(ctx, h); err != nil {
+					n.log.Warn("vouch for held vault state", "vault", v, "err", err)
+				}
+			}
+		}
+	}
+	if err := n.store.ldb.Put(ctx, vouchedKey, []byte{1}); err != nil {
+		n.log.Warn("vouch for held vault states", "err", err)
+	}
+}
+
+// removedAttests reports whether a member removed from the federation
+// attests head c of v.
+func (n *Node) removedAttests(ctx context.Context, v vault.VaultID, c cid.Cid) bool {
+	for _, r := range n.attestations(ctx, v, c) {
+		if n.wasRemoved(r.Author) {
+			return true
+		}
+	}
+	return false
+}

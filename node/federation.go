@@ -77,9 +77,12 @@ func (n *Node) loadFederation(ctx context.Context) error {
 		return err
 	}
 	n.fedMu.Lock()
-	defer n.fedMu.Unlock()
 	n.federation = fed
 	n.members, n.removed, n.proofs = proto.Membership(fed, certs, removals)
+	n.fedMu.Unlock()
+	if done, err := n.store.ldb.Has(ctx, vouchedKey); err == nil && !done {
+		n.vouchHeld(ctx) // once, on the upgrade to head attestations
+	}
 	return nil
 }
 
@@ -147,6 +150,7 @@ func (n *Node) Invite(ctx context.Context) (*proto.Code, error) {
 			return nil, err
 		}
 		n.log.Info("federation founded", "federation", n.ID())
+		n.vouchHeld(ctx)
 	}
 	code := &proto.Code{Kind: proto.KindInvitation, Peer: n.ID(), Addrs: n.shareableAddrs()}
 	if _, err := rand.Read(code.Secret[:]); err != nil {
@@ -198,6 +202,7 @@ func (n *Node) JoinFederation(ctx context.Context, code *proto.Code) (peer.ID, e
 	if _, err := n.addCerts(ctx, fed, certs); err != nil {
 		return "", err
 	}
+	n.vouchHeld(ctx)
 	n.log.Info("joined federation", "federation", fed, "inviter", code.Peer)
 	n.goBackground(func(ctx context.Context) { n.pushMembers(ctx) })
 	return fed, nil

@@ -389,3 +389,30 @@ func TestTrustHeadAttribution(t *testing.T) {
 		t.Fatal("the export holds no head attestation")
 	}
 }
+
+// TestTrustVouchOnFounding: a node that took a vault's state outside any
+// federation (from a paired peer) vouches for it when it founds one, so
+// that a new member takes a replica of it.
+func TestTrustVouchOnFounding(t *testing.T) {
+	ctx := context.Background()
+	net := New(t, 3, Options{Config: fastFederation(), Names: []string{"Hors fédération", "CCAS d'Angers", "Maraude du Nord"}})
+	net.ConnectAll()
+	a, b, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
+	card, v, err := a.CreateVault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addDoc(t, a, card, "Passeport", "Identité", "Passeport de Fatou")
+	if _, _, err := b.List(ctx, card); err != nil { // B keeps the vault now
+		t.Fatal(err)
+	}
+	net.Disconnect(0, 1)
+	net.Disconnect(0, 2)
+	join(t, net, 1, 2) // B founds a federation, C joins
+	eventually(t, 20*time.Second, "C does not take a replica of the vault B vouched for", func() bool {
+		return keeps(c, v)
+	})
+	if got := c.HeadAuthor(ctx, v); got != b.ID() {
+		t.Fatalf("C attributes the state to %s, want B (who vouched for it)", got)
+	}
+}
