@@ -376,11 +376,13 @@ func (n *Node) commitRoot(ctx context.Context, s *session, root *stateRoot) erro
 	if err := n.store.syncBlocks(); err != nil {
 		return err
 	}
-	if err := n.setFrontier(ctx, h, s.front, s.front); err != nil {
+	// The attestation first: a crash between the two leaves an attestation
+	// of a head that never became current, never a head nobody attests.
+	if err := n.attestHead(ctx, h); err != nil {
 		return err
 	}
-	if err := n.attestHead(ctx, h); err != nil {
-		n.log.Warn("head written without attestation: members will not take it", "vault", h.Vault, "err", err)
+	if err := n.setFrontier(ctx, h, s.front, s.front); err != nil {
+		return err
 	}
 	s.front, s.manifest = []head{h}, m
 	return nil
