@@ -44,7 +44,8 @@ import (
 //	POST /v1/pair            {"code": CODE} → {"peer": ID}
 //	POST /v1/federation/invite → {"code": INVITATION, "federation": ID}
 //	POST /v1/federation/join {"code": INVITATION} → {"federation": ID}
-//	GET  /v1/federation      → {"federation": ID, "members": [ID…]}
+//	GET  /v1/federation      → {"federation": ID, "members": [ID…], "removed": [ID…], "names": {ID: NAME}}
+//	POST /v1/federation/remove {"member": ID} → {"removed": ID}
 //	GET  /v1/status          → Status
 //	POST /v1/open            opens the card's vault, fetching it if this node
 //	                         does not have it yet; streams JSON lines
@@ -74,6 +75,7 @@ const (
 	CodeCardReplaced     = "card_replaced"
 	CodeNoDelegation     = "no_delegation"
 	CodeNotEnough        = "not_enough_approvals"
+	CodeRefused          = "refused"
 	CodeInternal         = "internal"
 )
 
@@ -156,6 +158,7 @@ func (n *Node) startAPI() (*apiServer, error) {
 	mux.HandleFunc("POST /v1/federation/invite", n.apiInvite)
 	mux.HandleFunc("POST /v1/federation/join", n.apiJoin)
 	mux.HandleFunc("GET /v1/federation", n.apiFederation)
+	mux.HandleFunc("POST /v1/federation/remove", n.apiRemoveMember)
 	mux.HandleFunc("GET /v1/status", n.apiStatus)
 	mux.HandleFunc("POST /v1/open", n.apiOpen)
 	n.keyRoutes(mux)
@@ -249,6 +252,8 @@ func (n *Node) errorCode(err error) (int, string) {
 		return http.StatusForbidden, CodeNoDelegation
 	case errors.Is(err, vault.ErrNotEnoughShares):
 		return http.StatusConflict, CodeNotEnough
+	case errors.Is(err, ErrRequesterMismatch), errors.Is(err, ErrCannotRemove), errors.Is(err, ErrNotMember):
+		return http.StatusForbidden, CodeRefused
 	case errors.As(err, &ce):
 		return http.StatusBadRequest, CodeBadCode
 	case errors.Is(err, ErrInvitation):
@@ -537,14 +542,21 @@ func (n *Node) apiJoin(w http.ResponseWriter, r *http.Request) {
 func (n *Node) apiFederation(w http.ResponseWriter, r *http.Request) {
 	fed, members := n.Federation()
 	out := struct {
-		Federation string   `json:"federation"`
-		Members    []string `json:"members"`
-	}{Members: []string{}}
+		Federation string            `json:"federation"`
+		Members    []string          `json:"members"`
+		Removed    []string          `json:"removed,omitempty"`
+		Names      map[string]string `json:"names,omitempty"` // from the signed structure records
+	}{Members: []string{}, Names: map[string]string{}}
 	if fed != "" {
 		out.Federation = fed.String()
 	}
 	for _, m := range members {
 		out.Members = append(out.Members, m.String())
+		out.Names[m.String()] = n.StructureName(m)
+	}
+	for _, m := range n.Removed() {
+		out.Removed = append(out.Removed, m.String())
+		out.Names[m.String()] = n.StructureName(m)
 	}
 	writeJSON(w, out)
 }

@@ -18,7 +18,7 @@ import (
 //	POST   /v1/card/replace                 (card) → {"card": TEXT}
 //	POST   /v1/recovery                     {"vault": ID} → RecoveryRequest
 //	GET    /v1/recovery                     → [RecoveryRequest] naming this node as guardian
-//	POST   /v1/recovery/{id}/approve        → {}
+//	POST   /v1/recovery/{id}/approve        {"requester": PEERID} → {} (the structure the worker confirmed)
 //	POST   /v1/recovery/{id}/finish         → {"card": TEXT, "vault": ID}
 //	POST   /v1/delegations                  (card) {"to": PEER, "categories": […], "days": N} → {"id": ID}
 //	GET    /v1/delegations                  (card) → [DelegationInfo]
@@ -79,7 +79,19 @@ func (n *Node) keyRoutes(mux *http.ServeMux) {
 		writeJSON(w, rs)
 	})
 	mux.HandleFunc("POST /v1/recovery/{id}/approve", func(w http.ResponseWriter, r *http.Request) {
-		if err := n.RecoveryApprove(r.Context(), r.PathValue("id")); err != nil {
+		var req struct {
+			Requester string `json:"requester"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&req); err != nil {
+			writeError(w, http.StatusBadRequest, CodeBadRequest, err)
+			return
+		}
+		from, err := peer.Decode(req.Requester)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, CodeBadRequest, errors.New("approving needs the peer id of the structure that asked, as confirmed by the worker (see 'baluchon recover list')"))
+			return
+		}
+		if err := n.RecoveryApprove(r.Context(), r.PathValue("id"), from); err != nil {
 			n.fail(w, err)
 			return
 		}

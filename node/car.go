@@ -158,6 +158,7 @@ func (n *Node) planExport(ctx context.Context, vaults []vault.VaultID) (*ExportP
 		if err != nil {
 			return nil, err
 		}
+		records = append(records, n.vaultAttestations(ctx, v)...) // who wrote each head
 		for _, r := range records {
 			rb := r.Marshal()
 			rc, err := rawPrefix.Sum(rb)
@@ -553,6 +554,11 @@ func (n *Node) storeImport(ctx context.Context, r io.Reader, plan *importPlan) (
 		return nil, err
 	}
 	for _, iv := range plan.vaults {
+		for _, r := range iv.records {
+			if r.Kind == proto.RecordHead {
+				_, _ = n.storeAttestation(ctx, r) // before the heads they attest
+			}
+		}
 		changed, err := n.adoptHeads(ctx, iv.id, iv.heads)
 		if err != nil {
 			return nil, fmt.Errorf("vault %s: %w", iv.id, err)
@@ -570,6 +576,9 @@ func (n *Node) storeImport(ctx context.Context, r io.Reader, plan *importPlan) (
 			res.Cards++
 		}
 		for _, r := range iv.records {
+			if !n.acceptsAuthor(r.Author) {
+				continue // written by a non-member or a removed member
+			}
 			isNew, err := n.storeRecord(ctx, r)
 			if err != nil {
 				return nil, err

@@ -279,6 +279,28 @@ func (c *Client) Federation(ctx context.Context) (string, []string, error) {
 	return out.Federation, out.Members, err
 }
 
+// FederationInfo is the node's federation: its members, the former ones,
+// and the names of both (from their signed structure records).
+type FederationInfo struct {
+	Federation string            `json:"federation"`
+	Members    []string          `json:"members"`
+	Removed    []string          `json:"removed"`
+	Names      map[string]string `json:"names"`
+}
+
+// FederationInfo returns the node's federation, with names.
+func (c *Client) FederationInfo(ctx context.Context) (*FederationInfo, error) {
+	var out FederationInfo
+	err := c.json(ctx, "GET", "/v1/federation", nil, nil, &out)
+	return &out, err
+}
+
+// RemoveMember takes a member out of the node's federation.
+func (c *Client) RemoveMember(ctx context.Context, member string) error {
+	var out map[string]string
+	return c.json(ctx, "POST", "/v1/federation/remove", nil, map[string]string{"member": member}, &out)
+}
+
 // Status returns the node's status.
 func (c *Client) Status(ctx context.Context) (*Status, error) {
 	var out Status
@@ -333,10 +355,11 @@ func (c *Client) RecoveryRequests(ctx context.Context) ([]RecoveryRequest, error
 	return out, err
 }
 
-// RecoveryApprove approves a recovery request as a guardian.
-func (c *Client) RecoveryApprove(ctx context.Context, id string) error {
+// RecoveryApprove approves a recovery request as a guardian; requester is
+// the peer id of the structure the worker confirmed as the one that asked.
+func (c *Client) RecoveryApprove(ctx context.Context, id, requester string) error {
 	var out map[string]string
-	return c.json(ctx, "POST", "/v1/recovery/"+url.PathEscape(id)+"/approve", nil, map[string]string{}, &out)
+	return c.json(ctx, "POST", "/v1/recovery/"+url.PathEscape(id)+"/approve", nil, map[string]string{"requester": requester}, &out)
 }
 
 // RecoveryFinish completes a recovery and returns the new card.

@@ -34,7 +34,7 @@ func (n *Node) sealGrants(ctx context.Context, s *session, m *vault.Manifest, ro
 			continue
 		}
 		p, err := peer.Decode(d.Structure)
-		if err != nil {
+		if err != nil || n.wasRemoved(p) { // a removed member gets nothing new
 			continue
 		}
 		rcpt, err := n.structureRecipient(p)

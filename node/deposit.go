@@ -146,7 +146,7 @@ func (n *Node) takeDeposit(s *session, r *proto.Record) (vault.Entry, bool) {
 	s.public.Deposits[key] = time.Now().UTC()
 	return vault.Entry{
 		ID: vault.NewDocumentID(nil), CID: c, Size: dm.Size, Title: dm.Title, Category: dm.Category,
-		FileName: dm.FileName, MIME: dm.MIME, Added: dm.Deposited, AddedBy: dm.By,
+		FileName: dm.FileName, MIME: dm.MIME, Added: dm.Deposited, AddedBy: n.StructureName(r.Author),
 	}, true
 }
 

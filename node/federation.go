@@ -28,6 +28,7 @@ import (
 //
 //	/baluchon/federation          → the federation id (peer id bytes)
 //	/baluchon/member/<peer id>    → that member's certificate
+//	/baluchon/removal/<peer id>   → the removal of that former member
 //	/baluchon/invite/<sha256 hex> → expiry (unix seconds) of a pending invitation
 
 // InviteTTL is how long an invitation stays valid.
@@ -71,10 +72,17 @@ func (n *Node) loadFederation(ctx context.Context) error {
 		}
 		certs = append(certs, c)
 	}
+	removals, err := n.loadRemovals(ctx)
+	if err != nil {
+		return err
+	}
 	n.fedMu.Lock()
-	defer n.fedMu.Unlock()
 	n.federation = fed
-	n.members = proto.ValidMembers(fed, certs)
+	n.members, n.removed, n.proofs = proto.Membership(fed, certs, removals)
+	n.fedMu.Unlock()
+	if done, err := n.store.ldb.Has(ctx, vouchedKey); err == nil && !done {
+		n.vouchHeld(ctx) // once, on the upgrade to head attestations
+	}
 	return nil
 }
 
@@ -98,7 +106,8 @@ func (n *Node) IsMember(p peer.ID) bool {
 	return n.members[p] != nil
 }
 
-func (n *Node) certs() []*proto.MemberCert {
+// memberCerts returns the certificates of the current members only.
+func (n *Node) memberCerts() []*proto.MemberCert {
 	n.fedMu.Lock()
 	defer n.fedMu.Unlock()
 	out := make([]*proto.MemberCert, 0, len(n.members))
@@ -108,44 +117,24 @@ func (n *Node) certs() []*proto.MemberCert {
 	return out
 }
 
+// certs returns the members' certificates and the proofs of the removals.
+func (n *Node) certs() []*proto.MemberCert {
+	n.fedMu.Lock()
+	defer n.fedMu.Unlock()
+	out := make([]*proto.MemberCert, 0, len(n.members)+len(n.proofs))
+	for _, c := range n.members {
+		out = append(out, c)
+	}
+	for _, c := range n.proofs { // they travel with the removals
+		out = append(out, c)
+	}
+	return out
+}
+
 // addCerts merges certificates of the node's federation and stores the
 // new valid ones. It reports the members that are new.
 func (n *Node) addCerts(ctx context.Context, fed peer.ID, certs []*proto.MemberCert) ([]peer.ID, error) {
-	n.fedMu.Lock()
-	defer n.fedMu.Unlock()
-	if n.federation == "" {
-		n.federation = fed
-		if err := n.store.ldb.Put(ctx, federationKey, []byte(fed)); err != nil {
-			return nil, err
-		}
-	}
-	if fed != n.federation {
-		return nil, fmt.Errorf("%w: certificates of another federation", ErrNotMember)
-	}
-	all := certs
-	for _, c := range n.members {
-		all = append(all, c)
-	}
-	valid := proto.ValidMembers(fed, all)
-	var added []peer.ID
-	b, err := n.store.ldb.Batch(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for p, c := range valid {
-		if n.members[p] != nil {
-			continue
-		}
-		if err := b.Put(ctx, memberPrefix.ChildString(p.String()), c.Marshal()); err != nil {
-			return nil, err
-		}
-		added = append(added, p)
-	}
-	if err := b.Commit(ctx); err != nil {
-		return nil, err
-	}
-	n.members = valid
-	return added, nil
+	return n.addMembership(ctx, fed, certs, nil)
 }
 
 // Invite makes a one-time invitation into this node's federation,
@@ -161,6 +150,7 @@ func (n *Node) Invite(ctx context.Context) (*proto.Code, error) {
 			return nil, err
 		}
 		n.log.Info("federation founded", "federation", n.ID())
+		n.vouchHeld(ctx)
 	}
 	code := &proto.Code{Kind: proto.KindInvitation, Peer: n.ID(), Addrs: n.shareableAddrs()}
 	if _, err := rand.Read(code.Secret[:]); err != nil {
@@ -206,12 +196,13 @@ func (n *Node) JoinFederation(ctx context.Context, code *proto.Code) (peer.ID, e
 			fed = c.Federation
 		}
 	}
-	if fed == "" || proto.ValidMembers(fed, certs)[n.ID()] == nil {
+	if valid, _, _ := proto.Membership(fed, certs, nil); fed == "" || valid[n.ID()] == nil {
 		return "", errors.New("the inviting node answered without admitting this node")
 	}
 	if _, err := n.addCerts(ctx, fed, certs); err != nil {
 		return "", err
 	}
+	n.vouchHeld(ctx)
 	n.log.Info("joined federation", "federation", fed, "inviter", code.Peer)
 	n.goBackground(func(ctx context.Context) { n.pushMembers(ctx) })
 	return fed, nil
@@ -222,6 +213,9 @@ func (n *Node) Join(ctx context.Context, from peer.ID, secret [proto.InviteSecre
 	fed, _ := n.Federation()
 	if fed == "" {
 		return nil, fmt.Errorf("%w: no federation here", proto.ErrRefused)
+	}
+	if n.wasRemoved(from) {
+		return nil, fmt.Errorf("%w: this node was removed from the federation", proto.ErrRefused)
 	}
 	key := inviteKey(secret)
 	n.inviteMu.Lock()
@@ -245,7 +239,7 @@ func (n *Node) Join(ctx context.Context, from peer.ID, secret [proto.InviteSecre
 	}
 	n.log.Info("member admitted", "member", from)
 	n.goBackground(func(ctx context.Context) { n.pushMembers(ctx) })
-	return n.certs(), nil
+	return n.memberCerts(), nil
 }
 
 // Members takes a member's certificates and structure records
@@ -258,7 +252,7 @@ func (n *Node) Members(ctx context.Context, from peer.ID, ms *proto.MemberSet) (
 	}
 	// Certificates prove themselves: a member this node has not heard of
 	// yet shows the chain that admits it.
-	added, err := n.addCerts(ctx, fed, certs)
+	added, err := n.addMembership(ctx, fed, certs, ms.Removals)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", proto.ErrRefused, err)
 	}
@@ -291,7 +285,7 @@ func (n *Node) pushMembers(ctx context.Context) {
 			n.log.Debug("exchange members", "peer", p, "err", err)
 			continue
 		}
-		if _, err := n.addCerts(ctx, fed, ms.Certs); err != nil {
+		if _, err := n.addMembership(ctx, fed, ms.Certs, ms.Removals); err != nil {
 			n.log.Debug("members from peer", "peer", p, "err", err)
 		}
 		if err := n.addStructures(ctx, ms.Structures); err != nil {

@@ -153,8 +153,21 @@ func (n *Node) isAncestor(ctx context.Context, a, b head) bool {
 // the head block, and drops from the frontier the heads it supersedes. It
 // reports whether the frontier changed. A head that is older than the
 // frontier is ignored.
+//
+// In a federation, a head is adopted only when this node or a current
+// member attests having written it (attest.go); the others are left out,
+// and reported when no head was adopted.
 func (n *Node) adoptHeads(ctx context.Context, v vault.VaultID, incoming []*vault.Head) (bool, error) {
 	changed := false
+	var (
+		asked      bool
+		unattested error
+	)
+	defer func() {
+		if unattested != nil {
+			n.log.Warn("vault state refused", "vault", v, "err", unattested)
+		}
+	}()
 	for _, in := range incoming {
 		h, err := newHead(in)
 		if err != nil {
@@ -170,6 +183,10 @@ func (n *Node) adoptHeads(ctx context.Context, v vault.VaultID, incoming []*vaul
 		if n.covered(ctx, h, front) {
 			continue
 		}
+		if err := n.checkAttested(ctx, h, &asked); err != nil {
+			unattested = err
+			continue
+		}
 		// The long part, outside the vault lock: fetch every block of the
 		// new state from peers.
 		if err := n.fetchGraph(ctx, h.Manifest); err != nil {
@@ -183,6 +200,9 @@ func (n *Node) adoptHeads(ctx context.Context, v vault.VaultID, incoming []*vaul
 		if ok {
 			n.followForward(ctx, h)
 		}
+	}
+	if !changed && unattested != nil {
+		return false, unattested
 	}
 	return changed, nil
 }

@@ -89,6 +89,8 @@ type Node struct {
 	fedMu      sync.Mutex
 	federation peer.ID
 	members    map[peer.ID]*proto.MemberCert
+	removed    map[peer.ID]*proto.Removal    // members taken out (node/removal.go)
+	proofs     map[peer.ID]*proto.MemberCert // what allowed their removal
 	inviteMu   sync.Mutex
 	sync       *syncState
 	structKey  *age.HybridIdentity

@@ -35,8 +35,12 @@ func recordCID(r *proto.Record) cid.Cid {
 	return c
 }
 
-// storeRecord keeps a record; it reports whether it was new.
+// storeRecord keeps a record; it reports whether it was new. Head
+// attestations are kept beside the heads (attest.go).
 func (n *Node) storeRecord(ctx context.Context, r *proto.Record) (bool, error) {
+	if r.Kind == proto.RecordHead {
+		return n.storeAttestation(ctx, r)
+	}
 	k := recordKey(r.Vault, recordCID(r))
 	if ok, err := n.store.ldb.Has(ctx, k); err != nil || ok {
 		return false, err
@@ -116,10 +120,21 @@ func (n *Node) Records(ctx context.Context, from peer.ID, v vault.VaultID) ([]*p
 	if err != nil {
 		return nil, err
 	}
-	if len(rs) > proto.MaxRecords {
-		rs = rs[len(rs)-proto.MaxRecords:]
+	// The attestations of the current heads come first, so that a member
+	// pulling those heads can check who wrote them.
+	var att []*proto.Record
+	if front, err := n.frontier(ctx, v); err == nil {
+		for _, h := range front {
+			att = append(att, n.attestations(ctx, v, h.cid)...)
+		}
 	}
-	return rs, nil
+	if len(att) > proto.MaxRecords/2 {
+		att = att[:proto.MaxRecords/2]
+	}
+	if len(rs) > proto.MaxRecords-len(att) {
+		rs = rs[len(rs)-(proto.MaxRecords-len(att)):]
+	}
+	return append(att, rs...), nil
 }
 
 // takeRecords keeps the announced records this node has a use for: those
@@ -142,10 +157,21 @@ func (n *Node) takeRecords(ctx context.Context, rs []*proto.Record) {
 		}
 		front, _ := n.frontier(ctx, r.Vault)
 		keep := len(front) > 0
+		if r.Kind == proto.RecordHead {
+			// Attestations travel with their heads; they are not passed on
+			// one by one.
+			if keep {
+				_, _ = n.storeAttestation(ctx, r)
+			}
+			continue
+		}
 		switch r.Kind {
 		case proto.RecordRecovery:
 			if f, err := proto.Fields(r.Payload, 3); err == nil && slices.Contains(strings.Split(string(f[2]), "\n"), n.ID().String()) {
 				keep = true
+			}
+			if keep && n.copiedRequest(ctx, r) {
+				continue
 			}
 		case proto.RecordApproval:
 			if f, err := proto.Fields(r.Payload, 3); err == nil && peer.ID(f[1]) == n.ID() {
@@ -257,7 +283,7 @@ func (n *Node) AccessLog(ctx context.Context, card *vault.Card) ([]LogLine, erro
 		if err != nil {
 			continue // sealed to keys of before a rotation, or damaged
 		}
-		out = append(out, LogLine{Time: e.Time, Who: e.ActorName, Action: e.Action, DocID: e.DocID, DocTitle: titles[e.DocID], Note: e.Note})
+		out = append(out, LogLine{Time: e.Time, Who: n.StructureName(r.Author), Action: e.Action, DocID: e.DocID, DocTitle: titles[e.DocID], Note: e.Note})
 		if old, ok := strings.CutPrefix(e.Note, restoredNote); ok && e.Action == vault.ActionRestore && titles[old] == "" {
 			titles[old] = titles[e.DocID] // a restored document's old id
 		}

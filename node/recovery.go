@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"baluchon/proto"
@@ -52,6 +53,9 @@ func (n *Node) makeShares(ctx context.Context, keys *vault.Keys, guardians []pee
 	rcpts := make([]age.Recipient, len(guardians))
 	for i, g := range guardians {
 		ids[i] = g.String()
+		if n.wasRemoved(g) {
+			return nil, fmt.Errorf("structure %s was removed from the federation: it cannot be a guardian", g)
+		}
 		var err error
 		if rcpts[i], err = n.structureRecipient(g); err != nil {
 			return nil, fmt.Errorf("guardian %s: %w", g, err)
@@ -76,7 +80,10 @@ func (n *Node) makeShares(ctx context.Context, keys *vault.Keys, guardians []pee
 	return rec, nil
 }
 
-// RecoveryRequest is a pending recovery, as a guardian sees it.
+// RecoveryRequest is a pending recovery, as a guardian sees it. Its id is
+// the CID of the signed request record, so that no other structure can
+// make a request with the same id; the requester's name comes from its
+// structure record, signed by its node key (never from the request).
 type RecoveryRequest struct {
 	ID        string    `json:"id"`
 	Vault     string    `json:"vault"`
@@ -112,11 +119,13 @@ func (n *Node) RecoveryStart(ctx context.Context, v vault.VaultID) (*RecoveryReq
 			}
 		}
 	})
-	req := &RecoveryRequest{ID: vault.NewDocumentID(nil), Vault: v.String(), Requester: n.ID().String(), Name: n.Name(), Time: time.Now().UTC(), Guardians: gl}
-	payload := proto.JoinFields([]byte(req.ID), []byte(n.structKey.Recipient().String()), []byte(strings.Join(gl, "\n")))
-	if _, err := n.addRecord(ctx, proto.RecordRecovery, v, payload); err != nil {
+	// The first field is a fresh nonce: the request's id is its record's CID.
+	payload := proto.JoinFields([]byte(vault.NewDocumentID(nil)), []byte(n.structKey.Recipient().String()), []byte(strings.Join(gl, "\n")))
+	rec, err := n.addRecord(ctx, proto.RecordRecovery, v, payload)
+	if err != nil {
 		return nil, err
 	}
+	req := &RecoveryRequest{ID: recordCID(rec).String(), Vault: v.String(), Requester: n.ID().String(), Name: n.Name(), Time: rec.Time, Guardians: gl}
 	if rc, err := public.ContentRecipient(); err == nil {
 		n.logTo(ctx, v, rc, vault.ActionRecover, "", "asked")
 	}
@@ -126,7 +135,8 @@ func (n *Node) RecoveryStart(ctx context.Context, v vault.VaultID) (*RecoveryReq
 
 type recoveryRecord struct {
 	rec       *proto.Record
-	id        string
+	id        string // the record's CID
+	nonce     string
 	recipient string
 	guardians []string
 }
@@ -139,7 +149,7 @@ func parseRecovery(r *proto.Record) (*recoveryRecord, bool) {
 	if err != nil {
 		return nil, false
 	}
-	return &recoveryRecord{rec: r, id: string(f[0]), recipient: string(f[1]), guardians: strings.Split(string(f[2]), "\n")}, true
+	return &recoveryRecord{rec: r, id: recordCID(r).String(), nonce: string(f[0]), recipient: string(f[1]), guardians: strings.Split(string(f[2]), "\n")}, true
 }
 
 // allRecords returns every record this node keeps.
@@ -182,7 +192,7 @@ func (n *Node) RecoveryRequests(ctx context.Context) ([]RecoveryRequest, error) 
 	var out []RecoveryRequest
 	for _, r := range rs {
 		rr, ok := parseRecovery(r)
-		if !ok || !slices.Contains(rr.guardians, n.ID().String()) {
+		if !ok || !slices.Contains(rr.guardians, n.ID().String()) || !n.acceptsAuthor(r.Author) {
 			continue
 		}
 		out = append(out, RecoveryRequest{ID: rr.id, Vault: r.Vault.String(), Requester: r.Author.String(), Name: n.StructureName(r.Author), Time: r.Time, Guardians: rr.guardians, Approved: approved[rr.id]})
@@ -191,35 +201,57 @@ func (n *Node) RecoveryRequests(ctx context.Context) ([]RecoveryRequest, error) 
 	return out, nil
 }
 
-// findRecovery returns the request with this id among the records here.
+// findRecovery returns the request with this id (its record's CID) among
+// the records here.
 func (n *Node) findRecovery(ctx context.Context, id string) (*recoveryRecord, error) {
+	c, err := cid.Decode(id)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a recovery request id (see 'baluchon recover list')", id)
+	}
 	rs, err := n.allRecords(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range rs {
-		if rr, ok := parseRecovery(r); ok && rr.id == id {
+		if rr, ok := parseRecovery(r); ok && recordCID(r).Equals(c) {
 			return rr, nil
 		}
 	}
 	return nil, fmt.Errorf("no recovery request %s is known here", id)
 }
 
+// ErrRequesterMismatch says that a recovery request was not made by the
+// structure the approving worker confirmed.
+var ErrRequesterMismatch = errors.New("this recovery request was made by another structure than the one confirmed: not approved")
+
 // RecoveryApprove approves, as a guardian, a recovery request: this
 // structure's share is re-sealed to the requesting structure. It is an
-// explicit action of a worker who has checked the person's identity.
-func (n *Node) RecoveryApprove(ctx context.Context, id string) error {
+// explicit action of a worker who has checked the person's identity and
+// confirmed which structure asked: from must be the requester's peer id,
+// else nothing is approved. The share is sealed to the structure key in
+// the requester's own structure record (signed by its node key), never
+// to a key the request names.
+func (n *Node) RecoveryApprove(ctx context.Context, id string, from peer.ID) error {
 	defer n.opHold()()
 	rr, err := n.findRecovery(ctx, id)
 	if err != nil {
 		return err
 	}
+	if from == "" || rr.rec.Author != from {
+		return fmt.Errorf("%w: request %s is from %s (%s)", ErrRequesterMismatch, id, n.StructureName(rr.rec.Author), rr.rec.Author)
+	}
+	if !n.acceptsAuthor(rr.rec.Author) {
+		return fmt.Errorf("%w: the requesting structure is not a member of the federation", ErrNotMember)
+	}
 	if !slices.Contains(rr.guardians, n.ID().String()) {
 		return errors.New("this structure is not a guardian of this vault")
 	}
-	to, err := age.ParseHybridRecipient(rr.recipient)
+	to, err := n.structureRecipient(rr.rec.Author)
 	if err != nil {
-		return errors.New("the request's structure key is malformed")
+		n.pushMembers(ctx) // the members may know the requester's record already
+		if to, err = n.structureRecipient(rr.rec.Author); err != nil {
+			return err
+		}
 	}
 	public, roots, err := n.publicState(ctx, rr.rec.Vault)
 	if err != nil {
@@ -247,14 +279,35 @@ func (n *Node) RecoveryApprove(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := n.addRecord(ctx, proto.RecordApproval, rr.rec.Vault, proto.JoinFields([]byte(id), []byte(rr.rec.Author), sealed)); err != nil {
+	if _, err := n.addRecord(ctx, proto.RecordApproval, rr.rec.Vault, proto.JoinFields([]byte(rr.id), []byte(rr.rec.Author), sealed)); err != nil {
 		return err
 	}
 	if rc, err := public.ContentRecipient(); err == nil {
 		n.logTo(ctx, rr.rec.Vault, rc, vault.ActionRecover, "", "approved")
 	}
-	n.log.Info("recovery approved", "vault", rr.rec.Vault, "request", id, "requester", rr.rec.Author)
+	n.log.Info("recovery approved", "vault", rr.rec.Vault, "request", rr.id, "requester", rr.rec.Author)
 	return nil
+}
+
+// copiedRequest reports whether r repeats the nonce of a recovery request
+// of another structure kept here: a copy, which is refused (the first one
+// seen stays; its id, the CID of its record, names its author anyway).
+func (n *Node) copiedRequest(ctx context.Context, r *proto.Record) bool {
+	rr, ok := parseRecovery(r)
+	if !ok {
+		return false
+	}
+	rs, err := n.localRecords(ctx, r.Vault)
+	if err != nil {
+		return false
+	}
+	for _, o := range rs {
+		if or, ok := parseRecovery(o); ok && or.nonce == rr.nonce && o.Author != r.Author {
+			n.log.Warn("copied recovery request refused", "vault", r.Vault, "author", r.Author, "first", o.Author)
+			return true
+		}
+	}
+	return false
 }
 
 // RecoveryFinish completes a recovery started here, once enough guardians

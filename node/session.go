@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -377,6 +378,11 @@ func (n *Node) commitRoot(ctx context.Context, s *session, root *stateRoot) erro
 	if err := n.store.syncBlocks(); err != nil {
 		return err
 	}
+	// The attestation first: a crash between the two leaves an attestation
+	// of a head that never became current, never a head nobody attests.
+	if err := n.attestHead(ctx, h); err != nil {
+		return err
+	}
 	if err := n.setFrontier(ctx, h, s.front, s.front); err != nil {
 		return err
 	}
@@ -404,8 +410,21 @@ func (n *Node) announce(s *session) {
 }
 
 // announceAll sends a to every connected peer it trusts, in the
-// background.
+// background, with the attestations of its heads.
 func (n *Node) announceAll(a *proto.Announcement) {
+	if len(a.Heads) > 0 {
+		att := n.headAttestations(n.ctx, a.Heads)
+		// An announcement carries few records; a receiver missing an
+		// attestation asks the members for it.
+		if room := proto.MaxAnnounceRecords - len(a.Records); len(att) > room {
+			att = att[:max(room, 0)]
+		}
+		if len(att) > 0 {
+			b := *a
+			b.Records = append(slices.Clip(a.Records), att...)
+			a = &b
+		}
+	}
 	n.goBackground(func(ctx context.Context) {
 		var wg sync.WaitGroup
 		for _, p := range n.trustedPeers() {

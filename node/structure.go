@@ -119,17 +119,34 @@ func (n *Node) structure(p peer.ID) *proto.StructureRecord {
 	return n.structures[p]
 }
 
-// StructureName returns the name of the structure of node p, or a short
-// form of its peer id when unknown.
+// StructureName returns the name of the structure of node p, as people
+// see it: the name in p's structure record, which p's node key signs (so
+// no one else can put a name on p's actions), for this node, a current or
+// removed member, or any structure outside a federation; otherwise "an
+// unknown structure (12D3…)". Names inside sealed payloads (log entries,
+// deposit descriptions) are never shown: they are whatever their writer
+// put there.
 func (n *Node) StructureName(p peer.ID) string {
-	if s := n.structure(p); s != nil && s.Name != "" {
+	if p == n.ID() {
+		return n.Name()
+	}
+	fed, _ := n.Federation()
+	if s := n.structure(p); s != nil && s.Name != "" && (fed == "" || n.IsMember(p) || n.wasRemoved(p)) {
+		if n.wasRemoved(p) {
+			return s.Name + " (removed from the federation)"
+		}
 		return s.Name
 	}
+	return "an unknown structure (" + shortPeer(p) + ")"
+}
+
+// shortPeer shortens a peer id for people: its start and its end.
+func shortPeer(p peer.ID) string {
 	id := p.String()
-	if len(id) > 6 {
-		id = id[len(id)-6:]
+	if len(id) <= 16 {
+		return id
 	}
-	return "structure " + id
+	return id[:8] + "…" + id[len(id)-6:]
 }
 
 // structureRecipient returns the recipient of node p's structure key.
@@ -142,7 +159,7 @@ func (n *Node) structureRecipient(p peer.ID) (age.Recipient, error) {
 }
 
 func (n *Node) memberSet() *proto.MemberSet {
-	ms := &proto.MemberSet{Certs: n.certs()}
+	ms := &proto.MemberSet{Certs: n.certs(), Removals: n.removals()}
 	n.fedMu.Lock()
 	defer n.fedMu.Unlock()
 	for _, s := range n.structures {

@@ -435,6 +435,9 @@ type VaultStatus struct {
 	Holders  []string  `json:"holders"`
 	LastPeer string    `json:"last_sync_peer,omitempty"`
 	LastTime time.Time `json:"last_sync,omitzero"`
+	// LastChange is the structure that wrote the vault's latest state,
+	// from its attestation (node/attest.go).
+	LastChange *LastChange `json:"last_change,omitempty"`
 }
 
 // Status is what `baluchon status` shows.
@@ -466,11 +469,15 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
+	changes := make(map[vault.VaultID]*LastChange, len(vs))
+	for _, v := range vs {
+		changes[v] = n.lastChange(ctx, v)
+	}
 	grace := time.Duration(n.cfg.ReplicaGrace)
 	n.sync.mu.Lock()
 	defer n.sync.mu.Unlock()
 	for _, v := range vs {
-		vst := VaultStatus{Vault: v.String(), Target: n.cfg.Replicas, Holders: []string{n.ID().String()}}
+		vst := VaultStatus{Vault: v.String(), Target: n.cfg.Replicas, Holders: []string{n.ID().String()}, LastChange: changes[v]}
 		for p, seen := range n.sync.holders[v] {
 			if time.Since(seen) <= grace && p != n.ID() {
 				vst.Holders = append(vst.Holders, p.String())

@@ -108,5 +108,31 @@
 //	response: status
 //
 // The responder verifies every record before its handler sees it; what it
-// stores is its own decision (a node keeps only vaults it holds).
+// stores is its own decision (a node keeps only vaults it holds). The
+// records of an announcement of heads include the head attestations of
+// those heads.
+//
+// # Head attestations
+//
+// A head attestation is a vault record (see Record) of kind RecordHead (5)
+// whose payload is the binary CID of a head, signed by the node that wrote
+// the head. It says which structure made a change; a node in a federation
+// adopts a head only when a current member attests it. Attestations travel
+// as records: in announcements next to their heads, first in the answers
+// of /baluchon/records/1.0.0 (those of the responder's current heads), and
+// in USB exports. Known-answer file: testdata/record-head.hex.
+//
+// # /baluchon/members/1.0.0
+//
+// Exchange what proves membership.
+//
+//	request:  member set
+//	response: status ‖ member set
+//	member set: list of certificate (bytes) ‖ list of structure record (bytes) ‖
+//	            list of removal (bytes)
+//
+// Certificates (MemberCert), structure records (StructureRecord) and
+// removals (Removal) are each signed and verify on their own; a removal
+// travels with the certificate that allowed it. At most MaxMembers of each.
+// Known-answer files: testdata/memberset.hex, testdata/removal.hex.
 package proto

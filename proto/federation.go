@@ -29,7 +29,7 @@ const (
 	maxCID        = 128
 
 	maxJoinRequest    = InviteSecretSize
-	maxCertList       = 8 + MaxMembers*(MaxCertSize+4) + 8 + MaxMembers*(maxStructRecord+4)
+	maxCertList       = 8 + MaxMembers*(MaxCertSize+4) + 8 + MaxMembers*(maxStructRecord+4) + 8 + MaxMembers*(MaxRemovalSize+4)
 	maxSyncMessage    = 8 << 20
 	maxCardsRequest   = 32
 	maxCardsResponse  = 1 + 8 + MaxCards*maxCardRecord
@@ -65,11 +65,13 @@ type FederationHandler interface {
 	Records(ctx context.Context, from peer.ID, v vault.VaultID) ([]*Record, error)
 }
 
-// MemberSet is what members exchange: their certificates and their
-// structure records.
+// MemberSet is what members exchange: their certificates, their structure
+// records and the removals (each with the certificate that allowed it,
+// among Certs).
 type MemberSet struct {
 	Certs      []*MemberCert
 	Structures []*StructureRecord
+	Removals   []*Removal
 }
 
 func appendMemberSet(dst []byte, m *MemberSet) []byte {
@@ -82,7 +84,7 @@ func appendMemberSet(dst []byte, m *MemberSet) []byte {
 	for _, s := range ss {
 		dst = appendBytes(dst, s.Marshal())
 	}
-	return dst
+	return appendRemovals(dst, m.Removals)
 }
 
 func (d *decoder) memberSet() *MemberSet {
@@ -100,6 +102,7 @@ func (d *decoder) memberSet() *MemberSet {
 		}
 		m.Structures = append(m.Structures, s)
 	}
+	m.Removals = d.removals()
 	return m
 }
 

@@ -95,30 +95,3 @@ func ParseMemberCert(b []byte) (*MemberCert, error) {
 	}
 	return m, nil
 }
-
-// ValidMembers returns the members of federation that certs prove: those
-// whose chain of admitters leads to the founder (the federation id).
-func ValidMembers(federation peer.ID, certs []*MemberCert) map[peer.ID]*MemberCert {
-	valid := map[peer.ID]*MemberCert{}
-	for _, c := range certs {
-		if c.Federation == federation && c.Member == federation && c.Admitter == federation {
-			valid[federation] = c
-		}
-	}
-	if len(valid) == 0 {
-		return valid
-	}
-	for changed := true; changed; {
-		changed = false
-		for _, c := range certs {
-			if c.Federation != federation || valid[c.Member] != nil {
-				continue
-			}
-			if valid[c.Admitter] != nil {
-				valid[c.Member] = c
-				changed = true
-			}
-		}
-	}
-	return valid
-}

@@ -14,7 +14,7 @@ import (
 
 // A vault record is something a structure attaches to a vault without its
 // keys: a deposited document, an access-log entry, a recovery request or
-// approval. It is signed by the author node's libp2p key; its payload is
+// approval, the attestation that it wrote a head. It is signed by the author node's libp2p key; its payload is
 // sealed (to the vault's content recipient, or to a structure) by the
 // vault package.
 //
@@ -29,6 +29,7 @@ const (
 	RecordLog      = 2 // payload: sealed vault.LogEntry
 	RecordRecovery = 3 // payload: request id (bytes) ‖ requester's structure recipient (bytes) ‖ guardians (list of bytes)
 	RecordApproval = 4 // payload: request id (bytes) ‖ requester (bytes: peer id) ‖ share sealed to the requester (bytes)
+	RecordHead     = 5 // payload: the CID of a head the author wrote (binary CID, not length-prefixed)
 )
 
 const (
@@ -99,7 +100,7 @@ func ParseRecord(b []byte) (*Record, error) {
 	if err := d.end(); err != nil {
 		return nil, fmt.Errorf("record: %w", err)
 	}
-	if r.Kind < RecordDeposit || r.Kind > RecordApproval {
+	if r.Kind < RecordDeposit || r.Kind > RecordHead {
 		return nil, errors.New("record: unknown kind")
 	}
 	if err := verify(r.Author, recordSigContext, r.unsigned(), r.Sig); err != nil {

@@ -86,7 +86,7 @@ func TestRecovery(t *testing.T) {
 		rs, _ := a.RecoveryRequests(ctx)
 		return len(rs) == 1 && rs[0].ID == req.ID
 	})
-	if err := a.RecoveryApprove(ctx, req.ID); err != nil {
+	if err := a.RecoveryApprove(ctx, req.ID, c.ID()); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(500 * time.Millisecond)
@@ -97,7 +97,7 @@ func TestRecovery(t *testing.T) {
 		rs, _ := b.RecoveryRequests(ctx)
 		return len(rs) == 1
 	})
-	if err := b.RecoveryApprove(ctx, req.ID); err != nil {
+	if err := b.RecoveryApprove(ctx, req.ID, c.ID()); err != nil {
 		t.Fatal(err)
 	}
 	var card *vault.Card

@@ -85,7 +85,7 @@ func cmdPair(e *env, args []string) error {
 
 func cmdFederation(e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("federation needs a subcommand: invite, join CODE or members")
+		return usagef("federation needs a subcommand: invite, join CODE, members or remove PEERID")
 	}
 	f := newFlags(e, "federation "+args[0])
 	var qr *string
@@ -102,8 +102,12 @@ func cmdFederation(e *env, args []string) error {
 			return usagef("federation %s takes no arguments", args[0])
 		}
 	case "join":
+	case "remove":
+		if len(pos) != 1 {
+			return usagef("federation remove takes the peer id of one member (see 'baluchon federation members')")
+		}
 	default:
-		return usagef("unknown federation subcommand %q: use invite, join CODE or members", args[0])
+		return usagef("unknown federation subcommand %q: use invite, join CODE, members or remove PEERID", args[0])
 	}
 	var text string
 	if args[0] == "join" {
@@ -137,18 +141,26 @@ func cmdFederation(e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stderr, "this node is now a member of federation %s\n", fed)
 	case "members":
-		fed, members, err := cl.Federation(ctx)
+		fi, err := cl.FederationInfo(ctx)
 		if err != nil {
 			return err
 		}
-		if fed == "" {
+		if fi.Federation == "" {
 			fmt.Fprintln(e.stderr, "this node is in no federation yet: 'baluchon federation invite' founds one")
 			return nil
 		}
-		fmt.Fprintf(e.stderr, "federation %s\n", fed)
-		for _, m := range members {
-			fmt.Fprintln(e.stdout, m)
+		fmt.Fprintf(e.stderr, "federation %s\n", fi.Federation)
+		for _, m := range fi.Members {
+			fmt.Fprintf(e.stdout, "%s\t%s\n", m, clean(fi.Names[m]))
 		}
+		for _, m := range fi.Removed {
+			fmt.Fprintf(e.stderr, "removed: %s\t%s\n", m, clean(fi.Names[m]))
+		}
+	case "remove":
+		if err := cl.RemoveMember(ctx, pos[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "%s is no longer a member: what it writes from now on is refused wherever this news arrives (it spreads to the members)\n", pos[0])
 	}
 	return nil
 }
@@ -178,13 +190,16 @@ func cmdStatus(e *env, args []string) error {
 		quota = fmt.Sprintf("%d bytes", st.QuotaBytes)
 	}
 	fmt.Fprintf(e.stdout, "node %s\nfederation %s (%d members, %d structure keys known, %d connected peers)\nstorage %d bytes used, quota %s\n", st.Peer, fed, st.Members, st.Structures, st.Connected, st.UsedBytes, quota)
-	fmt.Fprintln(e.stdout, "vault\treplicas\tlast sync\tsynced with")
+	fmt.Fprintln(e.stdout, "vault\treplicas\tlast sync\tsynced with\tlast change by")
 	for _, v := range st.Vaults {
-		last, with := "never", "-"
+		last, with, by := "never", "-", "-"
 		if !v.LastTime.IsZero() {
 			last, with = v.LastTime.UTC().Format("2006-01-02T15:04:05Z"), v.LastPeer
 		}
-		fmt.Fprintf(e.stdout, "%s\t%d/%d\t%s\t%s\n", v.Vault, v.Replicas, v.Target, last, with)
+		if v.LastChange != nil {
+			by = clean(v.LastChange.Name)
+		}
+		fmt.Fprintf(e.stdout, "%s\t%d/%d\t%s\t%s\t%s\n", v.Vault, v.Replicas, v.Target, last, with, by)
 	}
 	return nil
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -38,6 +40,7 @@ func cmdRecover(e *env, args []string) error {
 	sub := args[0]
 	f := newFlags(e, "recover "+sub)
 	out := f.String("out", "", "write the new card text to this file (finish)")
+	yesFrom := f.String("yes-from", "", "approve without asking, if the request was made by the structure of this peer id (approve)")
 	qr := f.String("qr", "", "also write the new card's QR code to this PNG file (finish)")
 	pos, err := f.parse(args[1:])
 	if err != nil {
@@ -77,15 +80,12 @@ func cmdRecover(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(e.stdout, "request\tvault\tasked by\tdate\tapproved here")
+		fmt.Fprintln(e.stdout, "request\tvault\tasked by\tpeer\tdate\tapproved here")
 		for _, r := range rs {
-			fmt.Fprintf(e.stdout, "%s\t%s\t%s\t%s\t%v\n", r.ID, r.Vault, clean(r.Name), r.Time.UTC().Format("2006-01-02T15:04:05Z"), r.Approved)
+			fmt.Fprintf(e.stdout, "%s\t%s\t%s\t%s\t%s\t%v\n", r.ID, r.Vault, clean(r.Name), r.Requester, r.Time.UTC().Format("2006-01-02T15:04:05Z"), r.Approved)
 		}
 	case "approve":
-		if err := cl.RecoveryApprove(e.ctx, pos[0]); err != nil {
-			return err
-		}
-		fmt.Fprintln(e.stderr, "approved: this structure's share was sent to the structure that asked")
+		return approveRecovery(e, cl, pos[0], *yesFrom)
 	case "finish":
 		text, vaultID, err := cl.RecoveryFinish(e.ctx, pos[0])
 		if err != nil {
@@ -96,6 +96,43 @@ func cmdRecover(e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stderr, "new card made for vault %s: every old card of this vault no longer works\n", vaultID)
 	}
+	return nil
+}
+
+// approveRecovery shows the worker which structure asked, as its own
+// signed structure record names it, and approves only once the worker
+// confirmed it: by typing yes, or with --yes-from naming that structure.
+func approveRecovery(e *env, cl *node.Client, id, yesFrom string) error {
+	rs, err := cl.RecoveryRequests(e.ctx)
+	if err != nil {
+		return err
+	}
+	var req *node.RecoveryRequest
+	for i := range rs {
+		if rs[i].ID == id {
+			req = &rs[i]
+		}
+	}
+	if req == nil {
+		return withHint(fmt.Errorf("no recovery request %s naming this structure as guardian is known here", id), "check the id with 'baluchon recover list'")
+	}
+	who := fmt.Sprintf("%s (%s)", clean(req.Name), req.Requester)
+	if yesFrom != "" {
+		if yesFrom != req.Requester {
+			return withHint(fmt.Errorf("request %s was made by %s, not by %s: not approved", id, who, yesFrom), "call the structure that says it asked before approving anything")
+		}
+	} else {
+		fmt.Fprintf(e.stderr, "Request %s from %s for vault %s — approve? type yes: ", id, who, req.Vault)
+		line, _ := bufio.NewReader(io.LimitReader(e.stdin, 64)).ReadString('\n')
+		if strings.TrimSpace(line) != "yes" {
+			fmt.Fprintln(e.stderr)
+			return withHint(fmt.Errorf("request %s not approved", id), "approve only a request from the structure the person went to; type yes, or pass --yes-from PEERID in scripts")
+		}
+	}
+	if err := cl.RecoveryApprove(e.ctx, id, req.Requester); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "approved: this structure's share was sealed to %s\n", who)
 	return nil
 }
 

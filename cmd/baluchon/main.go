@@ -43,6 +43,7 @@ Node:
   federation join [-]             join a federation with an invitation read from standard input
                                   ('federation join CODE' works too, visible to ps)
   federation members              list the federation's members
+  federation remove PEERID        take a member out of the federation, for good
   gc                              delete the blocks nothing needs any more (superseded states, old keys)
 
 People and documents:
@@ -74,7 +75,8 @@ Without the card:
 Lost card (recovery by guardian structures):
   recover start VAULTID                         here, where the person asks
   recover list                                  at a guardian: requests to approve
-  recover approve REQUEST                       at a guardian, after checking the person's identity
+  recover approve REQUEST [--yes-from PEERID]   at a guardian, after checking the person's identity
+                                                and which structure asked (type yes, or --yes-from)
   recover finish REQUEST --out NEWCARD [--qr F] here, once enough guardians approved
 
 Zone blanche (USB stick):
