@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/go-cid"
 	carv2 "github.com/ipld/go-car/v2"
@@ -106,7 +105,7 @@ func (n *Node) planExport(ctx context.Context, vaults []vault.VaultID) (*ExportP
 		p.Bytes += int64(size)
 		return nil
 	}
-	offline := merkledag.NewDAGService(blockservice.New(n.store.blocks, nil))
+	offline := n.offlineLinks()
 	idx := exportIndex{Version: exportVersion, Vaults: []exportVault{}}
 	for _, v := range vaults {
 		ev := exportVault{Vault: v.String(), Heads: []string{}, Cards: []exportCard{}}
@@ -123,7 +122,7 @@ func (n *Node) planExport(ctx context.Context, vaults []vault.VaultID) (*ExportP
 				return nil, err
 			}
 			var addErr error
-			err := merkledag.Walk(ctx, merkledag.GetLinksWithDAG(offline), h.Manifest, func(c cid.Cid) bool {
+			err := walkDAG(ctx, h.Manifest, offline, func(c cid.Cid) bool {
 				if seen.Has(c) || addErr != nil {
 					return false
 				}
@@ -181,7 +180,7 @@ func (n *Node) planExport(ctx context.Context, vaults []vault.VaultID) (*ExportP
 				continue
 			}
 			var addErr error
-			_ = merkledag.Walk(ctx, merkledag.GetLinksWithDAG(offline), doc, func(c cid.Cid) bool {
+			_ = walkDAG(ctx, doc, offline, func(c cid.Cid) bool {
 				if seen.Has(c) || addErr != nil {
 					return false
 				}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/ipfs/boxo/blockservice"
-	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/go-cid"
 )
 
@@ -45,14 +43,14 @@ func (n *Node) GC(ctx context.Context) (*GCResult, error) {
 		keep[string(c.Hash())] = true
 		return seen.Visit(c)
 	}
-	offline := merkledag.NewDAGService(blockservice.New(n.store.blocks, nil))
+	offline := n.offlineLinks()
 	for _, recursive := range []bool{true, false} {
 		for p := range n.pinsNamed(ctx, recursive) {
 			if !recursive {
 				visit(p.c)
 				continue
 			}
-			err := merkledag.Walk(ctx, merkledag.GetLinksWithDAG(offline), p.c, visit)
+			err := walkDAG(ctx, p.c, offline, visit)
 			if err != nil {
 				// A pinned DAG that cannot be walked: keep everything
 				// rather than guess.

@@ -410,20 +410,15 @@ func (n *Node) quotaAllows(ctx context.Context, v vault.VaultID, heads []*vault.
 			need = s
 		}
 	}
-	used, err := n.store.flat.DiskUsage(ctx)
+	free, err := n.storageFree(ctx)
 	if err != nil {
 		return false
 	}
-	if int64(used+need) <= n.cfg.MaxStorageBytes {
+	if free < 0 || int64(need) <= free {
 		return true
 	}
-	n.sync.mu.Lock()
-	defer n.sync.mu.Unlock()
-	if time.Since(n.sync.quotaLogged[v]) > time.Hour {
-		n.sync.quotaLogged[v] = time.Now()
-		n.log.Warn("storage quota reached: not taking a replica of this vault; raise max_storage_bytes in config.json or free space",
-			"vault", v, "needs_bytes", need, "used_bytes", used, "quota_bytes", n.cfg.MaxStorageBytes)
-	}
+	n.quotaLog(v, "storage quota reached: not taking a replica of this vault; raise max_storage_bytes in config.json or free space",
+		"needs_bytes", need, "free_bytes", free, "quota_bytes", n.cfg.MaxStorageBytes)
 	return false
 }
 
@@ -454,7 +449,7 @@ type Status struct {
 // known to keep it and where its last sync happened.
 func (n *Node) Status(ctx context.Context) (*Status, error) {
 	fed, members := n.Federation()
-	used, _ := n.store.flat.DiskUsage(ctx)
+	used, _ := n.storageUsed(ctx)
 	n.fedMu.Lock()
 	structures := len(n.structures)
 	n.fedMu.Unlock()
