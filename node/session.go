@@ -152,6 +152,9 @@ func (n *Node) openOnce(ctx context.Context, card *vault.Card, followed bool) (*
 	}
 	s := &session{keys: keys, id: keys.VaultID(), card: card.LookupID()}
 	cardTime := rec.Pointer.Time
+	if local {
+		n.markCardOpened(ctx, s.id, s.card)
+	}
 	if err := n.refresh(ctx, s.id); err != nil {
 		return nil, err
 	}

@@ -383,7 +383,7 @@ func (n *Node) replicate(ctx context.Context, v vault.VaultID, holders []peer.ID
 			continue
 		}
 		for _, rec := range cards {
-			if err := n.storeCard(ctx, v, rec); err != nil {
+			if err := n.takeCard(ctx, v, rec); err != nil {
 				n.log.Warn("store card of replica", "vault", v, "err", err)
 			}
 		}
