@@ -29,8 +29,13 @@ import (
 // syncState is what a node knows of the other members' holdings.
 type syncState struct {
 	mu sync.Mutex
-	// holders: vault → member → last time it said it keeps the vault.
+	// holders: vault → member → last time it said it keeps the vault,
+	// for members that showed it (see holders.go).
 	holders map[vault.VaultID]map[peer.ID]time.Time
+	// proved: vault → member → last time it served a block of the vault.
+	proved map[vault.VaultID]map[peer.ID]time.Time
+	// checking: members whose holdings are being checked now.
+	checking map[peer.ID]bool
 	// last: vault → the last sync of its state with another member.
 	last map[vault.VaultID]SyncEvent
 	// quotaLogged: vault → when its refusal for quota was last logged.
@@ -48,6 +53,8 @@ type SyncEvent struct {
 func newSyncState() *syncState {
 	return &syncState{
 		holders:     map[vault.VaultID]map[peer.ID]time.Time{},
+		proved:      map[vault.VaultID]map[peer.ID]time.Time{},
+		checking:    map[peer.ID]bool{},
 		last:        map[vault.VaultID]SyncEvent{},
 		quotaLogged: map[vault.VaultID]time.Time{},
 		replicating: map[vault.VaultID]bool{},
@@ -102,27 +109,6 @@ func (n *Node) Cards(ctx context.Context, from peer.ID, v vault.VaultID) ([]*pro
 		return nil, proto.ErrNotFound
 	}
 	return cards, nil
-}
-
-// takeHoldings records what member from keeps, and fetches in the
-// background the heads it has of vaults this node keeps.
-func (n *Node) takeHoldings(from peer.ID, h *proto.Holdings) {
-	now := time.Now()
-	n.sync.mu.Lock()
-	for _, vh := range h.Vaults {
-		hs := n.sync.holders[vh.Vault]
-		if hs == nil {
-			hs = map[peer.ID]time.Time{}
-			n.sync.holders[vh.Vault] = hs
-		}
-		hs[from] = now
-	}
-	n.sync.mu.Unlock()
-	for _, vh := range h.Vaults {
-		n.goBackground(func(ctx context.Context) {
-			n.syncVault(ctx, from, vh)
-		})
-	}
 }
 
 // syncVault takes the heads a member has of a vault this node keeps.
@@ -439,10 +425,13 @@ type Status struct {
 	Members    int    `json:"members"`
 	Structures int    `json:"structures"` // structure keys known
 
-	Connected  int           `json:"connected"`
-	UsedBytes  uint64        `json:"used_bytes"`
-	QuotaBytes int64         `json:"quota_bytes"`
-	Vaults     []VaultStatus `json:"vaults"`
+	Connected  int    `json:"connected"`
+	UsedBytes  uint64 `json:"used_bytes"`
+	QuotaBytes int64  `json:"quota_bytes"`
+	// Holdings is how many (vault, member) holdings this node counts:
+	// each shown by a block the member served (see holders.go).
+	Holdings int           `json:"holdings"`
+	Vaults   []VaultStatus `json:"vaults"`
 }
 
 // Status reports, for each vault this node keeps, how many structures are
@@ -464,6 +453,13 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 	grace := time.Duration(n.cfg.ReplicaGrace)
 	n.sync.mu.Lock()
 	defer n.sync.mu.Unlock()
+	for _, hs := range n.sync.holders {
+		for p, seen := range hs {
+			if time.Since(seen) <= grace && p != n.ID() {
+				st.Holdings++
+			}
+		}
+	}
 	for _, v := range vs {
 		vst := VaultStatus{Vault: v.String(), Target: n.cfg.Replicas, Holders: []string{n.ID().String()}}
 		for p, seen := range n.sync.holders[v] {
