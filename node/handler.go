@@ -74,7 +74,7 @@ func (n *Node) Announce(ctx context.Context, from peer.ID, a *proto.Announcement
 	}
 	for _, c := range a.Cards {
 		if err := n.takeCard(ctx, a.Vault, c); err != nil {
-			n.log.Warn("card record from peer not kept", "vault", a.Vault, "err", err)
+			n.log.Debug("card record from peer not kept", "vault", a.Vault, "peer", from, "err", err)
 		}
 	}
 	if len(a.Heads) == 0 {
