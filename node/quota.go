@@ -102,7 +102,7 @@ func (n *Node) checkFits(ctx context.Context, need int64) error {
 // keepDeposit fetches and pins the document of a deposit record, within
 // the per-deposit limit and the quota: the size the document's root
 // declares is checked before anything else is fetched, and the bytes that
-// come are counted. A refused document is not kept, nor its record.
+// come are counted. A refused document is not kept; its record is.
 func (n *Node) keepDeposit(ctx context.Context, r *proto.Record) {
 	c, err := depositDocument(r)
 	if err != nil {
@@ -111,8 +111,10 @@ func (n *Node) keepDeposit(ctx context.Context, r *proto.Record) {
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
 	if err := n.fetchDeposit(ctx, c); err != nil {
+		// The record stays (it is small): a card session at this node
+		// still tells the person, and reads the document from a node
+		// that kept it.
 		n.log.Warn("deposited document refused: not kept here", "vault", r.Vault, "by", r.Author, "err", err)
-		_ = n.store.ldb.Delete(context.WithoutCancel(ctx), recordKey(r.Vault, recordCID(r)))
 		n.gcSoon()
 		return
 	}

@@ -43,6 +43,8 @@ type Options struct {
 	Seed string
 	// Names, when given, are the structures' names, one per node.
 	Names []string
+	// Tune, when given, changes the config of node i before it starts.
+	Tune func(i int, cfg *node.Config)
 }
 
 // Listen are the loopback addresses testnet nodes listen on: TCP and QUIC,
@@ -65,6 +67,9 @@ func New(tb testing.TB, n int, opts Options) *Net {
 		}
 		if i < len(opts.Names) {
 			cfg.Name = opts.Names[i]
+		}
+		if opts.Tune != nil {
+			opts.Tune(i, &cfg)
 		}
 		if err := node.Init(home, node.InitOptions{Config: &cfg, Identity: Identity(tb.Name()+opts.Seed, i)}); err != nil {
 			tb.Fatalf("init node %d: %v", i, err)
