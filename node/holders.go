@@ -36,6 +36,10 @@ const (
 	proofTTL = time.Hour
 	// proofWorkers bounds the checks run at once for one member.
 	proofWorkers = 4
+	// refuteTTL is how long a holding a member did not show is not
+	// checked again: at most maxClaimsPerPeer checks of one member per
+	// refuteTTL.
+	refuteTTL = 5 * time.Minute
 )
 
 // Block serves a block of this node's store to a member
@@ -64,13 +68,22 @@ func (n *Node) takeHoldings(from peer.ID, h *proto.Holdings) {
 	now := time.Now()
 	var check []proto.VaultHeads
 	n.sync.mu.Lock()
+	refuted := n.sync.refuted[from]
+	for v, t := range refuted {
+		if now.Sub(t) > refuteTTL {
+			delete(refuted, v)
+		}
+	}
 	for _, vh := range vs {
 		if len(vh.Heads) == 0 {
 			continue
 		}
-		if now.Sub(n.sync.proved[vh.Vault][from]) <= proofTTL {
+		switch {
+		case now.Sub(n.sync.proved[vh.Vault][from]) <= proofTTL:
 			n.noteHolder(vh.Vault, from, now)
-		} else {
+		case !refuted[vh.Vault].IsZero() || len(refuted)+len(check) >= maxClaimsPerPeer:
+			// Not shown lately, or too many not shown: not checked now.
+		default:
 			check = append(check, vh)
 		}
 	}
@@ -114,12 +127,19 @@ func (n *Node) checkHoldings(ctx context.Context, from peer.ID, claims []proto.V
 			defer func() { done <- struct{}{} }()
 			for vh := range work {
 				err := n.proveHolding(ctx, from, vh)
+				now := time.Now()
+				n.sync.mu.Lock()
 				if err != nil {
+					rs := n.sync.refuted[from]
+					if rs == nil {
+						rs = map[vault.VaultID]time.Time{}
+						n.sync.refuted[from] = rs
+					}
+					rs[vh.Vault] = now
+					n.sync.mu.Unlock()
 					n.log.Debug("member did not show it keeps a vault it names", "peer", from, "vault", vh.Vault, "err", err)
 					continue
 				}
-				now := time.Now()
-				n.sync.mu.Lock()
 				ps := n.sync.proved[vh.Vault]
 				if ps == nil {
 					ps = map[peer.ID]time.Time{}

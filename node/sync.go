@@ -36,6 +36,8 @@ type syncState struct {
 	proved map[vault.VaultID]map[peer.ID]time.Time
 	// checking: members whose holdings are being checked now.
 	checking map[peer.ID]bool
+	// refuted: member → vault → when it did not show it keeps the vault.
+	refuted map[peer.ID]map[vault.VaultID]time.Time
 	// last: vault → the last sync of its state with another member.
 	last map[vault.VaultID]SyncEvent
 	// quotaLogged: vault → when its refusal for quota was last logged.
@@ -55,6 +57,7 @@ func newSyncState() *syncState {
 		holders:     map[vault.VaultID]map[peer.ID]time.Time{},
 		proved:      map[vault.VaultID]map[peer.ID]time.Time{},
 		checking:    map[peer.ID]bool{},
+		refuted:     map[peer.ID]map[vault.VaultID]time.Time{},
 		last:        map[vault.VaultID]SyncEvent{},
 		quotaLogged: map[vault.VaultID]time.Time{},
 		replicating: map[vault.VaultID]bool{},
