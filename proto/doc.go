@@ -63,4 +63,17 @@
 //
 // The responder verifies every record before its handler sees it; what it
 // stores is its own decision (a node keeps only vaults it holds).
+//
+// # /baluchon/block/1.0.0
+//
+// Members only: show that the responder holds a block, so that a member
+// counts it as a holder of a vault (see block.go).
+//
+//	request:  CID (bytes) ‖ nonce (0 or 32 bytes, to the end of the body)
+//	response: status ‖ data (bytes)
+//
+// With no nonce, data is the block itself (at most MaxBlockAnswer bytes), which
+// the requester checks against the CID; with a nonce, it is
+// SHA-256(nonce ‖ block), which the requester compares with its own copy. The
+// responder answers from its own store only.
 package proto
