@@ -25,8 +25,11 @@ import (
 // path from the head's manifest root to a leaf. Where this node has the
 // block itself, the member only proves it holds it (SHA-256 of a fresh
 // nonce and the block); otherwise it sends the block, checked against its
-// CID. A proof holds for proofTTL; within it, the member's word refreshes
-// the holding.
+// CID, and the path stops before a block over 64 KiB that this node does
+// not have (for a vault it does not keep: the head, the manifest root and
+// the small nodes below it stand as the proof, so that checks cost little
+// bandwidth). A proof holds for proofTTL; within it, the member's word
+// refreshes the holding.
 
 const (
 	// maxClaimsPerPeer bounds the vaults of one sync message a node takes
@@ -203,9 +206,19 @@ func (n *Node) proveHolding(ctx context.Context, p peer.ID, vh proto.VaultHeads)
 		if len(links) == 0 {
 			return nil
 		}
-		c = links[mrand.IntN(len(links))].Cid
+		l := links[mrand.IntN(len(links))]
+		if l.Cid.Prefix().Codec == cid.Raw && l.Size > maxSentProof && !n.HasBlock(ctx, l.Cid) {
+			// A large block this node does not have itself would have to
+			// be sent whole: the blocks served so far stand as the proof.
+			return nil
+		}
+		c = l.Cid
 	}
 }
+
+// maxSentProof bounds the blocks a member is asked to send whole, to show
+// it keeps a vault that this node does not keep.
+const maxSentProof = 64 << 10
 
 // blockFrom returns the data of block c as member p holds it: when this
 // node has the block, p proves it holds the same; otherwise p sends it.
