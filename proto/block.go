@@ -43,15 +43,9 @@ type BlockHandler interface {
 
 func registerBlock(h host.Host, handler BlockHandler, s *server) {
 	h.SetStreamHandler(BlockID, s.wrap(BlockID, maxBlockRequest, func(ctx context.Context, from peer.ID, req []byte) []byte {
-		d := &decoder{b: req}
-		cb := d.bytes(maxCID)
-		nonce := d.fixed(len(d.b))
-		if err := d.end(); err != nil {
+		c, nonce, err := decodeBlockRequest(req)
+		if err != nil {
 			return appendStatus(nil, StatusInvalid, err.Error())
-		}
-		c, err := cid.Cast(cb)
-		if err != nil || (len(nonce) != 0 && len(nonce) != NonceSize) {
-			return appendStatus(nil, StatusInvalid, "malformed block request")
 		}
 		data, err := handler.Block(ctx, from, c)
 		if err != nil {
@@ -85,6 +79,38 @@ func blockRequest(c cid.Cid, nonce []byte) []byte {
 	return append(appendBytes(nil, c.Bytes()), nonce...)
 }
 
+// decodeBlockRequest decodes a block request: a CID and a nonce of 0 or
+// NonceSize bytes.
+func decodeBlockRequest(b []byte) (cid.Cid, []byte, error) {
+	d := &decoder{b: b}
+	cb := d.bytes(maxCID)
+	nonce := d.fixed(len(d.b))
+	if err := d.end(); err != nil {
+		return cid.Undef, nil, err
+	}
+	c, err := cid.Cast(cb)
+	if err != nil {
+		return cid.Undef, nil, fmt.Errorf("block request: %w", err)
+	}
+	if len(nonce) != 0 && len(nonce) != NonceSize {
+		return cid.Undef, nil, fmt.Errorf("block request: nonce of %d bytes, want 0 or %d", len(nonce), NonceSize)
+	}
+	return c, nonce, nil
+}
+
+// decodeBlockResponse decodes a block response of at most max data bytes.
+func decodeBlockResponse(b []byte, max int) ([]byte, error) {
+	d := &decoder{b: b}
+	if err := d.expectOK(); err != nil {
+		return nil, err
+	}
+	data := d.bytes(max)
+	if err := d.end(); err != nil {
+		return nil, fmt.Errorf("block: %w", err)
+	}
+	return data, nil
+}
+
 // GetBlock asks member p for block c, sent whole, and checks it against
 // its CID.
 func GetBlock(ctx context.Context, h host.Host, p peer.ID, c cid.Cid) ([]byte, error) {
@@ -92,13 +118,9 @@ func GetBlock(ctx context.Context, h host.Host, p peer.ID, c cid.Cid) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{b: resp}
-	if err := d.expectOK(); err != nil {
+	data, err := decodeBlockResponse(resp, MaxBlockAnswer)
+	if err != nil {
 		return nil, err
-	}
-	data := d.bytes(MaxBlockAnswer)
-	if err := d.end(); err != nil {
-		return nil, fmt.Errorf("block: %w", err)
 	}
 	got, err := c.Prefix().Sum(data)
 	if err != nil || !got.Equals(c) {
@@ -115,13 +137,9 @@ func ProveBlock(ctx context.Context, h host.Host, p peer.ID, c cid.Cid, nonce [N
 	if err != nil {
 		return out, err
 	}
-	d := &decoder{b: resp}
-	if err := d.expectOK(); err != nil {
+	b, err := decodeBlockResponse(resp, 32)
+	if err != nil {
 		return out, err
-	}
-	b := d.bytes(32)
-	if err := d.end(); err != nil {
-		return out, fmt.Errorf("block proof: %w", err)
 	}
 	if len(b) != 32 {
 		return out, errors.New("block proof: malformed")
