@@ -171,6 +171,9 @@ func (n *Node) adoptHeads(ctx context.Context, v vault.VaultID, incoming []*vaul
 		if n.covered(ctx, h, front) {
 			continue
 		}
+		if err := n.checkDeclared(ctx, h, front); err != nil {
+			return changed, fmt.Errorf("vault state %d: %w", h.Seq, err)
+		}
 		// The long part, outside the vault lock: fetch every block of the
 		// new state from peers.
 		if err := n.fetchGraph(ctx, h.Manifest); err != nil {

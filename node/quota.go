@@ -219,6 +219,38 @@ func (n *Node) takenDeposits(ctx context.Context, v vault.VaultID) map[string]bo
 	return out
 }
 
+// checkDeclared checks, before anything else of it is fetched, that the
+// state of head h fits in the quota: what its manifest root declares, less
+// what the largest current state declares (documents are shared between
+// states). A root that declares less than it holds is caught while
+// fetching.
+func (n *Node) checkDeclared(ctx context.Context, h head, front []head) error {
+	free, err := n.storageFree(ctx)
+	if err != nil || free < 0 {
+		return err
+	}
+	nd, err := n.dag.Get(ctx, h.Manifest)
+	if err != nil {
+		return fmt.Errorf("get manifest root: %w", err)
+	}
+	declared, err := nd.Size()
+	if err != nil {
+		return err
+	}
+	var have uint64
+	for _, f := range front {
+		if fn, err := n.dag.Get(ctx, f.Manifest); err == nil {
+			if s, err := fn.Size(); err == nil {
+				have = max(have, s)
+			}
+		}
+	}
+	if declared > have && int64(declared-have) > free {
+		return &QuotaError{Need: int64(declared - have), Free: free}
+	}
+	return nil
+}
+
 // quotaLog logs a refusal for the quota at most once an hour per vault.
 func (n *Node) quotaLog(v vault.VaultID, msg string, args ...any) {
 	n.sync.mu.Lock()

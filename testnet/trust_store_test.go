@@ -107,7 +107,7 @@ func TestTrustOversizedDeposit(t *testing.T) {
 		}
 	})
 	a, b, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
-	_, vid, err := a.CreateVault(ctx)
+	card, vid, err := a.CreateVault(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +147,20 @@ func TestTrustOversizedDeposit(t *testing.T) {
 		if k := pendingCount(n, vid); k != 16 {
 			t.Fatalf("%s keeps %d pending deposits of one member, want 16 (the bound)", n.Name(), k)
 		}
+	}
+
+	// A new state of the vault over A's quota (a large document added at
+	// C with the card): A does not take it.
+	headsA, _ := a.Heads(ctx, "", vid)
+	if _, err := c.Add(ctx, card, bytes.NewReader(randomBytes(t, 10<<20)), node.DocMeta{Title: "Scan"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	if used := status(t, a).UsedBytes; used > quota {
+		t.Fatalf("A uses %d bytes after a new state, over its quota of %d", used, quota)
+	}
+	if now, _ := a.Heads(ctx, "", vid); len(now) != len(headsA) || !now[0].Manifest.Equals(headsA[0].Manifest) {
+		t.Fatal("A took a state over its quota")
 	}
 }
 
