@@ -428,13 +428,14 @@ type Status struct {
 	Members    int    `json:"members"`
 	Structures int    `json:"structures"` // structure keys known
 
-	Connected  int    `json:"connected"`
-	UsedBytes  uint64 `json:"used_bytes"`
-	QuotaBytes int64  `json:"quota_bytes"`
+	Connected  int           `json:"connected"`
+	UsedBytes  uint64        `json:"used_bytes"`
+	QuotaBytes int64         `json:"quota_bytes"`
+	Vaults     []VaultStatus `json:"vaults"`
+
 	// Holdings is how many (vault, member) holdings this node counts:
 	// each shown by a block the member served (see holders.go).
-	Holdings int           `json:"holdings"`
-	Vaults   []VaultStatus `json:"vaults"`
+	Holdings int `json:"holdings"`
 }
 
 // Status reports, for each vault this node keeps, how many structures are
