@@ -317,8 +317,9 @@ type ImportResult struct {
 	NewBlocks int `json:"new_blocks"`
 	NewStates int `json:"new_states"`
 	Cards     int `json:"cards"`
-	// Ignored counts the blocks of the file that nothing verified in it
-	// reaches: they are not stored.
+	// Ignored counts the blocks of the file not stored as blocks: those
+	// that nothing verified in it reaches, and the card pointers and
+	// records (taken, when they are, into the datastore).
 	Ignored int `json:"ignored_blocks,omitempty"`
 	// RefusedRecords counts the records of the file whose author this
 	// node does not take records from.
