@@ -73,6 +73,8 @@ const (
 	CodeCardReplaced     = "card_replaced"
 	CodeNoDelegation     = "no_delegation"
 	CodeNotEnough        = "not_enough_approvals"
+	CodeQuota            = "quota"
+	CodeTooManyDeposits  = "too_many_deposits"
 	CodeInternal         = "internal"
 )
 
@@ -239,8 +241,15 @@ func (n *Node) errorCode(err error) (int, string) {
 		ie  *ImportError
 		ce  *proto.CodeError
 	)
-	var cr *CardReplacedError
+	var (
+		cr *CardReplacedError
+		qe *QuotaError
+	)
 	switch {
+	case errors.As(err, &qe):
+		return http.StatusInsufficientStorage, CodeQuota
+	case errors.Is(err, ErrTooManyDeposits):
+		return http.StatusConflict, CodeTooManyDeposits
 	case errors.As(err, &cr):
 		return http.StatusGone, CodeCardReplaced
 	case errors.Is(err, ErrNoDelegation):

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"baluchon/proto"
 	"baluchon/vault"
@@ -23,6 +24,10 @@ import (
 // What a worker does at this node with a card shown (opening a vault,
 // adding a document) is never refused for the quota: the person is in
 // front of the worker.
+
+// ErrTooManyDeposits: a structure has as many deposits pending in a vault
+// as a node keeps.
+var ErrTooManyDeposits = fmt.Errorf("this structure already has %d documents waiting in this vault; they are taken in when the person next shows their card", maxPendingDeposits)
 
 // QuotaError says that something would not fit in the storage quota.
 type QuotaError struct {
@@ -176,16 +181,9 @@ func depositDocument(r *proto.Record) (cid.Cid, error) {
 // author in r's vault: fewer than maxPendingDeposits of theirs are
 // pending (not yet taken into the vault by a card session).
 func (n *Node) depositAllowed(ctx context.Context, r *proto.Record) bool {
-	rs, err := n.localRecords(ctx, r.Vault)
+	pending, err := n.pendingBy(ctx, r.Vault, r.Author)
 	if err != nil {
 		return false
-	}
-	taken := n.takenDeposits(ctx, r.Vault)
-	pending := 0
-	for _, o := range rs {
-		if o.Kind == proto.RecordDeposit && o.Author == r.Author && !taken[recordCID(o).String()] {
-			pending++
-		}
 	}
 	if pending < maxPendingDeposits {
 		return true
@@ -193,6 +191,23 @@ func (n *Node) depositAllowed(ctx context.Context, r *proto.Record) bool {
 	n.log.Warn("deposit refused: this structure has too many deposits pending in the vault; they are taken in when the person's card is next shown",
 		"vault", r.Vault, "by", r.Author, "pending", pending)
 	return false
+}
+
+// pendingBy counts the deposits of author in v kept here and not yet
+// taken in.
+func (n *Node) pendingBy(ctx context.Context, v vault.VaultID, author peer.ID) (int, error) {
+	rs, err := n.localRecords(ctx, v)
+	if err != nil {
+		return 0, err
+	}
+	taken := n.takenDeposits(ctx, v)
+	pending := 0
+	for _, o := range rs {
+		if o.Kind == proto.RecordDeposit && o.Author == author && !taken[recordCID(o).String()] {
+			pending++
+		}
+	}
+	return pending, nil
 }
 
 // takenDeposits returns the deposits that the public states of v's

@@ -135,11 +135,28 @@ func TestTrustOversizedDeposit(t *testing.T) {
 		t.Fatal("A's status does not show its quota")
 	}
 
-	// C deposits 20 small letters: A and B keep 16 pending deposits of C
-	// at most (the large one counts).
-	for i := range 20 {
-		if _, err := c.Deposit(ctx, vid, strings.NewReader(fmt.Sprintf("lettre %d", i)), node.DepositMetaIn{Title: "Lettre"}); err != nil {
+	// C deposits small letters: its own node refuses the 16th pending one
+	// (the large one counts) with a clear error.
+	for i := range 16 {
+		_, err := c.Deposit(ctx, vid, strings.NewReader(fmt.Sprintf("lettre %d", i)), node.DepositMetaIn{Title: "Lettre"})
+		switch {
+		case i < 15 && err != nil:
 			t.Fatal(err)
+		case i == 15 && !errors.Is(err, node.ErrTooManyDeposits):
+			t.Fatalf("the 17th pending deposit: got %v, want ErrTooManyDeposits", err)
+		}
+	}
+	// C signs 10 more deposit records itself and announces them: A and B
+	// keep 16 pending deposits of C at most.
+	for i := range 10 {
+		rec, err := proto.SignRecord(Identity(t.Name(), 2), proto.RecordDeposit, vid, time.Now(), proto.JoinFields(rawBlock(t, []byte(fmt.Sprint("forged ", i))).Cid().Bytes(), []byte("sealed")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []*node.Node{a, b} {
+			if err := proto.Announce(ctx, c.Host(), n.ID(), &proto.Announcement{Vault: vid, Records: []*proto.Record{rec}}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	time.Sleep(2 * time.Second)
