@@ -453,6 +453,17 @@ func TestTrustCraftedCAR(t *testing.T) {
 	idx.Vaults[1].Cards = nil
 	idx.Vaults[1].Records = nil
 
+	// A record of a vault whose state the file does not bring.
+	var other vault.VaultID
+	_, _ = rand.Read(other[:])
+	orphan, err := proto.SignRecord(stranger, proto.RecordLog, other, time.Now(), []byte("orphan entry"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob := rawBlock(t, orphan.Marshal())
+	junk = append(junk, ob)
+	idx.Vaults = append(idx.Vaults, exportFileVault{Vault: other.String(), Heads: []string{}, Records: []string{ob.Cid().String()}})
+
 	all := slices.Concat(blks, junk, []blocks.Block{hb, rootBlk, leaf})
 	file := writeCAR(t, &idx, all)
 	if _, err := b.Import(ctx, bytes.NewReader(file), nil); err != nil {
@@ -483,6 +494,28 @@ func TestTrustCraftedCAR(t *testing.T) {
 	}
 	if _, err := b.Open(ctx, card); err != nil {
 		t.Fatalf("the imported vault does not open: %v", err)
+	}
+
+	// Outside a federation: records whose signature verifies and whose
+	// vault's verified state the file brings.
+	alone := New(t, 1, Options{Seed: "alone"}).Nodes[0]
+	if _, err := alone.Import(ctx, bytes.NewReader(file), nil); err != nil {
+		t.Fatal(err)
+	}
+	rs, err = alone.Records(ctx, "", vid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(rs, func(r *proto.Record) bool { return r.Author == strangerID }) {
+		t.Fatal("outside a federation, a signed record of a vault the file brings was not taken")
+	}
+	if rs, _ := alone.Records(ctx, "", other); len(rs) != 0 {
+		t.Fatal("a record of a vault whose state the file does not bring was taken")
+	}
+	for i, j := range junk[:5] {
+		if alone.HasBlock(ctx, j.Cid()) {
+			t.Fatalf("junk block %d of the file was stored outside a federation", i)
+		}
 	}
 }
 
