@@ -136,3 +136,42 @@ func TestWalkBound(t *testing.T) {
 		t.Fatalf("shallow fetch: %v", err)
 	}
 }
+
+// TestGCKeepsFetchInFlight: a collection during a fetch keeps what the
+// fetch brought so far, although the fetch holds no lock.
+func TestGCKeepsFetchInFlight(t *testing.T) {
+	ctx := context.Background()
+	n := startNode(t, Config{})
+	leaf, err := n.putRaw(ctx, []byte("leaf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd := merkledag.NodeWithData([]byte("root"))
+	if err := nd.SetCidBuilder(pbPrefix); err != nil {
+		t.Fatal(err)
+	}
+	child, err := n.dag.Get(ctx, leaf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nd.AddNodeLink("", child); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.dag.Add(ctx, nd); err != nil {
+		t.Fatal(err)
+	}
+	release := n.holdFetch(nd.Cid())
+	if _, err := n.GC(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !n.HasBlock(ctx, nd.Cid()) || !n.HasBlock(ctx, leaf) {
+		t.Fatal("a collection deleted the blocks of a fetch in flight")
+	}
+	release()
+	if _, err := n.GC(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n.HasBlock(ctx, nd.Cid()) || n.HasBlock(ctx, leaf) {
+		t.Fatal("the blocks of a finished, unpinned fetch were kept")
+	}
+}

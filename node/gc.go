@@ -2,9 +2,11 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
 )
 
 // Garbage collection: blocks that no pin reaches any more (the manifests of
@@ -35,6 +37,18 @@ type GCResult struct {
 func (n *Node) GC(ctx context.Context) (*GCResult, error) {
 	n.gcMu.Lock()
 	defer n.gcMu.Unlock()
+	// The blocks are listed before anything is marked: a block that a
+	// fetch in flight (which does not hold gcMu) writes after the listing
+	// is not a candidate, and one written before it is reached from the
+	// fetch's root, which is marked below.
+	ch, err := n.store.blocks.AllKeysChan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var all []cid.Cid
+	for c := range ch {
+		all = append(all, c)
+	}
 	// The block store knows blocks by multihash (it lists them as raw
 	// CIDs), so what is kept is a set of multihashes.
 	keep := map[string]bool{}
@@ -58,13 +72,19 @@ func (n *Node) GC(ctx context.Context) (*GCResult, error) {
 			}
 		}
 	}
-	ch, err := n.store.blocks.AllKeysChan(ctx)
-	if err != nil {
-		return nil, err
+	// What fetches in flight have brought so far: every block here that
+	// their roots reach.
+	partial := func(ctx context.Context, c cid.Cid) ([]*ipld.Link, error) {
+		ls, err := offline(ctx, c)
+		if ipld.IsNotFound(err) {
+			return nil, nil
+		}
+		return ls, err
 	}
-	var all []cid.Cid
-	for c := range ch {
-		all = append(all, c)
+	for _, root := range n.fetchRoots() {
+		if err := walkDAG(ctx, root, partial, visit); err != nil && !errors.Is(err, ErrDAGBound) {
+			return nil, fmt.Errorf("walk fetch in flight %s: %w; nothing was deleted", root, err)
+		}
 	}
 	res := &GCResult{}
 	for _, c := range all {
@@ -87,7 +107,8 @@ func (n *Node) GC(ctx context.Context) (*GCResult, error) {
 }
 
 // gcSoon runs a collection once the current operations are done (after a
-// key rotation, so that the old ciphertext leaves the disk).
+// key rotation, so that the old ciphertext leaves the disk; after a fetch
+// stopped for the quota or the DAG bounds, see gcAfterRefusal).
 func (n *Node) gcSoon() {
 	n.goRun(func(ctx context.Context) {
 		if _, err := n.GC(ctx); err != nil {

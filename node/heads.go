@@ -176,15 +176,18 @@ func (n *Node) adoptHeads(ctx context.Context, v vault.VaultID, incoming []*vaul
 		}
 		// The long part, outside the vault lock: fetch every block of the
 		// new state from peers.
+		release := n.holdFetch(h.Manifest)
 		if err := n.fetchGraph(ctx, h.Manifest); err != nil {
+			release()
 			var qe *QuotaError
 			if errors.As(err, &qe) || errors.Is(err, ErrDAGBound) {
 				// What came before the stop is not pinned: collect it.
-				n.gcSoon()
+				n.gcAfterRefusal()
 			}
 			return changed, fmt.Errorf("fetch vault state %d: %w", h.Seq, err)
 		}
 		ok, err := n.adopt(ctx, h)
+		release()
 		if err != nil {
 			return changed, err
 		}

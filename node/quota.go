@@ -115,12 +115,19 @@ func (n *Node) keepDeposit(ctx context.Context, r *proto.Record) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
+	defer n.holdFetch(c)()
 	if err := n.fetchDeposit(ctx, c); err != nil {
 		// The record stays (it is small): a card session at this node
 		// still tells the person, and reads the document from a node
 		// that kept it.
 		n.log.Warn("deposited document refused: not kept here", "vault", r.Vault, "by", r.Author, "err", err)
-		n.gcSoon()
+		var (
+			qe *QuotaError
+			tl *TooLargeError
+		)
+		if errors.As(err, &qe) || errors.As(err, &tl) || errors.Is(err, ErrDAGBound) {
+			n.gcAfterRefusal()
+		}
 		return
 	}
 	nd, err := n.dag.Get(ctx, c)

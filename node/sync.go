@@ -38,6 +38,10 @@ type syncState struct {
 	checking map[peer.ID]bool
 	// refuted: member → vault → when it did not show it keeps the vault.
 	refuted map[peer.ID]map[vault.VaultID]time.Time
+	// fetching: roots of the fetches in flight (see holdFetch).
+	fetching map[string]int
+	// refusalGC: when a refused fetch last started a collection.
+	refusalGC time.Time
 	// last: vault → the last sync of its state with another member.
 	last map[vault.VaultID]SyncEvent
 	// quotaLogged: vault → when its refusal for quota was last logged.
@@ -58,6 +62,7 @@ func newSyncState() *syncState {
 		proved:      map[vault.VaultID]map[peer.ID]time.Time{},
 		checking:    map[peer.ID]bool{},
 		refuted:     map[peer.ID]map[vault.VaultID]time.Time{},
+		fetching:    map[string]int{},
 		last:        map[vault.VaultID]SyncEvent{},
 		quotaLogged: map[vault.VaultID]time.Time{},
 		replicating: map[vault.VaultID]bool{},

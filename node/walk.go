@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/ipld/merkledag"
@@ -75,6 +76,55 @@ func walkDAG(ctx context.Context, root cid.Cid, getLinks merkledag.GetLinks, vis
 		level = next
 	}
 	return nil
+}
+
+// holdFetch registers a fetch of the DAG at root until release: a
+// garbage collection keeps every block of it already here, although the
+// fetch does not hold gcMu (it may last minutes, and operations must not
+// wait for it).
+func (n *Node) holdFetch(root cid.Cid) (release func()) {
+	k := root.KeyString()
+	n.sync.mu.Lock()
+	n.sync.fetching[k]++
+	n.sync.mu.Unlock()
+	return func() {
+		n.sync.mu.Lock()
+		defer n.sync.mu.Unlock()
+		if n.sync.fetching[k]--; n.sync.fetching[k] <= 0 {
+			delete(n.sync.fetching, k)
+		}
+	}
+}
+
+// fetchRoots returns the roots of the fetches in flight.
+func (n *Node) fetchRoots() []cid.Cid {
+	n.sync.mu.Lock()
+	defer n.sync.mu.Unlock()
+	out := make([]cid.Cid, 0, len(n.sync.fetching))
+	for k := range n.sync.fetching {
+		if c, err := cid.Cast([]byte(k)); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// refusalGCInterval bounds the collections that refused fetches start.
+const refusalGCInterval = 10 * time.Minute
+
+// gcAfterRefusal collects, soon, what a fetch stopped for the quota or
+// the DAG bounds brought (it is not pinned); at most once every
+// refusalGCInterval, so that a peer cannot keep the node collecting.
+func (n *Node) gcAfterRefusal() {
+	n.sync.mu.Lock()
+	due := time.Since(n.sync.refusalGC) > refusalGCInterval
+	if due {
+		n.sync.refusalGC = time.Now()
+	}
+	n.sync.mu.Unlock()
+	if due {
+		n.gcSoon()
+	}
 }
 
 // fetchBatch is how many blocks one step of a fetch asks peers for at once.
