@@ -76,6 +76,8 @@ const (
 	CodeNoDelegation     = "no_delegation"
 	CodeNotEnough        = "not_enough_approvals"
 	CodeRefused          = "refused"
+	CodeQuota            = "quota"
+	CodeTooManyDeposits  = "too_many_deposits"
 	CodeInternal         = "internal"
 )
 
@@ -244,8 +246,15 @@ func (n *Node) errorCode(err error) (int, string) {
 		ie  *ImportError
 		ce  *proto.CodeError
 	)
-	var cr *CardReplacedError
+	var (
+		cr *CardReplacedError
+		qe *QuotaError
+	)
 	switch {
+	case errors.As(err, &qe):
+		return http.StatusInsufficientStorage, CodeQuota
+	case errors.Is(err, ErrTooManyDeposits):
+		return http.StatusConflict, CodeTooManyDeposits
 	case errors.As(err, &cr):
 		return http.StatusGone, CodeCardReplaced
 	case errors.Is(err, ErrNoDelegation):

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/go-cid"
 	carv2 "github.com/ipld/go-car/v2"
@@ -106,7 +105,7 @@ func (n *Node) planExport(ctx context.Context, vaults []vault.VaultID) (*ExportP
 		p.Bytes += int64(size)
 		return nil
 	}
-	offline := merkledag.NewDAGService(blockservice.New(n.store.blocks, nil))
+	offline := n.offlineLinks()
 	idx := exportIndex{Version: exportVersion, Vaults: []exportVault{}}
 	for _, v := range vaults {
 		ev := exportVault{Vault: v.String(), Heads: []string{}, Cards: []exportCard{}}
@@ -123,7 +122,7 @@ func (n *Node) planExport(ctx context.Context, vaults []vault.VaultID) (*ExportP
 				return nil, err
 			}
 			var addErr error
-			err := merkledag.Walk(ctx, merkledag.GetLinksWithDAG(offline), h.Manifest, func(c cid.Cid) bool {
+			err := walkDAG(ctx, h.Manifest, offline, func(c cid.Cid) bool {
 				if seen.Has(c) || addErr != nil {
 					return false
 				}
@@ -182,7 +181,7 @@ func (n *Node) planExport(ctx context.Context, vaults []vault.VaultID) (*ExportP
 				continue
 			}
 			var addErr error
-			_ = merkledag.Walk(ctx, merkledag.GetLinksWithDAG(offline), doc, func(c cid.Cid) bool {
+			_ = walkDAG(ctx, doc, offline, func(c cid.Cid) bool {
 				if seen.Has(c) || addErr != nil {
 					return false
 				}
@@ -231,20 +230,16 @@ func (n *Node) history(ctx context.Context, h head, add func(cid.Cid) error) err
 	return nil
 }
 
-// vaultCards returns the card records this node keeps for v.
+// vaultCards returns the card records this node keeps for v, most
+// trusted first (see cards.go).
 func (n *Node) vaultCards(ctx context.Context, v vault.VaultID) ([]*proto.CardRecord, error) {
-	res, err := n.store.ldb.Query(ctx, dsqKeysOnly(vaultCardsPrefix(v.String())))
-	if err != nil {
-		return nil, err
-	}
-	entries, err := res.Rest()
+	entries, err := n.cardEntries(ctx, v)
 	if err != nil {
 		return nil, err
 	}
 	var out []*proto.CardRecord
 	for _, e := range entries {
-		parts := splitKey(e.Key)
-		lookup, err := vault.ParseLookupID(parts[len(parts)-1])
+		lookup, err := vault.ParseLookupID(e.lookup)
 		if err != nil {
 			continue
 		}
@@ -323,6 +318,13 @@ type ImportResult struct {
 	NewBlocks int `json:"new_blocks"`
 	NewStates int `json:"new_states"`
 	Cards     int `json:"cards"`
+	// Ignored counts the blocks of the file not stored as blocks: those
+	// that nothing verified in it reaches, and the card pointers and
+	// records (taken, when they are, into the datastore).
+	Ignored int `json:"ignored_blocks,omitempty"`
+	// RefusedRecords counts the records of the file whose author this
+	// node does not take records from.
+	RefusedRecords int `json:"refused_records,omitempty"`
 }
 
 // maxImportBlock bounds one block of an import (bitswap's own limit).
@@ -378,6 +380,11 @@ func (p *progressReader) Read(b []byte) (int, error) {
 type importPlan struct {
 	vaults []importVault
 	blocks int
+	// want are the blocks to store: those reachable from the file's
+	// verified heads and from the deposit records it takes.
+	want *cid.Set
+	// refused counts the records left out (author not accepted).
+	refused int
 }
 
 type importVault struct {
@@ -401,6 +408,7 @@ func checkCAR(r io.Reader, n *Node) (*importPlan, error) {
 	// Small blocks needed for the checks: the index, heads, pointers,
 	// envelopes and dag-pb nodes (which hold the links).
 	kept := map[cid.Cid][]byte{}
+	sizes := map[cid.Cid]int{}
 	count := 0
 	for {
 		blk, err := br.Next() // checks the data against the CID
@@ -413,6 +421,7 @@ func checkCAR(r io.Reader, n *Node) (*importPlan, error) {
 		count++
 		c := blk.Cid()
 		have.Add(c)
+		sizes[c] = len(blk.RawData())
 		if c.Prefix().Codec == cid.DagProtobuf || len(blk.RawData()) <= vault.MaxEnvelopeSize || c.Equals(root) {
 			kept[c] = blk.RawData()
 		}
@@ -435,7 +444,8 @@ func checkCAR(r io.Reader, n *Node) (*importPlan, error) {
 		ok, err := n.store.blocks.Has(context.Background(), c)
 		return err == nil && ok
 	}
-	plan := &importPlan{blocks: count}
+	plan := &importPlan{blocks: count, want: cid.NewSet()}
+	fed, _ := n.Federation()
 	for i, ev := range idx.Vaults {
 		v, err := vault.ParseVaultID(ev.Vault)
 		if err != nil {
@@ -454,9 +464,11 @@ func checkCAR(r io.Reader, n *Node) (*importPlan, error) {
 			if h.Vault != v {
 				return nil, fmt.Errorf("vault %s: a head is signed for another vault", v)
 			}
-			if err := checkComplete(h.Manifest, kept, present); err != nil {
+			if err := checkComplete(h.Manifest, kept, present, plan.want); err != nil {
 				return nil, fmt.Errorf("vault %s: %w", v, err)
 			}
+			plan.want.Add(c)
+			wantHistory(h, kept, plan.want)
 			iv.heads = append(iv.heads, h)
 		}
 		for _, ec := range ev.Cards {
@@ -487,41 +499,110 @@ func checkCAR(r io.Reader, n *Node) (*importPlan, error) {
 			if r.Vault != v {
 				return nil, fmt.Errorf("vault %s: a record is of another vault", v)
 			}
+			// Records of members only; outside a federation, records
+			// of a vault whose verified state the file brings.
+			if fed != "" && !n.acceptsAuthor(r.Author) || fed == "" && len(iv.heads) == 0 {
+				plan.refused++
+				continue
+			}
+			if r.Kind == proto.RecordDeposit {
+				doc, err := depositDocument(r)
+				if err != nil {
+					plan.refused++
+					continue
+				}
+				docWant := cid.NewSet()
+				if err := checkComplete(doc, kept, present, docWant); err != nil {
+					// Not complete in the file: fetched from peers
+					// later, within the limits, like any deposit.
+					if errors.Is(err, ErrDAGBound) {
+						plan.refused++
+						continue
+					}
+				} else {
+					_ = docWant.ForEach(func(c cid.Cid) error { plan.want.Add(c); return nil })
+				}
+			}
 			iv.records = append(iv.records, r)
 		}
 		plan.vaults = append(plan.vaults, iv)
 	}
+	var need int64
+	_ = plan.want.ForEach(func(c cid.Cid) error {
+		if ok, err := n.store.blocks.Has(context.Background(), c); err != nil || !ok {
+			need += int64(sizes[c])
+		}
+		return nil
+	})
+	if err := n.checkFits(context.Background(), need); err != nil {
+		return nil, err
+	}
 	return plan, nil
 }
 
-// checkComplete checks that every block of the DAG at root is in the file
-// (or already in the store).
-func checkComplete(root cid.Cid, kept map[cid.Cid][]byte, present func(cid.Cid) bool) error {
-	queue := []cid.Cid{root}
+// wantHistory adds to want the head blocks of h's ancestors that the file
+// holds (an export carries them, so that the importer tells old heads from
+// new ones): each verified, of the same vault.
+func wantHistory(h *vault.Head, kept map[cid.Cid][]byte, want *cid.Set) {
+	queue := slices.Clone(h.Parents)
 	seen := cid.NewSet()
-	for len(queue) > 0 {
+	for len(queue) > 0 && seen.Len() < maxAncestorWalk {
 		c := queue[0]
 		queue = queue[1:]
 		if !seen.Visit(c) {
 			continue
 		}
-		if !present(c) {
-			return fmt.Errorf("block %s of the vault's documents is missing (the file is incomplete)", c)
-		}
-		if c.Prefix().Codec != cid.DagProtobuf {
+		b, ok := kept[c]
+		if !ok {
 			continue
 		}
-		data, ok := kept[c]
-		if !ok {
-			continue // already in the store, so complete there
+		ph, err := vault.ParseHead(b)
+		if err != nil || ph.Vault != h.Vault {
+			continue
 		}
-		nd, err := merkledag.DecodeProtobuf(data)
-		if err != nil {
-			return fmt.Errorf("block %s does not decode: %w", c, err)
+		want.Add(c)
+		queue = append(queue, ph.Parents...)
+	}
+}
+
+// checkComplete checks that every block of the DAG at root is in the file
+// (or already in the store), within the DAG bounds, and adds the blocks to
+// want.
+func checkComplete(root cid.Cid, kept map[cid.Cid][]byte, present func(cid.Cid) bool, want *cid.Set) error {
+	seen := cid.NewSet()
+	level := []cid.Cid{root}
+	for depth := 0; len(level) > 0; depth++ {
+		if depth > maxDAGDepth {
+			return dagBoundError(root, "levels of links", maxDAGDepth)
 		}
-		for _, l := range nd.Links() {
-			queue = append(queue, l.Cid)
+		var next []cid.Cid
+		for _, c := range level {
+			if !seen.Visit(c) {
+				continue
+			}
+			if seen.Len() > maxDAGBlocks {
+				return dagBoundError(root, "blocks", maxDAGBlocks)
+			}
+			if !present(c) {
+				return fmt.Errorf("block %s of the vault's documents is missing (the file is incomplete)", c)
+			}
+			want.Add(c)
+			if c.Prefix().Codec != cid.DagProtobuf {
+				continue
+			}
+			data, ok := kept[c]
+			if !ok {
+				continue // already in the store, so complete there
+			}
+			nd, err := merkledag.DecodeProtobuf(data)
+			if err != nil {
+				return fmt.Errorf("block %s does not decode: %w", c, err)
+			}
+			for _, l := range nd.Links() {
+				next = append(next, l.Cid)
+			}
 		}
+		level = next
 	}
 	return nil
 }
@@ -533,7 +614,7 @@ func (n *Node) storeImport(ctx context.Context, r io.Reader, plan *importPlan) (
 	if err != nil {
 		return nil, err
 	}
-	res := &ImportResult{Vaults: len(plan.vaults), Blocks: plan.blocks}
+	res := &ImportResult{Vaults: len(plan.vaults), Blocks: plan.blocks, RefusedRecords: plan.refused}
 	for {
 		blk, err := br.Next()
 		if errors.Is(err, io.EOF) {
@@ -541,6 +622,10 @@ func (n *Node) storeImport(ctx context.Context, r io.Reader, plan *importPlan) (
 		}
 		if err != nil {
 			return nil, err
+		}
+		if !plan.want.Has(blk.Cid()) {
+			res.Ignored++
+			continue
 		}
 		if ok, _ := n.store.blocks.Has(ctx, blk.Cid()); ok {
 			continue
@@ -570,14 +655,19 @@ func (n *Node) storeImport(ctx context.Context, r io.Reader, plan *importPlan) (
 			if have, _ := n.localCard(ctx, rec.Pointer.Lookup); have != nil {
 				continue
 			}
-			if err := n.storeCard(ctx, iv.id, rec); err != nil {
-				return nil, err
+			if err := n.takeCard(ctx, iv.id, rec); err != nil {
+				n.log.Warn("card record of an import not kept", "vault", iv.id, "err", err)
+				continue
 			}
 			res.Cards++
 		}
 		for _, r := range iv.records {
 			if !n.acceptsAuthor(r.Author) {
 				continue // written by a non-member or a removed member
+			}
+			if r.Kind == proto.RecordDeposit && !n.depositAllowed(ctx, r) {
+				res.RefusedRecords++
+				continue
 			}
 			isNew, err := n.storeRecord(ctx, r)
 			if err != nil {

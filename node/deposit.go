@@ -87,6 +87,18 @@ func (n *Node) Deposit(ctx context.Context, v vault.VaultID, r io.Reader, meta D
 	if err != nil {
 		return "", err
 	}
+	// The other members keep maxPendingDeposits of this structure's
+	// pending deposits in a vault: refuse the next one here, clearly.
+	taken := public.Deposits
+	pending := 0
+	for _, r := range n.pendingDeposits(ctx, v) {
+		if _, done := taken[recordCID(r).String()]; !done && r.Author == n.ID() {
+			pending++
+		}
+	}
+	if pending >= maxPendingDeposits {
+		return "", ErrTooManyDeposits
+	}
 	root, size, err := n.storeEncrypted(r, n.cfg.MaxDocumentBytes, func(w io.Writer) (io.WriteCloser, error) {
 		return age.Encrypt(w, rcpt)
 	})

@@ -2,11 +2,11 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
-	"github.com/ipfs/boxo/blockservice"
-	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
 )
 
 // Garbage collection: blocks that no pin reaches any more (the manifests of
@@ -39,6 +39,18 @@ func (n *Node) GC(ctx context.Context) (*GCResult, error) {
 	n.expireKept(ctx)
 	n.gcMu.Lock()
 	defer n.gcMu.Unlock()
+	// The blocks are listed before anything is marked: a block that a
+	// fetch in flight (which does not hold gcMu) writes after the listing
+	// is not a candidate, and one written before it is reached from the
+	// fetch's root, which is marked below.
+	ch, err := n.store.blocks.AllKeysChan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var all []cid.Cid
+	for c := range ch {
+		all = append(all, c)
+	}
 	// The block store knows blocks by multihash (it lists them as raw
 	// CIDs), so what is kept is a set of multihashes.
 	keep := map[string]bool{}
@@ -47,14 +59,14 @@ func (n *Node) GC(ctx context.Context) (*GCResult, error) {
 		keep[string(c.Hash())] = true
 		return seen.Visit(c)
 	}
-	offline := merkledag.NewDAGService(blockservice.New(n.store.blocks, nil))
+	offline := n.offlineLinks()
 	for _, recursive := range []bool{true, false} {
 		for p := range n.pinsNamed(ctx, recursive) {
 			if !recursive {
 				visit(p.c)
 				continue
 			}
-			err := merkledag.Walk(ctx, merkledag.GetLinksWithDAG(offline), p.c, visit)
+			err := walkDAG(ctx, p.c, offline, visit)
 			if err != nil {
 				// A pinned DAG that cannot be walked: keep everything
 				// rather than guess.
@@ -62,13 +74,19 @@ func (n *Node) GC(ctx context.Context) (*GCResult, error) {
 			}
 		}
 	}
-	ch, err := n.store.blocks.AllKeysChan(ctx)
-	if err != nil {
-		return nil, err
+	// What fetches in flight have brought so far: every block here that
+	// their roots reach.
+	partial := func(ctx context.Context, c cid.Cid) ([]*ipld.Link, error) {
+		ls, err := offline(ctx, c)
+		if ipld.IsNotFound(err) {
+			return nil, nil
+		}
+		return ls, err
 	}
-	var all []cid.Cid
-	for c := range ch {
-		all = append(all, c)
+	for _, root := range n.fetchRoots() {
+		if err := walkDAG(ctx, root, partial, visit); err != nil && !errors.Is(err, ErrDAGBound) {
+			return nil, fmt.Errorf("walk fetch in flight %s: %w; nothing was deleted", root, err)
+		}
 	}
 	res := &GCResult{}
 	for _, c := range all {
@@ -91,7 +109,8 @@ func (n *Node) GC(ctx context.Context) (*GCResult, error) {
 }
 
 // gcSoon runs a collection once the current operations are done (after a
-// key rotation, so that the old ciphertext leaves the disk).
+// key rotation, so that the old ciphertext leaves the disk; after a fetch
+// stopped for the quota or the DAG bounds, see gcAfterRefusal).
 func (n *Node) gcSoon() {
 	n.goRun(func(ctx context.Context) {
 		if _, err := n.GC(ctx); err != nil {

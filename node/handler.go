@@ -73,8 +73,8 @@ func (n *Node) Announce(ctx context.Context, from peer.ID, a *proto.Announcement
 		return fmt.Errorf("%w: this node does not keep vault %s", proto.ErrRefused, a.Vault)
 	}
 	for _, c := range a.Cards {
-		if err := n.storeCard(ctx, a.Vault, c); err != nil {
-			n.log.Warn("card record from peer not kept", "vault", a.Vault, "err", err)
+		if err := n.takeCard(ctx, a.Vault, c); err != nil {
+			n.log.Debug("card record from peer not kept", "vault", a.Vault, "peer", from, "err", err)
 		}
 	}
 	if len(a.Heads) == 0 {

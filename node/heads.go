@@ -3,6 +3,7 @@ package node
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -187,12 +188,23 @@ func (n *Node) adoptHeads(ctx context.Context, v vault.VaultID, incoming []*vaul
 			unattested = err
 			continue
 		}
+		if err := n.checkDeclared(ctx, h, front); err != nil {
+			return changed, fmt.Errorf("vault state %d: %w", h.Seq, err)
+		}
 		// The long part, outside the vault lock: fetch every block of the
 		// new state from peers.
+		release := n.holdFetch(h.Manifest)
 		if err := n.fetchGraph(ctx, h.Manifest); err != nil {
+			release()
+			var qe *QuotaError
+			if errors.As(err, &qe) || errors.Is(err, ErrDAGBound) {
+				// What came before the stop is not pinned: collect it.
+				n.gcAfterRefusal()
+			}
 			return changed, fmt.Errorf("fetch vault state %d: %w", h.Seq, err)
 		}
 		ok, err := n.adopt(ctx, h)
+		release()
 		if err != nil {
 			return changed, err
 		}
@@ -291,7 +303,8 @@ func (n *Node) setFrontier(ctx context.Context, h head, front, dropped []head) e
 }
 
 // fetchGraph fetches every block of the DAG at root that is not in the
-// store yet, and makes the fetched blocks durable.
+// store yet, within the storage quota and the DAG bounds (see fetchDAG),
+// and makes the fetched blocks durable.
 func (n *Node) fetchGraph(ctx context.Context, root cid.Cid) error {
 	if p, ok := ctx.Value(progressKey{}).(*Progress); ok {
 		// Count the whole state in the total, then every block walked.
@@ -301,12 +314,13 @@ func (n *Node) fetchGraph(ctx context.Context, root cid.Cid) error {
 		}
 		size, _ := nd.Size()
 		p.total.Add(size)
-		ctx = p.tracker.DeriveContext(ctx)
 	}
-	if err := merkledag.FetchGraph(ctx, root, n.dag); err != nil {
+	budget, err := n.storageFree(ctx)
+	if err != nil {
 		return err
 	}
-	return n.store.syncBlocks()
+	_, err = n.fetchDAG(ctx, root, budget)
+	return err
 }
 
 // Progress follows the fetch of vault states, for progress bars.

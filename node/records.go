@@ -48,6 +48,16 @@ func (n *Node) storeRecord(ctx context.Context, r *proto.Record) (bool, error) {
 	return true, n.store.ldb.Put(ctx, k, r.Marshal())
 }
 
+// takeRecord keeps a record written by another node, within the storage
+// quota; it reports whether it was new.
+func (n *Node) takeRecord(ctx context.Context, r *proto.Record) (bool, error) {
+	if err := n.checkFits(ctx, int64(len(r.Marshal()))); err != nil {
+		n.quotaLog(r.Vault, "record of a vault not kept: storage quota reached; raise max_storage_bytes in config.json or free space", "err", err)
+		return false, err
+	}
+	return n.storeRecord(ctx, r)
+}
+
 // localRecords returns the records this node keeps for v.
 func (n *Node) localRecords(ctx context.Context, v vault.VaultID) ([]*proto.Record, error) {
 	res, err := n.store.ldb.Query(ctx, dsq.Query{Prefix: "/baluchon/vault/" + v.String() + "/record"})
@@ -92,8 +102,8 @@ func (n *Node) collectRecords(ctx context.Context, v vault.VaultID) []*proto.Rec
 	}
 	wg.Wait()
 	for _, r := range got {
-		if n.acceptsAuthor(r.Author) {
-			_, _ = n.storeRecord(context.WithoutCancel(ctx), r)
+		if n.acceptsAuthor(r.Author) && r.Vault == v && (r.Kind != proto.RecordDeposit || n.depositAllowed(ctx, r)) {
+			_, _ = n.takeRecord(context.WithoutCancel(ctx), r)
 		}
 	}
 	local, _ := n.localRecords(context.WithoutCancel(ctx), v)
@@ -181,7 +191,10 @@ func (n *Node) takeRecords(ctx context.Context, rs []*proto.Record) {
 		if !keep {
 			continue
 		}
-		isNew, err := n.storeRecord(ctx, r)
+		if r.Kind == proto.RecordDeposit && !n.depositAllowed(ctx, r) {
+			continue
+		}
+		isNew, err := n.takeRecord(ctx, r)
 		if err != nil || !isNew {
 			continue
 		}
@@ -189,31 +202,6 @@ func (n *Node) takeRecords(ctx context.Context, rs []*proto.Record) {
 		if r.Kind == proto.RecordDeposit {
 			n.goBackground(func(ctx context.Context) { n.keepDeposit(ctx, r) })
 		}
-	}
-}
-
-// keepDeposit fetches and pins the document of a deposit record.
-func (n *Node) keepDeposit(ctx context.Context, r *proto.Record) {
-	f, err := proto.Fields(r.Payload, 2)
-	if err != nil {
-		return
-	}
-	c, err := cid.Cast(f[0])
-	if err != nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
-	defer cancel()
-	if err := n.fetchGraph(ctx, c); err != nil {
-		n.log.Warn("document of a deposit not fetched", "vault", r.Vault, "err", err)
-		return
-	}
-	nd, err := n.dag.Get(ctx, c)
-	if err == nil {
-		err = n.pinner.Pin(ctx, nd, true, pinName(r.Vault))
-	}
-	if err != nil {
-		n.log.Warn("pin deposited document", "vault", r.Vault, "err", err)
 	}
 }
 

@@ -29,8 +29,19 @@ import (
 // syncState is what a node knows of the other members' holdings.
 type syncState struct {
 	mu sync.Mutex
-	// holders: vault → member → last time it said it keeps the vault.
+	// holders: vault → member → last time it said it keeps the vault,
+	// for members that showed it (see holders.go).
 	holders map[vault.VaultID]map[peer.ID]time.Time
+	// proved: vault → member → last time it served a block of the vault.
+	proved map[vault.VaultID]map[peer.ID]time.Time
+	// checking: members whose holdings are being checked now.
+	checking map[peer.ID]bool
+	// refuted: member → vault → when it did not show it keeps the vault.
+	refuted map[peer.ID]map[vault.VaultID]time.Time
+	// fetching: roots of the fetches in flight (see holdFetch).
+	fetching map[string]int
+	// refusalGC: when a refused fetch last started a collection.
+	refusalGC time.Time
 	// last: vault → the last sync of its state with another member.
 	last map[vault.VaultID]SyncEvent
 	// quotaLogged: vault → when its refusal for quota was last logged.
@@ -48,6 +59,10 @@ type SyncEvent struct {
 func newSyncState() *syncState {
 	return &syncState{
 		holders:     map[vault.VaultID]map[peer.ID]time.Time{},
+		proved:      map[vault.VaultID]map[peer.ID]time.Time{},
+		checking:    map[peer.ID]bool{},
+		refuted:     map[peer.ID]map[vault.VaultID]time.Time{},
+		fetching:    map[string]int{},
 		last:        map[vault.VaultID]SyncEvent{},
 		quotaLogged: map[vault.VaultID]time.Time{},
 		replicating: map[vault.VaultID]bool{},
@@ -102,27 +117,6 @@ func (n *Node) Cards(ctx context.Context, from peer.ID, v vault.VaultID) ([]*pro
 		return nil, proto.ErrNotFound
 	}
 	return cards, nil
-}
-
-// takeHoldings records what member from keeps, and fetches in the
-// background the heads it has of vaults this node keeps.
-func (n *Node) takeHoldings(from peer.ID, h *proto.Holdings) {
-	now := time.Now()
-	n.sync.mu.Lock()
-	for _, vh := range h.Vaults {
-		hs := n.sync.holders[vh.Vault]
-		if hs == nil {
-			hs = map[peer.ID]time.Time{}
-			n.sync.holders[vh.Vault] = hs
-		}
-		hs[from] = now
-	}
-	n.sync.mu.Unlock()
-	for _, vh := range h.Vaults {
-		n.goBackground(func(ctx context.Context) {
-			n.syncVault(ctx, from, vh)
-		})
-	}
 }
 
 // syncVault takes the heads a member has of a vault this node keeps.
@@ -383,7 +377,7 @@ func (n *Node) replicate(ctx context.Context, v vault.VaultID, holders []peer.ID
 			continue
 		}
 		for _, rec := range cards {
-			if err := n.storeCard(ctx, v, rec); err != nil {
+			if err := n.takeCard(ctx, v, rec); err != nil {
 				n.log.Warn("store card of replica", "vault", v, "err", err)
 			}
 		}
@@ -410,20 +404,15 @@ func (n *Node) quotaAllows(ctx context.Context, v vault.VaultID, heads []*vault.
 			need = s
 		}
 	}
-	used, err := n.store.flat.DiskUsage(ctx)
+	free, err := n.storageFree(ctx)
 	if err != nil {
 		return false
 	}
-	if int64(used+need) <= n.cfg.MaxStorageBytes {
+	if free < 0 || int64(need) <= free {
 		return true
 	}
-	n.sync.mu.Lock()
-	defer n.sync.mu.Unlock()
-	if time.Since(n.sync.quotaLogged[v]) > time.Hour {
-		n.sync.quotaLogged[v] = time.Now()
-		n.log.Warn("storage quota reached: not taking a replica of this vault; raise max_storage_bytes in config.json or free space",
-			"vault", v, "needs_bytes", need, "used_bytes", used, "quota_bytes", n.cfg.MaxStorageBytes)
-	}
+	n.quotaLog(v, "storage quota reached: not taking a replica of this vault; raise max_storage_bytes in config.json or free space",
+		"needs_bytes", need, "free_bytes", free, "quota_bytes", n.cfg.MaxStorageBytes)
 	return false
 }
 
@@ -451,13 +440,17 @@ type Status struct {
 	UsedBytes  uint64        `json:"used_bytes"`
 	QuotaBytes int64         `json:"quota_bytes"`
 	Vaults     []VaultStatus `json:"vaults"`
+
+	// Holdings is how many (vault, member) holdings this node counts:
+	// each shown by a block the member served (see holders.go).
+	Holdings int `json:"holdings"`
 }
 
 // Status reports, for each vault this node keeps, how many structures are
 // known to keep it and where its last sync happened.
 func (n *Node) Status(ctx context.Context) (*Status, error) {
 	fed, members := n.Federation()
-	used, _ := n.store.flat.DiskUsage(ctx)
+	used, _ := n.storageUsed(ctx)
 	n.fedMu.Lock()
 	structures := len(n.structures)
 	n.fedMu.Unlock()
@@ -476,6 +469,13 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 	grace := time.Duration(n.cfg.ReplicaGrace)
 	n.sync.mu.Lock()
 	defer n.sync.mu.Unlock()
+	for _, hs := range n.sync.holders {
+		for p, seen := range hs {
+			if time.Since(seen) <= grace && p != n.ID() {
+				st.Holdings++
+			}
+		}
+	}
 	for _, v := range vs {
 		vst := VaultStatus{Vault: v.String(), Target: n.cfg.Replicas, Holders: []string{n.ID().String()}, LastChange: changes[v]}
 		for p, seen := range n.sync.holders[v] {

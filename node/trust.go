@@ -58,7 +58,7 @@ func (n *Node) Admit(from peer.ID, id protocol.ID) bool {
 		n.fedMu.Lock()
 		defer n.fedMu.Unlock()
 		return n.federation != ""
-	case proto.SyncID, proto.CardsID:
+	case proto.SyncID, proto.CardsID, proto.BlockID:
 		return n.IsMember(from)
 	}
 	return n.trusted(from)

@@ -79,46 +79,10 @@ type DocMeta struct {
 	Expires  time.Time
 }
 
-// storeCard keeps a card record: the envelope block, pinned with the vault,
-// and the pointer. A pointer older than the one kept for the same card is
-// ignored (after a key rotation, the card points to a new envelope).
+// storeCard keeps a card record that opened the vault here or was made
+// here (see cards.go).
 func (n *Node) storeCard(ctx context.Context, v vault.VaultID, rec *proto.CardRecord) error {
-	lookup := rec.Pointer.Lookup.String()
-	if b, ok, err := n.store.get(ctx, cardKey(lookup)); err != nil {
-		return err
-	} else if ok {
-		if old, err := vault.ParsePointer(b); err == nil && !rec.Pointer.Time.After(old.Time) {
-			return nil
-		}
-	}
-	c, err := n.putRaw(ctx, rec.Envelope)
-	if err != nil {
-		return err
-	}
-	if err := n.store.syncBlocks(); err != nil {
-		return err
-	}
-	nd, err := n.dag.Get(ctx, c)
-	if err != nil {
-		return err
-	}
-	if err := n.pinner.Pin(ctx, nd, false, pinName(v)); err != nil {
-		return fmt.Errorf("pin envelope: %w", err)
-	}
-	b, err := n.store.ldb.Batch(ctx)
-	if err != nil {
-		return err
-	}
-	if err := b.Put(ctx, cardKey(lookup), rec.Pointer.Marshal()); err != nil {
-		return err
-	}
-	if err := b.Put(ctx, vaultCardKey(v.String(), lookup), nil); err != nil {
-		return err
-	}
-	if err := b.Commit(ctx); err != nil {
-		return fmt.Errorf("record card: %w", err)
-	}
-	return nil
+	return n.keepCard(ctx, v, rec, true)
 }
 
 // localCard returns the card record kept here for lookup, or nil.

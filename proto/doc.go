@@ -30,7 +30,8 @@
 //	                 is one 32-byte invitation secret)
 //	members          anyone, when this node is in a federation (certificates
 //	                 prove themselves); nobody otherwise
-//	sync, cards      members only
+//	sync, cards,     members only
+//	block
 //	resolve, heads,  members only when this node is in a federation; any
 //	announce,        connected peer otherwise (peers the worker connected,
 //	records          or found on the local network)
@@ -54,6 +55,7 @@
 //	heads        128 KiB        4                513 KiB    4 MiB      64
 //	announce     1.4 MiB        4                5.5 MiB   22 MiB      64
 //	cards        260 KiB        4                1.0 MiB    4 MiB      64
+//	block          1 MiB        4                  4 MiB   16 MiB      64
 //	join         4.5 MiB        1                4.5 MiB   16 MiB      16
 //	members      4.5 MiB        2                4.5 MiB   16 MiB      16
 //	sync           8 MiB        2                  8 MiB   24 MiB      16
@@ -135,4 +137,16 @@
 // removals (Removal) are each signed and verify on their own; a removal
 // travels with the certificate that allowed it. At most MaxMembers of each.
 // Known-answer files: testdata/memberset.hex, testdata/removal.hex.
+// # /baluchon/block/1.0.0
+//
+// Members only: show that the responder holds a block, so that a member
+// counts it as a holder of a vault (see block.go).
+//
+//	request:  CID (bytes) ‖ nonce (0 or 32 bytes, to the end of the body)
+//	response: status ‖ data (bytes)
+//
+// With no nonce, data is the block itself (at most MaxBlockAnswer bytes), which
+// the requester checks against the CID; with a nonce, it is
+// SHA-256(nonce ‖ block), which the requester compares with its own copy. The
+// responder answers from its own store only.
 package proto

@@ -49,6 +49,7 @@ func Limits() []Limit {
 		small(HeadsID, maxHeadsResponse),
 		small(AnnounceID, maxAnnounceRequest),
 		small(CardsID, maxCardsResponse),
+		small(BlockID, maxBlockResponse),
 		join,
 		large(MembersID, 1+8+maxCertList, 16<<20),
 		large(SyncID, 1+maxSyncMessage, 24<<20),

@@ -82,11 +82,14 @@ func Register(h host.Host, handler Handler, log *slog.Logger) {
 	if fh, ok := handler.(FederationHandler); ok {
 		registerFederation(h, fh, s)
 	}
+	if bh, ok := handler.(BlockHandler); ok {
+		registerBlock(h, bh, s)
+	}
 }
 
 // Unregister removes the handlers installed by Register.
 func Unregister(h host.Host) {
-	for _, id := range []protocol.ID{ResolveID, HeadsID, AnnounceID, JoinID, MembersID, SyncID, CardsID, RecordsID} {
+	for _, id := range []protocol.ID{ResolveID, HeadsID, AnnounceID, JoinID, MembersID, SyncID, CardsID, RecordsID, BlockID} {
 		h.RemoveStreamHandler(id)
 	}
 }

@@ -48,6 +48,8 @@ type Options struct {
 	// Clocks, when given, are the nodes' clocks, one per node (nil:
 	// time.Now), so that a test can move a node weeks ahead.
 	Clocks []func() time.Time
+	// Tune, when given, changes the config of node i before it starts.
+	Tune func(i int, cfg *node.Config)
 }
 
 // Listen are the loopback addresses testnet nodes listen on: TCP and QUIC,
@@ -70,6 +72,9 @@ func New(tb testing.TB, n int, opts Options) *Net {
 		}
 		if i < len(opts.Names) {
 			cfg.Name = opts.Names[i]
+		}
+		if opts.Tune != nil {
+			opts.Tune(i, &cfg)
 		}
 		if err := node.Init(home, node.InitOptions{Config: &cfg, Identity: Identity(tb.Name()+opts.Seed, i)}); err != nil {
 			tb.Fatalf("init node %d: %v", i, err)

@@ -110,6 +110,10 @@ func apiHint(home, code string) string {
 		return "on a member node, run 'baluchon federation invite' and use the new code"
 	case node.CodeBadCard:
 		return "compare the text with the printed card, or scan the card's QR code again"
+	case node.CodeQuota:
+		return "free space ('baluchon gc'), or raise max_storage_bytes in " + home + "/config.json and restart the node"
+	case node.CodeTooManyDeposits:
+		return "the person must show their card at a structure once: their pending documents are then taken into their vault"
 	}
 	return ""
 }
