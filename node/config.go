@@ -48,6 +48,11 @@ type Config struct {
 	// ReplicaGrace is how long a structure that kept a vault may go unseen
 	// before another member takes a copy. Default: "10m".
 	ReplicaGrace Duration `json:"replica_grace,omitempty"`
+	// RetireGrace is how long a vault that moved to another (after a key
+	// change or a card replacement) is kept once the new vault has been
+	// opened with its card at this node. A vault said to have moved to
+	// two different vaults is never dropped. Default: "168h" (7 days).
+	RetireGrace Duration `json:"retire_grace,omitempty"`
 }
 
 // Duration is a time.Duration written as "30s", "10m" in JSON.
@@ -80,6 +85,7 @@ const (
 	DefaultReplicas         = 2
 	DefaultSyncInterval     = Duration(30 * time.Second)
 	DefaultReplicaGrace     = Duration(10 * time.Minute)
+	DefaultRetireGrace      = Duration(7 * 24 * time.Hour)
 )
 
 // DefaultListen is the default set of libp2p listen addresses.
@@ -116,6 +122,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if out.ReplicaGrace == 0 {
 		out.ReplicaGrace = DefaultReplicaGrace
+	}
+	if out.RetireGrace == 0 {
+		out.RetireGrace = DefaultRetireGrace
 	}
 	return out
 }

@@ -60,7 +60,7 @@ func (n *Node) publicState(ctx context.Context, v vault.VaultID) (*vault.PublicS
 	if public == nil {
 		return nil, nil, errors.New("this vault was made by an older baluchon: its card must be shown once before anything can be deposited")
 	}
-	return public, roots, nil
+	return n.withMemory(ctx, v, public), roots, nil
 }
 
 // DepositMetaIn is what the depositing structure says of a document.

@@ -22,7 +22,8 @@ func (n *Node) Resolve(ctx context.Context, from peer.ID, id vault.LookupID) (*p
 	if err != nil {
 		return nil, err
 	}
-	if rec == nil {
+	if rec == nil || n.revokedHere(ctx, id) {
+		// A replaced card's envelope is handed to no one.
 		return nil, proto.ErrNotFound
 	}
 	return rec, nil

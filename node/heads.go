@@ -232,6 +232,15 @@ func (n *Node) setFrontier(ctx context.Context, h head, front, dropped []head) e
 	if err != nil {
 		return fmt.Errorf("get manifest root: %w", err)
 	}
+	// What the head says publicly joins what this node remembers of the
+	// vault before the head counts (memory.go).
+	rl, err := n.readRoot(ctx, h.Manifest)
+	if err != nil {
+		return err
+	}
+	if err := n.remember(ctx, h.Vault, rl); err != nil {
+		return err
+	}
 	if err := n.pinner.Pin(ctx, root, true, name); err != nil {
 		return fmt.Errorf("pin vault state: %w", err)
 	}
@@ -309,8 +318,9 @@ func (p *Progress) Values() (done, total uint64) {
 	return p.tracker.ProgressStat().Bytes, p.total.Load()
 }
 
-// followForward retires a vault whose adopted state forwards to another
-// (after a key rotation), and takes the new vault.
+// followForward takes the new vault when an adopted state of a vault
+// forwards to another (after a key rotation). The old vault stays until
+// the new one has been opened with its card here (retireDue).
 func (n *Node) followForward(ctx context.Context, h head) {
 	rl, err := n.readRoot(ctx, h.Manifest)
 	if err != nil {
@@ -322,8 +332,6 @@ func (n *Node) followForward(ctx context.Context, h head) {
 	}
 	to := *p.MovedTo
 	n.goBackground(func(ctx context.Context) {
-		n.retire(ctx, h.Vault)
-		n.gcSoon()
 		ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 		defer cancel()
 		if err := n.refresh(ctx, to); err != nil {

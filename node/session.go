@@ -151,6 +151,13 @@ func (n *Node) openOnce(ctx context.Context, card *vault.Card, followed bool) (*
 	}
 	s := &session{keys: keys, id: keys.VaultID(), card: card.LookupID()}
 	cardTime := rec.Pointer.Time
+	// A card this node ever saw revoked stays refused, whatever heads
+	// came since (memory.go).
+	if p := n.withMemory(ctx, s.id, nil); p != nil {
+		if when, ok := p.RevokedCards[s.card]; ok {
+			return nil, &CardReplacedError{When: when}
+		}
+	}
 	if err := n.refresh(ctx, s.id); err != nil {
 		return nil, err
 	}
@@ -209,6 +216,7 @@ func (n *Node) openOnce(ctx context.Context, card *vault.Card, followed bool) (*
 		}
 		n.announce(s)
 	}
+	n.markOpened(ctx, s.id)
 	return s, nil
 }
 
@@ -264,6 +272,9 @@ func (n *Node) load(ctx context.Context, s *session) error {
 			public = vault.MergePublic(public, p)
 		}
 	}
+	public = n.withMemory(ctx, s.id, public)
+	// The keys, not any head, say what the recipient is.
+	public.Recipient = s.keys.NewPublicState().Recipient
 	s.front, s.public = front, public
 	if public.MovedTo != nil {
 		return &MovedError{To: *public.MovedTo}

@@ -282,7 +282,7 @@ func (n *Node) storeEncrypted(r io.Reader, limit int64, encrypt func(io.Writer) 
 		}
 		pw.CloseWithError(err)
 	}()
-	root, err := n.addStream(pr)
+	root, err := n.addDocument(pr)
 	pr.CloseWithError(errors.New("document store stopped"))
 	if tl := (*TooLargeError)(nil); errors.As(err, &tl) {
 		return nil, 0, tl

@@ -3,8 +3,8 @@ package vault
 import (
 	"bufio"
 	"bytes"
-	"crypto/hmac"
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"

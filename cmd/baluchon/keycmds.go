@@ -20,14 +20,14 @@ func cmdCardReplace(e *env, args []string) error {
 	if err := checkNewOutputs(*out, *qr); err != nil {
 		return err
 	}
-	text, err := cl.ReplaceCard(e.ctx, c)
+	text, vaultID, err := cl.ReplaceCard(e.ctx, c)
 	if err != nil {
 		return err
 	}
-	if err := deliverCard(e, text, "", *out, *qr); err != nil {
+	if err := deliverCard(e, text, vaultID, *out, *qr); err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stderr, "new card made: the old one no longer opens the vault, at any structure")
+	fmt.Fprintf(e.stderr, "new card made: the old one no longer opens the vault, at any structure\nthe vault has new keys, so a new id: note it in the person's file (the old id leads to it)\nvault %s\n", vaultID)
 	return nil
 }
 
@@ -94,7 +94,7 @@ func cmdRecover(e *env, args []string) error {
 		if err := deliverCard(e, text, vaultID, *out, *qr); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "new card made for vault %s: every old card of this vault no longer works\n", vaultID)
+		fmt.Fprintf(e.stderr, "new card made: every old card of this vault no longer works\nthe vault has new keys, so a new id: note it in the person's file (the old id leads to it)\nvault %s\n", vaultID)
 	}
 	return nil
 }

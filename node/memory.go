@@ -1,0 +1,340 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	ds "github.com/ipfs/go-datastore"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"baluchon/vault"
+)
+
+// What a node has ever learnt of a vault only grows. A vault's signing key
+// may be in the hands of someone who held a replaced card: they can sign a
+// head whose public state drops a revocation, a forward, or a deposit taken
+// in. So a node keeps, per vault, the merge of the public states of every
+// head it ever adopted or wrote (not only of its current heads), every
+// forward and every recovery guardian it ever saw, and uses that merge
+// wherever it reads the public state: a revocation, once seen, holds at
+// this node whatever heads come later.
+
+// vaultMemory is the monotone record of a vault at this node.
+type vaultMemory struct {
+	// Public is the merged public state of every head seen (nil: none
+	// yet, or heads made before public states).
+	Public *vault.PublicState `json:"-"`
+	// Forwards are the vaults this one was ever said to have moved to.
+	Forwards []string `json:"forwards,omitempty"`
+	// Guardians are the peers ever linked as holding a recovery share.
+	Guardians []string `json:"guardians,omitempty"`
+	// Opened is when the vault was first opened with a card at this node.
+	Opened time.Time `json:"opened,omitzero"`
+	// Retired is when this node retired the vault after its forward.
+	Retired time.Time `json:"retired,omitzero"`
+}
+
+type vaultMemoryJSON struct {
+	vaultMemory
+	Public json.RawMessage `json:"public,omitempty"`
+}
+
+func memoryKey(v vault.VaultID) ds.Key { return ds.NewKey("/baluchon/vaultmem/" + v.String()) }
+func memoryPrefix() ds.Key            { return ds.NewKey("/baluchon/vaultmem") }
+
+// revokedKey indexes a card revoked by a vault: /baluchon/revoked/<lookup>/<vault>.
+func revokedKey(l vault.LookupID, v vault.VaultID) ds.Key {
+	return ds.NewKey("/baluchon/revoked/" + l.String() + "/" + v.String())
+}
+
+// memory returns the record of v (empty when the node has none).
+func (n *Node) memory(ctx context.Context, v vault.VaultID) (*vaultMemory, error) {
+	b, ok, err := n.store.get(ctx, memoryKey(v))
+	if err != nil || !ok {
+		return &vaultMemory{}, err
+	}
+	var j vaultMemoryJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, fmt.Errorf("stored record of vault %s: %w", v, err)
+	}
+	m := j.vaultMemory
+	if len(j.Public) > 0 {
+		if m.Public, err = vault.ParsePublicState(j.Public); err != nil {
+			return nil, fmt.Errorf("stored record of vault %s: %w", v, err)
+		}
+	}
+	return &m, nil
+}
+
+// updateMemory changes the record of v with f and writes it durably,
+// with the index of the cards it revokes.
+func (n *Node) updateMemory(ctx context.Context, v vault.VaultID, f func(*vaultMemory)) error {
+	n.memMu.Lock()
+	defer n.memMu.Unlock()
+	m, err := n.memory(ctx, v)
+	if err != nil {
+		return err
+	}
+	f(m)
+	j := vaultMemoryJSON{vaultMemory: *m}
+	if m.Public != nil {
+		j.Public = m.Public.Marshal()
+	}
+	b, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	batch, err := n.store.ldb.Batch(ctx)
+	if err != nil {
+		return err
+	}
+	if err := batch.Put(ctx, memoryKey(v), b); err != nil {
+		return err
+	}
+	if m.Public != nil {
+		for l := range m.Public.RevokedCards {
+			if err := batch.Put(ctx, revokedKey(l, v), nil); err != nil {
+				return err
+			}
+		}
+	}
+	if err := batch.Commit(ctx); err != nil {
+		return fmt.Errorf("record vault %s: %w", v, err)
+	}
+	return nil
+}
+
+// remember merges into the record of v the public state and the
+// guardians of a head it adopts or writes (its manifest root rl).
+func (n *Node) remember(ctx context.Context, v vault.VaultID, rl *rootLinks) error {
+	p, err := n.readPublic(ctx, rl)
+	if err != nil {
+		return err
+	}
+	return n.updateMemory(ctx, v, func(m *vaultMemory) {
+		if p != nil {
+			if m.Public == nil {
+				m.Public = p
+			} else {
+				keep := m.Public.Recipient
+				m.Public = vault.MergePublic(m.Public, p)
+				// The first recipient seen stays: a later head signed
+				// with a leaked key cannot redirect deposits and logs.
+				m.Public.Recipient = keep
+			}
+			if p.MovedTo != nil && !slices.Contains(m.Forwards, p.MovedTo.String()) {
+				m.Forwards = append(m.Forwards, p.MovedTo.String())
+			}
+		}
+		for g := range rl.shares {
+			if !slices.Contains(m.Guardians, g.String()) {
+				m.Guardians = append(m.Guardians, g.String())
+			}
+		}
+	})
+}
+
+// withMemory merges the remembered public state of v into p (which may
+// be nil).
+func (n *Node) withMemory(ctx context.Context, v vault.VaultID, p *vault.PublicState) *vault.PublicState {
+	m, err := n.memory(ctx, v)
+	if err != nil || m.Public == nil {
+		return p
+	}
+	if p == nil {
+		return m.Public
+	}
+	keep := p.Recipient
+	out := vault.MergePublic(p, m.Public)
+	out.Recipient = keep
+	return out
+}
+
+// guardiansEver returns every peer ever seen holding a recovery share of v.
+func (n *Node) guardiansEver(ctx context.Context, v vault.VaultID) []peer.ID {
+	m, err := n.memory(ctx, v)
+	if err != nil {
+		return nil
+	}
+	var out []peer.ID
+	for _, g := range m.Guardians {
+		if p, err := peer.Decode(g); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// revokedHere reports whether a vault this node links the card to revoked
+// it (a vault can only revoke its own cards: another vault naming the card
+// changes nothing).
+func (n *Node) revokedHere(ctx context.Context, l vault.LookupID) bool {
+	res, err := n.store.ldb.Query(ctx, dsqKeysOnly(ds.NewKey("/baluchon/revoked/"+l.String())))
+	if err != nil {
+		return false
+	}
+	entries, err := res.Rest()
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		parts := splitKey(e.Key)
+		if len(parts) != 4 || parts[2] != l.String() {
+			continue
+		}
+		v, err := vault.ParseVaultID(parts[3])
+		if err != nil {
+			continue
+		}
+		if ok, err := n.store.ldb.Has(ctx, vaultCardKey(v.String(), l.String())); err == nil && ok {
+			return true
+		}
+	}
+	return false
+}
+
+// markOpened records that v was opened with a card at this node.
+func (n *Node) markOpened(ctx context.Context, v vault.VaultID) {
+	m, err := n.memory(ctx, v)
+	if err != nil || !m.Opened.IsZero() {
+		return
+	}
+	if err := n.updateMemory(ctx, v, func(m *vaultMemory) {
+		if m.Opened.IsZero() {
+			m.Opened = time.Now().UTC()
+		}
+	}); err != nil {
+		n.log.Warn("vault opening not recorded", "vault", v, "err", err)
+	}
+}
+
+// retireDue retires the vaults that moved to exactly one other vault,
+// once that vault has been opened with its card at this node for longer
+// than the retire grace. A vault said to have moved to two different
+// vaults (a forward signed with a leaked key) is kept, and so are both
+// targets: nothing is dropped because of a forward alone.
+func (n *Node) retireDue(ctx context.Context) {
+	res, err := n.store.ldb.Query(ctx, dsqKeysOnly(memoryPrefix()))
+	if err != nil {
+		return
+	}
+	entries, err := res.Rest()
+	if err != nil {
+		return
+	}
+	grace := time.Duration(n.cfg.RetireGrace)
+	for _, e := range entries {
+		parts := splitKey(e.Key)
+		v, err := vault.ParseVaultID(parts[len(parts)-1])
+		if err != nil {
+			continue
+		}
+		m, err := n.memory(ctx, v)
+		if err != nil || len(m.Forwards) != 1 || !m.Retired.IsZero() {
+			continue
+		}
+		to, err := vault.ParseVaultID(m.Forwards[0])
+		if err != nil {
+			continue
+		}
+		tm, err := n.memory(ctx, to)
+		if err != nil || tm.Opened.IsZero() || time.Since(tm.Opened) < grace {
+			continue
+		}
+		if err := n.updateMemory(ctx, v, func(m *vaultMemory) { m.Retired = time.Now().UTC() }); err != nil {
+			n.log.Warn("vault retirement not recorded", "vault", v, "err", err)
+			continue
+		}
+		n.goBackground(func(ctx context.Context) {
+			n.retire(ctx, v)
+			n.gcSoon()
+		})
+	}
+}
+
+// maxForwards bounds the forwards followed from a vault id.
+const maxForwards = 32
+
+// ForwardsError says that a vault was moved to several vaults (a forward
+// signed with a leaked key): each must be dealt with by its own id.
+type ForwardsError struct {
+	From vault.VaultID
+	To   []vault.VaultID
+}
+
+func (e *ForwardsError) Error() string {
+	ids := make([]string, len(e.To))
+	for i, v := range e.To {
+		ids[i] = v.String()
+	}
+	return fmt.Sprintf("vault %s was moved to several vaults (its keys were used by someone else); start a recovery for each: %s", e.From, strings.Join(ids, ", "))
+}
+
+// latestVault follows the forwards from v (the vault id on a person's
+// paper file) through every replacement and rotation since, to the vault
+// that holds the person's documents now. A forward is followed only to a
+// vault whose guardians are guardians of the vault it leaves (at least two
+// of them, and no other): whoever holds a vault's old keys can sign a
+// forward, not make other structures the guardians of the papers.
+func (n *Node) latestVault(ctx context.Context, v vault.VaultID) (vault.VaultID, error) {
+	seen := map[vault.VaultID]bool{}
+	for range maxForwards {
+		if seen[v] {
+			return v, fmt.Errorf("the forwards of vault %s loop", v)
+		}
+		seen[v] = true
+		if err := n.refresh(ctx, v); err != nil {
+			return v, err
+		}
+		m, err := n.memory(ctx, v)
+		if err != nil {
+			return v, err
+		}
+		if p := n.withMemory(ctx, v, nil); p != nil && p.MovedTo != nil && !slices.Contains(m.Forwards, p.MovedTo.String()) {
+			m.Forwards = append(m.Forwards, p.MovedTo.String())
+		}
+		from := n.guardiansEver(ctx, v)
+		var next []vault.VaultID
+		for _, f := range m.Forwards {
+			to, err := vault.ParseVaultID(f)
+			if err != nil {
+				continue
+			}
+			if err := n.refresh(ctx, to); err != nil {
+				n.log.Warn("forward not reachable", "from", v, "to", to, "err", err)
+				continue
+			}
+			if kept := sameGuardians(from, n.guardiansEver(ctx, to)); !kept {
+				n.log.Warn("forward to a vault with other guardians not followed", "from", v, "to", to)
+				continue
+			}
+			next = append(next, to)
+		}
+		switch len(next) {
+		case 0:
+			return v, nil
+		case 1:
+			v = next[0]
+		default:
+			return v, &ForwardsError{From: v, To: next}
+		}
+	}
+	return v, fmt.Errorf("vault %s: too many forwards", v)
+}
+
+// sameGuardians reports whether the guardians of a new vault are guardians
+// of the old one: at least two of them, and no other.
+func sameGuardians(old, fresh []peer.ID) bool {
+	common := 0
+	for _, g := range fresh {
+		if !slices.Contains(old, g) {
+			return false
+		}
+		common++
+	}
+	return common >= 2
+}
