@@ -44,7 +44,7 @@ type vaultMemoryJSON struct {
 }
 
 func memoryKey(v vault.VaultID) ds.Key { return ds.NewKey("/baluchon/vaultmem/" + v.String()) }
-func memoryPrefix() ds.Key            { return ds.NewKey("/baluchon/vaultmem") }
+func memoryPrefix() ds.Key             { return ds.NewKey("/baluchon/vaultmem") }
 
 // revokedKey indexes a card revoked by a vault: /baluchon/revoked/<lookup>/<vault>.
 func revokedKey(l vault.LookupID, v vault.VaultID) ds.Key {
@@ -170,16 +170,16 @@ func (n *Node) guardiansEver(ctx context.Context, v vault.VaultID) []peer.ID {
 }
 
 // revokedHere reports whether a vault this node links the card to revoked
-// it (a vault can only revoke its own cards: another vault naming the card
-// changes nothing).
-func (n *Node) revokedHere(ctx context.Context, l vault.LookupID) bool {
+// it, and when (a vault can only revoke its own cards: another vault
+// naming the card changes nothing).
+func (n *Node) revokedHere(ctx context.Context, l vault.LookupID) (time.Time, bool) {
 	res, err := n.store.ldb.Query(ctx, dsqKeysOnly(ds.NewKey("/baluchon/revoked/"+l.String())))
 	if err != nil {
-		return false
+		return time.Time{}, false
 	}
 	entries, err := res.Rest()
 	if err != nil {
-		return false
+		return time.Time{}, false
 	}
 	for _, e := range entries {
 		parts := splitKey(e.Key)
@@ -191,10 +191,13 @@ func (n *Node) revokedHere(ctx context.Context, l vault.LookupID) bool {
 			continue
 		}
 		if ok, err := n.store.ldb.Has(ctx, vaultCardKey(v.String(), l.String())); err == nil && ok {
-			return true
+			if p := n.withMemory(ctx, v, nil); p != nil {
+				return p.RevokedCards[l], true
+			}
+			return time.Time{}, true
 		}
 	}
-	return false
+	return time.Time{}, false
 }
 
 // markOpened records that v was opened with a card at this node.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -159,9 +160,10 @@ func (n *Node) remoteCard(ctx context.Context, lookup vault.LookupID) (*proto.Ca
 	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
 	defer cancel()
 	var (
-		mu   sync.Mutex
-		best *proto.CardRecord
-		wg   sync.WaitGroup
+		mu       sync.Mutex
+		best     *proto.CardRecord
+		replaced *CardReplacedError
+		wg       sync.WaitGroup
 	)
 	for _, p := range n.host.Network().Peers() {
 		wg.Add(1)
@@ -169,6 +171,14 @@ func (n *Node) remoteCard(ctx context.Context, lookup vault.LookupID) (*proto.Ca
 			defer wg.Done()
 			rec, err := proto.Resolve(ctx, n.host, p, lookup)
 			if err != nil {
+				if re := (*proto.RemoteError)(nil); errors.As(err, &re) && re.Status == proto.StatusRefused {
+					if i := strings.Index(re.Reason, cardReplacedReason); i >= 0 {
+						when, _ := time.Parse(time.RFC3339, re.Reason[i+len(cardReplacedReason):])
+						mu.Lock()
+						replaced = &CardReplacedError{When: when}
+						mu.Unlock()
+					}
+				}
 				if !proto.IsNotFound(err) {
 					n.log.Debug("resolve card", "peer", p, "err", err)
 				}
@@ -182,6 +192,11 @@ func (n *Node) remoteCard(ctx context.Context, lookup vault.LookupID) (*proto.Ca
 		}(p)
 	}
 	wg.Wait()
+	if best == nil && replaced != nil {
+		// Peers refuse to hand out a replaced card's envelope; they say
+		// so, which is all this node can tell the person.
+		return nil, replaced
+	}
 	if best == nil {
 		return nil, ErrUnknownCard
 	}
