@@ -238,9 +238,13 @@ func (n *Node) setFrontier(ctx context.Context, h head, front, dropped []head) e
 	if err != nil {
 		return err
 	}
-	if err := n.remember(ctx, h.Vault, rl); err != nil {
+	public, err := n.remember(ctx, h.Vault, rl)
+	if err != nil {
 		return err
 	}
+	// A forward alone never drops a state: the states it supersedes stay
+	// pinned until the vault is retired (retireDue).
+	forward := public != nil && public.MovedTo != nil
 	if err := n.pinner.Pin(ctx, root, true, name); err != nil {
 		return fmt.Errorf("pin vault state: %w", err)
 	}
@@ -267,7 +271,7 @@ func (n *Node) setFrontier(ctx context.Context, h head, front, dropped []head) e
 		return fmt.Errorf("record vault state: %w", err)
 	}
 	for _, d := range dropped {
-		if d.Manifest.Equals(h.Manifest) || slices.ContainsFunc(front, func(f head) bool {
+		if forward || d.Manifest.Equals(h.Manifest) || slices.ContainsFunc(front, func(f head) bool {
 			return f.Manifest.Equals(d.Manifest) && !slices.ContainsFunc(dropped, func(x head) bool { return x.cid.Equals(f.cid) })
 		}) {
 			continue

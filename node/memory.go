@@ -109,13 +109,14 @@ func (n *Node) updateMemory(ctx context.Context, v vault.VaultID, f func(*vaultM
 }
 
 // remember merges into the record of v the public state and the
-// guardians of a head it adopts or writes (its manifest root rl).
-func (n *Node) remember(ctx context.Context, v vault.VaultID, rl *rootLinks) error {
+// guardians of a head it adopts or writes (its manifest root rl). It
+// returns the head's public state.
+func (n *Node) remember(ctx context.Context, v vault.VaultID, rl *rootLinks) (*vault.PublicState, error) {
 	p, err := n.readPublic(ctx, rl)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return n.updateMemory(ctx, v, func(m *vaultMemory) {
+	return p, n.updateMemory(ctx, v, func(m *vaultMemory) {
 		if p != nil {
 			if m.Public == nil {
 				m.Public = p
