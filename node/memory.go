@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -301,7 +302,7 @@ func (n *Node) latestVault(ctx context.Context, v vault.VaultID) (vault.VaultID,
 		if p := n.withMemory(ctx, v, nil); p != nil && p.MovedTo != nil && !slices.Contains(m.Forwards, p.MovedTo.String()) {
 			m.Forwards = append(m.Forwards, p.MovedTo.String())
 		}
-		from := n.guardiansEver(ctx, v)
+		from := n.historyGuardians(ctx, v)
 		var next []vault.VaultID
 		for _, f := range m.Forwards {
 			to, err := vault.ParseVaultID(f)
@@ -341,4 +342,48 @@ func sameGuardians(old, fresh []peer.ID) bool {
 		common++
 	}
 	return common >= 2
+}
+
+// maxHistoryWalk bounds the heads read to learn a vault's guardians.
+const maxHistoryWalk = 256
+
+// historyGuardians returns the guardians of v: those this node ever saw,
+// and those the states of the vault's history name (for a node that did
+// not keep the vault before it moved; the history is fetched from peers).
+func (n *Node) historyGuardians(ctx context.Context, v vault.VaultID) []peer.ID {
+	out := n.guardiansEver(ctx, v)
+	front, err := n.frontier(ctx, v)
+	if err != nil {
+		return out
+	}
+	seen := map[cid.Cid]bool{}
+	var queue []*vault.Head
+	for _, h := range front {
+		queue = append(queue, h.Head)
+		seen[h.cid] = true
+	}
+	for len(queue) > 0 && len(seen) <= maxHistoryWalk {
+		h := queue[0]
+		queue = queue[1:]
+		hctx, cancel := context.WithTimeout(ctx, headFetchTimeout)
+		rl, err := n.readRoot(hctx, h.Manifest)
+		cancel()
+		if err == nil {
+			for g := range rl.shares {
+				if !slices.Contains(out, g) {
+					out = append(out, g)
+				}
+			}
+		}
+		for _, p := range h.Parents {
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			if ph, err := n.loadHead(ctx, v, p); err == nil {
+				queue = append(queue, ph)
+			}
+		}
+	}
+	return out
 }

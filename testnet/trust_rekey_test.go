@@ -294,6 +294,7 @@ func TestFinderReplacementUndone(t *testing.T) {
 		t.Fatal(err)
 	}
 	byFinder := addDoc(t, b, finder, "Courrier", "Divers", "Courrier reçu pour Moussa K.")
+	finderKeys := stealKeys(t, c, b, finder)
 
 	// The person goes to C with the vault id of the paper file.
 	req, err := c.RecoveryStart(ctx, reg.Vault)
@@ -318,6 +319,25 @@ func TestFinderReplacementUndone(t *testing.T) {
 		card, _, err = c.RecoveryFinish(ctx, req.ID)
 		return err == nil
 	})
+	// The finder still has the keys of their card's vault: they sign a
+	// state of it without the revocations, and bring it to A.
+	eventually(t, 10*time.Second, "A does not refuse the finder's card", func() bool {
+		_, _, err := a.List(ctx, finder)
+		return isReplaced(err)
+	})
+	if _, err := a.Import(ctx, bytes.NewReader(forgedState(t, b, a, finderKeys, finderKeys.NewPublicState())), nil); err != nil {
+		t.Fatal(err)
+	}
+	// What the person adds now, the finder's keys do not open.
+	later := addDoc(t, c, card, "Récépissé", "Identité", "Récépissé de demande de titre")
+	raw, err := c.GetRaw(ctx, card, later.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := finderKeys.DecryptDocument(raw); !errors.Is(err, vault.ErrWrongKeys) {
+		t.Fatalf("the finder's keys on a document added after the recovery: %v", err)
+	}
+	raw.Close()
 	for i, n := range net.Nodes {
 		for name, k := range map[string]*vault.Card{"finder's": finder, "lost": lost} {
 			eventually(t, 10*time.Second, "the "+name+" card is not refused", func() bool {
