@@ -339,7 +339,7 @@ func (n *Node) reissue(ctx context.Context, keys *vault.Keys, action string) (*v
 	for _, c := range old {
 		revoke = append(revoke, c.Pointer.Lookup)
 	}
-	nv, _, err := n.rotateKeys(ctx, s, card, revoke, action)
+	nv, _, err := n.rotateKeys(ctx, s, card, revoke, action, false)
 	if err != nil {
 		return nil, v, err
 	}

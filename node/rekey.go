@@ -81,21 +81,28 @@ type RekeyStats struct {
 func (n *Node) rekeyDocument(ctx context.Context, old, to *vault.Keys, c cid.Cid, st *RekeyStats) (cid.Cid, error) {
 	nd, err := n.rekeyFirstLeaf(ctx, old, to, c)
 	if errors.Is(err, errWholeFile) {
-		nc, err := n.reencrypt(ctx, old, to, c)
-		if err == nil {
-			st.Reencrypted++
-			if nd, err := n.dag.Get(ctx, c); err == nil {
-				size, _ := nd.Size()
-				st.Bytes += size
-			}
-		}
-		return nc, err
+		return n.reencryptDocument(ctx, old, to, c, st)
 	}
 	if err != nil {
 		return cid.Undef, err
 	}
 	st.Rekeyed++
 	return nd.Cid(), nil
+}
+
+// reencryptDocument decrypts the document at c and encrypts it again to
+// the keys to, under a new file key, in the current layout.
+func (n *Node) reencryptDocument(ctx context.Context, old, to *vault.Keys, c cid.Cid, st *RekeyStats) (cid.Cid, error) {
+	nc, err := n.reencrypt(ctx, old, to, c)
+	if err != nil {
+		return cid.Undef, err
+	}
+	st.Reencrypted++
+	if nd, err := n.dag.Get(ctx, c); err == nil {
+		size, _ := nd.Size()
+		st.Bytes += size
+	}
+	return nc, nil
 }
 
 // maxLayoutDepth bounds the walk down the leftmost path of a document.

@@ -46,8 +46,21 @@ func (n *Node) Rotate(ctx context.Context, card *vault.Card) (vault.VaultID, err
 	if err != nil {
 		return vault.VaultID{}, err
 	}
-	id, _, err := n.rotateKeys(ctx, s, card, nil, vault.ActionRotate)
+	id, _, err := n.rotateKeys(ctx, s, card, nil, vault.ActionRotate, false)
 	return id, err
+}
+
+// RotateFull is Rotate, but every document is decrypted and encrypted again
+// under a new file key instead of getting a new header: the old way, which
+// costs a pass over every byte. It is for when the documents' file keys
+// themselves may have leaked, and for comparison in benchmarks.
+func (n *Node) RotateFull(ctx context.Context, card *vault.Card) (vault.VaultID, *RekeyStats, error) {
+	defer n.opHold()()
+	s, err := n.open(ctx, card)
+	if err != nil {
+		return vault.VaultID{}, nil, err
+	}
+	return n.rotateKeys(ctx, s, card, nil, vault.ActionRotate, true)
 }
 
 // rotateKeys moves the vault of session s to new keys: a new vault with
@@ -57,7 +70,7 @@ func (n *Node) Rotate(ctx context.Context, card *vault.Card) (vault.VaultID, err
 // keys; the cards in revoke are revoked in both vaults; and the old vault
 // gets a last state, signed by its old key, that forwards to the new one.
 // The caller holds opHold, not the vault lock.
-func (n *Node) rotateKeys(ctx context.Context, s *session, card *vault.Card, revoke []vault.LookupID, action string) (vault.VaultID, *RekeyStats, error) {
+func (n *Node) rotateKeys(ctx context.Context, s *session, card *vault.Card, revoke []vault.LookupID, action string, full bool) (vault.VaultID, *RekeyStats, error) {
 	keys, err := vault.NewKeys()
 	if err != nil {
 		return vault.VaultID{}, nil, err
@@ -74,7 +87,11 @@ func (n *Node) rotateKeys(ctx context.Context, s *session, card *vault.Card, rev
 	st := &RekeyStats{}
 	m := vault.NewManifest()
 	for _, e := range s.manifest.Entries() {
-		c, err := n.rekeyDocument(ctx, s.keys, keys, e.CID, st)
+		rekey := n.rekeyDocument
+		if full {
+			rekey = n.reencryptDocument
+		}
+		c, err := rekey(ctx, s.keys, keys, e.CID, st)
 		if err != nil {
 			return vault.VaultID{}, nil, fmt.Errorf("re-key document %s: %w", e.ID, err)
 		}
@@ -117,7 +134,6 @@ func (n *Node) rotateKeys(ctx context.Context, s *session, card *vault.Card, rev
 		return vault.VaultID{}, nil, err
 	}
 	for _, e := range logs {
-		e.Note = "before the key change"
 		if sealed, err := e.Seal(keys.Recipient()); err == nil {
 			if _, err := n.addRecord(ctx, proto.RecordLog, ns.id, sealed); err != nil {
 				n.log.Warn("log entry not carried over", "err", err)
