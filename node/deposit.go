@@ -73,6 +73,12 @@ type DepositMetaIn struct {
 // that keep the vault take a copy.
 func (n *Node) Deposit(ctx context.Context, v vault.VaultID, r io.Reader, meta DepositMetaIn) (string, error) {
 	defer n.opHold()()
+	// The mail goes to the person's vault now, after any replacement
+	// since the id was noted (and nowhere when the forwards conflict).
+	v, err := n.latestVault(ctx, v)
+	if err != nil {
+		return "", err
+	}
 	public, _, err := n.publicState(ctx, v)
 	if err != nil {
 		return "", err

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -313,7 +314,10 @@ func (n *Node) latestVault(ctx context.Context, v vault.VaultID) (vault.VaultID,
 				n.log.Warn("forward not reachable", "from", v, "to", to, "err", err)
 				continue
 			}
-			if kept := sameGuardians(from, n.guardiansEver(ctx, to)); !kept {
+			// A vault without guardians (no federation when it was
+			// made) has nothing to compare: its single forward is taken.
+			solo := len(from) == 0 && len(m.Forwards) == 1
+			if kept := sameGuardians(from, n.guardiansEver(ctx, to)); !kept && !solo {
 				n.log.Warn("forward to a vault with other guardians not followed", "from", v, "to", to)
 				continue
 			}
@@ -386,4 +390,88 @@ func (n *Node) historyGuardians(ctx context.Context, v vault.VaultID) []peer.ID 
 		}
 	}
 	return out
+}
+
+// statesBeforeForward returns the heads (and their manifest roots) of v
+// that are the nearest, from the frontier back, not to be forwards: the
+// last states of the vault before it moved. A forward leaves them pinned
+// (setFrontier), so that a vault forwarded by someone holding its leaked
+// keys can still be recovered by its guardians.
+func (n *Node) statesBeforeForward(ctx context.Context, v vault.VaultID) ([]head, []*rootLinks) {
+	front, err := n.frontier(ctx, v)
+	if err != nil {
+		return nil, nil
+	}
+	var (
+		heads []head
+		roots []*rootLinks
+		queue = slices.Clone(front)
+		seen  = map[cid.Cid]bool{}
+	)
+	for _, h := range front {
+		seen[h.cid] = true
+	}
+	for len(queue) > 0 && len(seen) <= maxHistoryWalk {
+		h := queue[0]
+		queue = queue[1:]
+		hctx, cancel := context.WithTimeout(ctx, headFetchTimeout)
+		rl, err := n.readRoot(hctx, h.Manifest)
+		var p *vault.PublicState
+		if err == nil {
+			p, err = n.readPublic(hctx, rl)
+		}
+		cancel()
+		if err != nil {
+			continue
+		}
+		if p == nil || p.MovedTo == nil {
+			heads, roots = append(heads, h), append(roots, rl)
+			continue
+		}
+		for _, pc := range h.Parents {
+			if seen[pc] {
+				continue
+			}
+			seen[pc] = true
+			if ph, err := n.loadHead(ctx, v, pc); err == nil {
+				if hh, err := newHead(ph); err == nil {
+					queue = append(queue, hh)
+				}
+			}
+		}
+	}
+	return heads, roots
+}
+
+// recoveryRoots adds to the manifest roots of v's frontier those of its
+// last states before a forward, where the recovery shares are.
+func (n *Node) recoveryRoots(ctx context.Context, v vault.VaultID, roots []*rootLinks) []*rootLinks {
+	for _, rl := range roots {
+		if len(rl.shares) > 0 {
+			return roots
+		}
+	}
+	_, before := n.statesBeforeForward(ctx, v)
+	return append(roots, before...)
+}
+
+// loadBeforeForward loads into s the manifest of the last states of its
+// vault before it moved; s.front stays the frontier (a new state follows
+// it). The caller holds the vault lock and has loaded s (which gave a
+// MovedError).
+func (n *Node) loadBeforeForward(ctx context.Context, s *session) error {
+	heads, roots := n.statesBeforeForward(ctx, s.id)
+	if len(heads) == 0 {
+		return errors.New("no state of the vault from before it moved can be found")
+	}
+	var merged *vault.Manifest
+	for i, h := range heads {
+		m, err := n.readManifest(ctx, s.keys, roots[i].body)
+		if err != nil {
+			return fmt.Errorf("read vault state %d: %w", h.Seq, err)
+		}
+		merged = vault.Merge(merged, m)
+	}
+	s.manifest = merged
+	return nil
 }

@@ -102,6 +102,7 @@ func (n *Node) RecoveryStart(ctx context.Context, v vault.VaultID) (*RecoveryReq
 	if err != nil {
 		return nil, err
 	}
+	roots = n.recoveryRoots(ctx, v, roots)
 	guardians := map[string]bool{}
 	for _, rl := range roots {
 		for p := range rl.shares {
@@ -231,6 +232,7 @@ func (n *Node) RecoveryApprove(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	roots = n.recoveryRoots(ctx, rr.rec.Vault, roots)
 	var share *vault.Share
 	for _, rl := range roots {
 		c, ok := rl.shares[n.ID()]
@@ -331,6 +333,12 @@ func (n *Node) reissue(ctx context.Context, keys *vault.Keys, action string) (*v
 	s := &session{keys: keys, id: v, card: card.LookupID()}
 	unlock := n.lockVault(v)
 	err = n.load(ctx, s)
+	if moved := (*MovedError)(nil); errors.As(err, &moved) && action == vault.ActionRecover {
+		// Moved by someone holding the keys to a vault the recovery
+		// does not follow (other guardians): the guardians' keys win;
+		// the documents are those of before that forward.
+		err = n.loadBeforeForward(ctx, s)
+	}
 	unlock()
 	if err != nil {
 		return nil, v, err

@@ -353,3 +353,61 @@ func TestFinderReplacementUndone(t *testing.T) {
 		}
 	}
 }
+
+// TestForgedForwardDoesNotStopRecovery: whoever holds a vault's leaked
+// keys signs a forward to a vault of their own (whose guardians would be
+// theirs); a recovery started from the person's vault id does not follow
+// it, and the guardians of the vault still give the person a new card.
+func TestForgedForwardDoesNotStopRecovery(t *testing.T) {
+	ctx := context.Background()
+	net := federated(t, 3)
+	a, b, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
+	reg, err := a.Register(ctx, node.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := addDoc(t, a, reg.Card, "Passeport", "Identité", "Passeport de Moussa K.")
+	if _, _, err := b.List(ctx, reg.Card); err != nil {
+		t.Fatal(err)
+	}
+	stolen := stealKeys(t, c, a, reg.Card)
+	theirs, err := vault.NewKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := stolen.NewPublicState()
+	to := theirs.VaultID()
+	public.MovedTo = &to
+	for _, n := range []*node.Node{a, b} {
+		if _, err := n.Import(ctx, bytes.NewReader(forgedState(t, c, n, stolen, public)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req, err := c.RecoveryStart(ctx, reg.Vault)
+	if err != nil {
+		t.Fatalf("recovery after a forged forward: %v", err)
+	}
+	for _, g := range []*node.Node{a, b} {
+		eventually(t, 10*time.Second, "a guardian does not see the request", func() bool {
+			rs, _ := g.RecoveryRequests(ctx)
+			return len(rs) == 1
+		})
+		if err := g.RecoveryApprove(ctx, req.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var card *vault.Card
+	eventually(t, 10*time.Second, "the recovery does not finish", func() bool {
+		card, _, err = c.RecoveryFinish(ctx, req.ID)
+		return err == nil
+	})
+	for i, n := range net.Nodes {
+		eventually(t, 10*time.Second, "the lost card is not refused", func() bool {
+			_, _, err := n.List(ctx, reg.Card)
+			return isReplaced(err)
+		})
+		if got := readDoc(t, n, card, doc.ID); string(got) != "Passeport de Moussa K." {
+			t.Fatalf("node %d reads %q with the recovered card", i, got)
+		}
+	}
+}
