@@ -55,3 +55,34 @@ func TestRekeyHeader(t *testing.T) {
 		t.Fatalf("re-key with keys that do not open the header: %v", err)
 	}
 }
+
+// FuzzRekeyHeader: any first leaf of a document, as a peer may send it:
+// IsHeader and RekeyHeader never panic, and a header they accept is one
+// that age reads back.
+func FuzzRekeyHeader(f *testing.F) {
+	keys, err := NewKeys()
+	if err != nil {
+		f.Fatal(err)
+	}
+	var file bytes.Buffer
+	w, _ := keys.EncryptDocument(&file)
+	w.Write([]byte("x"))
+	w.Close()
+	hdr, _ := ReadHeader(bufio.NewReader(bytes.NewReader(file.Bytes())))
+	f.Add(hdr)
+	f.Add(file.Bytes())
+	f.Add([]byte("age-encryption.org/v1\n--- \n"))
+	to, _ := NewKeys()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !IsHeader(b) {
+			return
+		}
+		nh, err := keys.RekeyHeader(b, to.Recipient())
+		if err != nil {
+			return
+		}
+		if !IsHeader(nh) {
+			t.Fatal("a re-keyed header is not a header")
+		}
+	})
+}
