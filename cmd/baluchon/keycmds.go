@@ -71,6 +71,9 @@ func cmdRecover(e *env, args []string) error {
 			return err
 		}
 		fmt.Fprintln(e.stdout, rr.ID)
+		if rr.Vault != "" && rr.Vault != pos[0] {
+			fmt.Fprintf(e.stderr, "the vault's card was replaced since this id was noted: the recovery is of vault %s, which it leads to\n", rr.Vault)
+		}
 		fmt.Fprintf(e.stderr, "recovery started; it needs the approval of guardians: %s\nat each guardian, a worker who has checked the person's identity runs: baluchon recover approve %s\nthen here: baluchon recover finish %s --out NEWCARD\n", strings.Join(guardianNames(rr.Guardians), ", "), rr.ID, rr.ID)
 	case "list":
 		rs, err := cl.RecoveryRequests(e.ctx)
