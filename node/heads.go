@@ -175,6 +175,10 @@ func (n *Node) adoptHeads(ctx context.Context, v vault.VaultID, incoming []*vaul
 		if err := n.fetchGraph(ctx, h.Manifest); err != nil {
 			return changed, fmt.Errorf("fetch vault state %d: %w", h.Seq, err)
 		}
+		if err := n.checkGrows(ctx, h); err != nil {
+			n.log.Warn("vault state refused", "vault", v, "seq", h.Seq, "err", err)
+			continue
+		}
 		ok, err := n.adopt(ctx, h)
 		if err != nil {
 			return changed, err

@@ -475,3 +475,68 @@ func (n *Node) loadBeforeForward(ctx context.Context, s *session) error {
 	s.manifest = merged
 	return nil
 }
+
+// errShrinks says that a head's public state drops something its parents
+// had: only someone holding leaked keys signs such a head.
+var errShrinks = errors.New("its public state drops what its parents had (a revocation, a forward, a deposit taken in, or the recipient)")
+
+// checkGrows checks that the public state of h keeps everything the public
+// states of its parents hold. A parent whose state cannot be read here is
+// not checked (the vault's record at this node still holds what it saw).
+func (n *Node) checkGrows(ctx context.Context, h head) error {
+	rl, err := n.readRoot(ctx, h.Manifest)
+	if err != nil {
+		return err
+	}
+	p, err := n.readPublic(ctx, rl)
+	if err != nil {
+		return err
+	}
+	for _, pc := range h.Parents {
+		ph, err := n.loadHead(ctx, h.Vault, pc)
+		if err != nil {
+			continue
+		}
+		prl, err := n.readRoot(ctx, ph.Manifest)
+		if err != nil {
+			continue
+		}
+		pp, err := n.readPublic(ctx, prl)
+		if err != nil || pp == nil {
+			continue
+		}
+		if p == nil || !grows(pp, p) {
+			return errShrinks
+		}
+	}
+	return nil
+}
+
+// grows reports whether b keeps everything of a.
+func grows(a, b *vault.PublicState) bool {
+	if a.Recipient != b.Recipient {
+		return false
+	}
+	// A vault that moved stays moved; a second forward (to another vault)
+	// is let through: the vault's record keeps every forward, and two of
+	// them keep both vaults.
+	if a.MovedTo != nil && b.MovedTo == nil {
+		return false
+	}
+	for k := range a.RevokedCards {
+		if _, ok := b.RevokedCards[k]; !ok {
+			return false
+		}
+	}
+	for k := range a.RevokedGrants {
+		if _, ok := b.RevokedGrants[k]; !ok {
+			return false
+		}
+	}
+	for k := range a.Deposits {
+		if _, ok := b.Deposits[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
