@@ -348,14 +348,20 @@ func sameGuardians(old, fresh []peer.ID) bool {
 	return common >= 2
 }
 
-// maxHistoryWalk bounds the heads read to learn a vault's guardians.
-const maxHistoryWalk = 256
+// maxHistoryWalk bounds the heads read to learn a vault's guardians, and
+// historyTimeout the time spent fetching them from peers.
+const (
+	maxHistoryWalk = 256
+	historyTimeout = 30 * time.Second
+)
 
 // historyGuardians returns the guardians of v: those this node ever saw,
 // and those the states of the vault's history name (for a node that did
 // not keep the vault before it moved; the history is fetched from peers).
 func (n *Node) historyGuardians(ctx context.Context, v vault.VaultID) []peer.ID {
 	out := n.guardiansEver(ctx, v)
+	ctx, cancel := context.WithTimeout(ctx, historyTimeout)
+	defer cancel()
 	front, err := n.frontier(ctx, v)
 	if err != nil {
 		return out
@@ -398,6 +404,8 @@ func (n *Node) historyGuardians(ctx context.Context, v vault.VaultID) []peer.ID 
 // (setFrontier), so that a vault forwarded by someone holding its leaked
 // keys can still be recovered by its guardians.
 func (n *Node) statesBeforeForward(ctx context.Context, v vault.VaultID) ([]head, []*rootLinks) {
+	ctx, cancel := context.WithTimeout(ctx, historyTimeout)
+	defer cancel()
 	front, err := n.frontier(ctx, v)
 	if err != nil {
 		return nil, nil
