@@ -489,8 +489,9 @@ func (n *Node) loadBeforeForward(ctx context.Context, s *session) error {
 var errShrinks = errors.New("its public state drops what its parents had (a revocation, a forward, a deposit taken in, or the recipient)")
 
 // checkGrows checks that the public state of h keeps everything the public
-// states of its parents hold. A parent whose state cannot be read here is
-// not checked (the vault's record at this node still holds what it saw).
+// states of its parents hold. A parent whose state is not in this node's
+// store is not checked, nor fetched (the vault's record at this node still
+// holds what it saw).
 func (n *Node) checkGrows(ctx context.Context, h head) error {
 	rl, err := n.readRoot(ctx, h.Manifest)
 	if err != nil {
@@ -501,12 +502,15 @@ func (n *Node) checkGrows(ctx context.Context, h head) error {
 		return err
 	}
 	for _, pc := range h.Parents {
+		if !n.HasBlock(ctx, pc) {
+			continue
+		}
 		ph, err := n.loadHead(ctx, h.Vault, pc)
-		if err != nil {
+		if err != nil || !n.HasBlock(ctx, ph.Manifest) {
 			continue
 		}
 		prl, err := n.readRoot(ctx, ph.Manifest)
-		if err != nil {
+		if err != nil || !prl.public.Defined() || !n.HasBlock(ctx, prl.public) {
 			continue
 		}
 		pp, err := n.readPublic(ctx, prl)
