@@ -303,7 +303,10 @@ func (n *Node) latestVault(ctx context.Context, v vault.VaultID) (vault.VaultID,
 		if p := n.withMemory(ctx, v, nil); p != nil && p.MovedTo != nil && !slices.Contains(m.Forwards, p.MovedTo.String()) {
 			m.Forwards = append(m.Forwards, p.MovedTo.String())
 		}
-		from := n.historyGuardians(ctx, v)
+		var from []peer.ID
+		if len(m.Forwards) > 0 {
+			from = n.historyGuardians(ctx, v)
+		}
 		var next []vault.VaultID
 		for _, f := range m.Forwards {
 			to, err := vault.ParseVaultID(f)
@@ -378,12 +381,15 @@ func (n *Node) historyGuardians(ctx context.Context, v vault.VaultID) []peer.ID 
 		hctx, cancel := context.WithTimeout(ctx, headFetchTimeout)
 		rl, err := n.readRoot(hctx, h.Manifest)
 		cancel()
-		if err == nil {
+		if err == nil && len(rl.shares) > 0 {
+			// The nearest states that name guardians are enough (older
+			// ones are usually collected).
 			for g := range rl.shares {
 				if !slices.Contains(out, g) {
 					out = append(out, g)
 				}
 			}
+			continue
 		}
 		for _, p := range h.Parents {
 			if seen[p] {
