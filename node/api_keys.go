@@ -15,7 +15,7 @@ import (
 
 // Routes of the "keys get lost" features:
 //
-//	POST   /v1/card/replace                 (card) → {"card": TEXT}
+//	POST   /v1/card/replace                 (card) → {"card": TEXT, "vault": NEW ID}
 //	POST   /v1/recovery                     {"vault": ID} → RecoveryRequest
 //	GET    /v1/recovery                     → [RecoveryRequest] naming this node as guardian
 //	POST   /v1/recovery/{id}/approve        {"requester": PEERID} → {} (the structure the worker confirmed)
@@ -40,12 +40,12 @@ func (n *Node) keyRoutes(mux *http.ServeMux) {
 		writeJSON(w, res)
 	})
 	mux.HandleFunc("POST /v1/card/replace", n.withCard(func(w http.ResponseWriter, r *http.Request, card *vault.Card) {
-		c, err := n.ReplaceCard(r.Context(), card)
+		c, v, err := n.Replace(r.Context(), card)
 		if err != nil {
 			n.fail(w, err)
 			return
 		}
-		writeJSON(w, map[string]string{"card": c.String()})
+		writeJSON(w, map[string]string{"card": c.String(), "vault": v.String()})
 	}))
 	mux.HandleFunc("POST /v1/recovery", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {

@@ -333,12 +333,14 @@ func (c *Client) Open(ctx context.Context, card *vault.Card, progress func(done,
 }
 
 // ReplaceCard gives the person a new card; the old one stops working.
-func (c *Client) ReplaceCard(ctx context.Context, card *vault.Card) (string, error) {
+// It returns the new card and the vault's new id.
+func (c *Client) ReplaceCard(ctx context.Context, card *vault.Card) (text, vaultID string, err error) {
 	var out struct {
-		Card string `json:"card"`
+		Card  string `json:"card"`
+		Vault string `json:"vault"`
 	}
-	err := c.json(ctx, "POST", "/v1/card/replace", card, nil, &out)
-	return out.Card, err
+	err = c.json(ctx, "POST", "/v1/card/replace", card, nil, &out)
+	return out.Card, out.Vault, err
 }
 
 // RecoveryStart starts the recovery of a vault.

@@ -52,6 +52,11 @@ type Config struct {
 	// long the node keeps the states that newer ones replaced (see
 	// trash.go). Default: "720h" (30 days).
 	TrashPeriod Duration `json:"trash_period,omitempty"`
+	// RetireGrace is how long a vault that moved to another (after a key
+	// change or a card replacement) is kept once the new vault has been
+	// opened with its card at this node. A vault said to have moved to
+	// two different vaults is never dropped. Default: "168h" (7 days).
+	RetireGrace Duration `json:"retire_grace,omitempty"`
 }
 
 // Duration is a time.Duration written as "30s", "10m" in JSON.
@@ -84,6 +89,7 @@ const (
 	DefaultReplicas         = 2
 	DefaultSyncInterval     = Duration(30 * time.Second)
 	DefaultReplicaGrace     = Duration(10 * time.Minute)
+	DefaultRetireGrace      = Duration(7 * 24 * time.Hour)
 )
 
 // DefaultListen is the default set of libp2p listen addresses.
@@ -123,6 +129,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if out.TrashPeriod == 0 {
 		out.TrashPeriod = DefaultTrashPeriod
+	}
+	if out.RetireGrace == 0 {
+		out.RetireGrace = DefaultRetireGrace
 	}
 	return out
 }

@@ -60,7 +60,7 @@ func (n *Node) publicState(ctx context.Context, v vault.VaultID) (*vault.PublicS
 	if public == nil {
 		return nil, nil, errors.New("this vault was made by an older baluchon: its card must be shown once before anything can be deposited")
 	}
-	return public, roots, nil
+	return n.withMemory(ctx, v, public), roots, nil
 }
 
 // DepositMetaIn is what the depositing structure says of a document.
@@ -73,6 +73,12 @@ type DepositMetaIn struct {
 // that keep the vault take a copy.
 func (n *Node) Deposit(ctx context.Context, v vault.VaultID, r io.Reader, meta DepositMetaIn) (string, error) {
 	defer n.opHold()()
+	// The mail goes to the person's vault now, after any replacement
+	// since the id was noted (and nowhere when the forwards conflict).
+	v, err := n.latestVault(ctx, v)
+	if err != nil {
+		return "", err
+	}
 	public, _, err := n.publicState(ctx, v)
 	if err != nil {
 		return "", err

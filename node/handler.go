@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	ds "github.com/ipfs/go-datastore"
 	dsq "github.com/ipfs/go-datastore/query"
@@ -16,11 +17,20 @@ import (
 // The node answers baluchon's protocols (proto.Handler).
 var _ proto.Handler = (*Node)(nil)
 
-// Resolve answers a peer looking for a card this node keeps.
+// cardReplacedReason starts the reason of a refused resolve: the card was
+// replaced, at the time that follows.
+const cardReplacedReason = "card replaced "
+
+// Resolve answers a peer looking for a card this node keeps, unless the
+// card was replaced.
 func (n *Node) Resolve(ctx context.Context, from peer.ID, id vault.LookupID) (*proto.CardRecord, error) {
 	rec, err := n.localCard(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if when, revoked := n.revokedHere(ctx, id); revoked {
+		// A replaced card's envelope is handed to no one.
+		return nil, fmt.Errorf("%w: %s%s", proto.ErrRefused, cardReplacedReason, when.UTC().Format(time.RFC3339))
 	}
 	if rec == nil {
 		return nil, proto.ErrNotFound

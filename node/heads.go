@@ -203,6 +203,10 @@ func (n *Node) adoptHeads(ctx context.Context, v vault.VaultID, incoming []*vaul
 			}
 			return changed, fmt.Errorf("fetch vault state %d: %w", h.Seq, err)
 		}
+		if err := n.checkGrows(ctx, h); err != nil {
+			n.log.Warn("vault state refused", "vault", v, "seq", h.Seq, "err", err)
+			continue
+		}
 		ok, err := n.adopt(ctx, h)
 		release()
 		if err != nil {
@@ -264,6 +268,19 @@ func (n *Node) setFrontier(ctx context.Context, h head, front, dropped []head) e
 	if err != nil {
 		return fmt.Errorf("get manifest root: %w", err)
 	}
+	// What the head says publicly joins what this node remembers of the
+	// vault before the head counts (memory.go).
+	rl, err := n.readRoot(ctx, h.Manifest)
+	if err != nil {
+		return err
+	}
+	public, err := n.remember(ctx, h.Vault, rl)
+	if err != nil {
+		return err
+	}
+	// A forward alone never drops a state: the states it supersedes stay
+	// pinned until the vault is retired (retireDue).
+	forward := public != nil && public.MovedTo != nil
 	if err := n.pinner.Pin(ctx, root, true, name); err != nil {
 		return fmt.Errorf("pin vault state: %w", err)
 	}
@@ -290,7 +307,7 @@ func (n *Node) setFrontier(ctx context.Context, h head, front, dropped []head) e
 		return fmt.Errorf("record vault state: %w", err)
 	}
 	for _, d := range dropped {
-		if d.Manifest.Equals(h.Manifest) || slices.ContainsFunc(front, func(f head) bool {
+		if forward || d.Manifest.Equals(h.Manifest) || slices.ContainsFunc(front, func(f head) bool {
 			return f.Manifest.Equals(d.Manifest) && !slices.ContainsFunc(dropped, func(x head) bool { return x.cid.Equals(f.cid) })
 		}) {
 			continue
@@ -343,8 +360,9 @@ func (p *Progress) Values() (done, total uint64) {
 	return p.tracker.ProgressStat().Bytes, p.total.Load()
 }
 
-// followForward retires a vault whose adopted state forwards to another
-// (after a key rotation), and takes the new vault.
+// followForward takes the new vault when an adopted state of a vault
+// forwards to another (after a key rotation). The old vault stays until
+// the new one has been opened with its card here (retireDue).
 func (n *Node) followForward(ctx context.Context, h head) {
 	rl, err := n.readRoot(ctx, h.Manifest)
 	if err != nil {
@@ -356,8 +374,6 @@ func (n *Node) followForward(ctx context.Context, h head) {
 	}
 	to := *p.MovedTo
 	n.goBackground(func(ctx context.Context) {
-		n.retire(ctx, h.Vault)
-		n.gcSoon()
 		ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 		defer cancel()
 		if err := n.refresh(ctx, to); err != nil {

@@ -77,6 +77,8 @@ type Node struct {
 
 	// vaultMu serialises the changes to one vault's heads and pins.
 	vaultMu sync.Map // vault id (string) → *sync.Mutex
+	// memMu serialises the changes to the vaults' monotone records.
+	memMu sync.Mutex
 	// cfgMu guards cfg.Peers and writes of config.json.
 	cfgMu sync.Mutex
 

@@ -99,10 +99,17 @@ type RecoveryRequest struct {
 // that must approve it.
 func (n *Node) RecoveryStart(ctx context.Context, v vault.VaultID) (*RecoveryRequest, error) {
 	defer n.opHold()()
+	// The id on the person's paper file may be of a vault replaced since
+	// (by a finder of the card too): the recovery is of the latest one.
+	v, err := n.latestVault(ctx, v)
+	if err != nil {
+		return nil, err
+	}
 	public, roots, err := n.publicState(ctx, v)
 	if err != nil {
 		return nil, err
 	}
+	roots = n.recoveryRoots(ctx, v, roots)
 	guardians := map[string]bool{}
 	for _, rl := range roots {
 		for p := range rl.shares {
@@ -257,6 +264,7 @@ func (n *Node) RecoveryApprove(ctx context.Context, id string, from peer.ID) err
 	if err != nil {
 		return err
 	}
+	roots = n.recoveryRoots(ctx, rr.rec.Vault, roots)
 	var share *vault.Share
 	for _, rl := range roots {
 		c, ok := rl.shares[n.ID()]
@@ -342,20 +350,25 @@ func (n *Node) RecoveryFinish(ctx context.Context, id string) (*vault.Card, vaul
 	if err != nil {
 		return nil, v, err
 	}
-	card, err := n.reissue(ctx, keys, vault.ActionRecover)
-	return card, v, err
+	// The rebuilt keys are the vault's, and whoever held a card of it
+	// holds them too: the vault moves to new keys that only the new card
+	// opens, and every card it had is revoked (a finder's replacement
+	// included: the request follows the forwards, see RecoveryStart).
+	return n.reissue(ctx, keys, vault.ActionRecover)
 }
 
-// reissue gives the vault of keys a new card and revokes every other card
-// the vault had (known here or at connected members).
-func (n *Node) reissue(ctx context.Context, keys *vault.Keys, action string) (*vault.Card, error) {
+// reissue gives the vault of keys a new card through a key rotation (see
+// rotateKeys): a new vault, with new keys, that only the new card opens;
+// every card the old vault had (known here or at connected members) is
+// revoked in both vaults. It returns the new card and the new vault id.
+func (n *Node) reissue(ctx context.Context, keys *vault.Keys, action string) (*vault.Card, vault.VaultID, error) {
 	v := keys.VaultID()
 	if err := n.refresh(ctx, v); err != nil {
-		return nil, err
+		return nil, v, err
 	}
 	old, err := n.vaultCards(ctx, v)
 	if err != nil {
-		return nil, err
+		return nil, v, err
 	}
 	for _, p := range n.host.Network().Peers() {
 		if n.IsMember(p) {
@@ -368,48 +381,48 @@ func (n *Node) reissue(ctx context.Context, keys *vault.Keys, action string) (*v
 	}
 	card, err := vault.NewCard(nil)
 	if err != nil {
-		return nil, err
-	}
-	rec, err := n.newCardRecord(ctx, card, keys)
-	if err != nil {
-		return nil, err
+		return nil, v, err
 	}
 	s := &session{keys: keys, id: v, card: card.LookupID()}
 	unlock := n.lockVault(v)
-	defer unlock()
-	if err := n.load(ctx, s); err != nil {
-		return nil, err
+	err = n.load(ctx, s)
+	if moved := (*MovedError)(nil); errors.As(err, &moved) && action == vault.ActionRecover {
+		// Moved by someone holding the keys to a vault the recovery
+		// does not follow (other guardians): the guardians' keys win;
+		// the documents are those of before that forward.
+		err = n.loadBeforeForward(ctx, s)
 	}
-	now := time.Now().UTC()
+	unlock()
+	if err != nil {
+		return nil, v, err
+	}
+	revoke := make([]vault.LookupID, 0, len(old))
 	for _, c := range old {
-		if _, done := s.public.RevokedCards[c.Pointer.Lookup]; !done {
-			s.public.RevokedCards[c.Pointer.Lookup] = now
-		}
+		revoke = append(revoke, c.Pointer.Lookup)
 	}
-	if err := n.commit(ctx, s, s.manifest); err != nil {
-		return nil, err
+	nv, _, err := n.rotateKeys(ctx, s, card, revoke, action, false)
+	if err != nil {
+		return nil, v, err
 	}
-	if err := n.storeCard(ctx, v, rec); err != nil {
-		return nil, err
-	}
-	a := &proto.Announcement{Vault: v, Cards: []*proto.CardRecord{rec}}
-	for _, h := range s.front {
-		a.Heads = append(a.Heads, h.Head)
-	}
-	n.announceAll(a)
-	n.logAction(ctx, s, action, "", "")
-	n.log.Info("new card issued", "vault", v, "revoked", len(old))
-	return card, nil
+	n.log.Info("new card issued", "old vault", v, "vault", nv, "revoked", len(old))
+	return card, nv, nil
 }
 
 // ReplaceCard gives the person a new card, with the old one present (lost
 // then found, or a suspicion of copy); the old card stops working at every
-// node.
+// node. The vault gets new keys, so a new id: see Replace.
 func (n *Node) ReplaceCard(ctx context.Context, card *vault.Card) (*vault.Card, error) {
+	c, _, err := n.Replace(ctx, card)
+	return c, err
+}
+
+// Replace is ReplaceCard; it also returns the new vault id (the old one
+// forwards to it).
+func (n *Node) Replace(ctx context.Context, card *vault.Card) (*vault.Card, vault.VaultID, error) {
 	defer n.opHold()()
 	s, err := n.open(ctx, card)
 	if err != nil {
-		return nil, err
+		return nil, vault.VaultID{}, err
 	}
 	return n.reissue(ctx, s.keys, vault.ActionReplace)
 }

@@ -3,8 +3,11 @@ package node
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/ipfs/boxo/ipld/merkledag"
@@ -35,54 +38,80 @@ func (e *MovedError) Error() string {
 	return fmt.Sprintf("this vault's keys were changed: it is now vault %s", e.To)
 }
 
-// Rotate changes every key of the vault of card and re-encrypts every
-// document. It returns the new vault id; the card stays the same.
+// Rotate changes every key of the vault of card. It returns the new vault
+// id; the card stays the same.
 func (n *Node) Rotate(ctx context.Context, card *vault.Card) (vault.VaultID, error) {
 	defer n.opHold()()
 	s, err := n.open(ctx, card)
 	if err != nil {
 		return vault.VaultID{}, err
 	}
+	id, _, err := n.rotateKeys(ctx, s, card, nil, vault.ActionRotate, false)
+	return id, err
+}
+
+// RotateFull is Rotate, but every document is decrypted and encrypted again
+// under a new file key instead of getting a new header: the old way, which
+// costs a pass over every byte. It is for when the documents' file keys
+// themselves may have leaked, and for comparison in benchmarks.
+func (n *Node) RotateFull(ctx context.Context, card *vault.Card) (vault.VaultID, *RekeyStats, error) {
+	defer n.opHold()()
+	s, err := n.open(ctx, card)
+	if err != nil {
+		return vault.VaultID{}, nil, err
+	}
+	return n.rotateKeys(ctx, s, card, nil, vault.ActionRotate, true)
+}
+
+// rotateKeys moves the vault of session s to new keys: a new vault with
+// every document re-keyed (a new header over the same payload blocks; see
+// rekey.go), the delegations still valid, recovery shares re-split among
+// the same guardians, the log re-sealed; card gets an envelope of the new
+// keys; the cards in revoke are revoked in both vaults; and the old vault
+// gets a last state, signed by its old key, that forwards to the new one.
+// The caller holds opHold, not the vault lock.
+func (n *Node) rotateKeys(ctx context.Context, s *session, card *vault.Card, revoke []vault.LookupID, action string, full bool) (vault.VaultID, *RekeyStats, error) {
 	keys, err := vault.NewKeys()
 	if err != nil {
-		return vault.VaultID{}, err
+		return vault.VaultID{}, nil, err
 	}
+	now := time.Now().UTC()
 	ns := &session{keys: keys, id: keys.VaultID(), public: keys.NewPublicState(), card: card.LookupID()}
-	for l, t := range s.public.RevokedCards {
-		ns.public.RevokedCards[l] = t
+	maps.Copy(ns.public.RevokedCards, s.public.RevokedCards)
+	maps.Copy(ns.public.RevokedGrants, s.public.RevokedGrants)
+	for _, l := range revoke {
+		if _, done := ns.public.RevokedCards[l]; !done {
+			ns.public.RevokedCards[l] = now
+		}
 	}
+	st := &RekeyStats{}
 	m := vault.NewManifest()
 	for _, e := range s.manifest.Entries() {
-		c, err := n.reencrypt(ctx, s.keys, keys, e.CID)
+		rekey := n.rekeyDocument
+		if full {
+			rekey = n.reencryptDocument
+		}
+		c, err := rekey(ctx, s.keys, keys, e.CID, st)
 		if err != nil {
-			return vault.VaultID{}, fmt.Errorf("re-encrypt document %s: %w", e.ID, err)
+			return vault.VaultID{}, nil, fmt.Errorf("re-key document %s: %w", e.ID, err)
 		}
 		e.CID = c
 		if err := m.Add(e); err != nil {
-			return vault.VaultID{}, err
+			return vault.VaultID{}, nil, err
 		}
 	}
-	now := time.Now()
 	for _, d := range s.manifest.Delegations() {
 		if _, revoked := s.public.RevokedGrants[d.ID]; !revoked && now.Before(d.Expires) {
 			if err := m.AddDelegation(d); err != nil {
-				return vault.VaultID{}, err
+				return vault.VaultID{}, nil, err
 			}
 		}
 	}
-	if r := s.manifest.Recovery(); r != nil {
-		var guardians []peer.ID
-		for g := range r.Shares {
-			if p, err := peer.Decode(g); err == nil {
-				guardians = append(guardians, p)
-			}
-		}
-		rec, err := n.makeShares(ctx, keys, guardians, r.Threshold)
-		if err != nil {
-			return vault.VaultID{}, fmt.Errorf("new recovery shares: %w", err)
-		}
+	if rec, err := n.resplit(ctx, s, keys); err != nil {
+		return vault.VaultID{}, nil, err
+	} else if rec != nil {
 		if err := m.SetRecovery(*rec); err != nil {
-			return vault.VaultID{}, err
+			return vault.VaultID{}, nil, err
 		}
 	}
 	// The log goes along, sealed to the new keys.
@@ -96,16 +125,15 @@ func (n *Node) Rotate(ctx context.Context, card *vault.Card) (vault.VaultID, err
 	}
 	rec, err := n.newCardRecord(ctx, card, keys)
 	if err != nil {
-		return vault.VaultID{}, err
+		return vault.VaultID{}, nil, err
 	}
 	unlockNew := n.lockVault(ns.id)
 	err = n.commit(ctx, ns, m)
 	unlockNew()
 	if err != nil {
-		return vault.VaultID{}, err
+		return vault.VaultID{}, nil, err
 	}
 	for _, e := range logs {
-		e.Note = "before the key change"
 		if sealed, err := e.Seal(keys.Recipient()); err == nil {
 			if _, err := n.addRecord(ctx, proto.RecordLog, ns.id, sealed); err != nil {
 				n.log.Warn("log entry not carried over", "err", err)
@@ -113,20 +141,32 @@ func (n *Node) Rotate(ctx context.Context, card *vault.Card) (vault.VaultID, err
 		}
 	}
 	if err := n.storeCard(ctx, ns.id, rec); err != nil {
-		return vault.VaultID{}, err
+		return vault.VaultID{}, nil, err
 	}
-	// The old vault's last state: a forward, and nothing the old keys open.
+	n.markOpened(ctx, ns.id)
+	// The old vault's last state: a forward, the revocations, and nothing
+	// the old keys open.
 	unlock := n.lockVault(s.id)
-	if err := n.load(ctx, s); err != nil {
+	err = n.load(ctx, s)
+	var moved *MovedError
+	if errors.As(err, &moved) {
+		err = nil // moved already (a conflicting forward): add ours
+	}
+	if err != nil {
 		unlock()
-		return vault.VaultID{}, err
+		return vault.VaultID{}, nil, err
 	}
 	to := ns.id
 	s.public.MovedTo = &to
+	for _, l := range revoke {
+		if _, done := s.public.RevokedCards[l]; !done {
+			s.public.RevokedCards[l] = now
+		}
+	}
 	err = n.commitForward(ctx, s, keys)
 	unlock()
 	if err != nil {
-		return vault.VaultID{}, err
+		return vault.VaultID{}, nil, err
 	}
 	n.announce(s)
 	a := &proto.Announcement{Vault: ns.id, Cards: []*proto.CardRecord{rec}}
@@ -134,11 +174,44 @@ func (n *Node) Rotate(ctx context.Context, card *vault.Card) (vault.VaultID, err
 		a.Heads = append(a.Heads, h.Head)
 	}
 	n.announceAll(a)
-	n.logAction(ctx, ns, vault.ActionRotate, "", "")
-	n.retire(ctx, s.id)
-	n.gcSoon()
-	n.log.Info("vault keys changed", "old", s.id, "new", ns.id)
-	return ns.id, nil
+	n.logAction(ctx, ns, action, "", "")
+	n.log.Info("vault keys changed", "old", s.id, "new", ns.id, "rekeyed", st.Rekeyed, "reencrypted", st.Reencrypted)
+	return ns.id, st, nil
+}
+
+// resplit splits the new keys among the guardians of the vault of s: every
+// structure ever seen holding a share of it here, and those its manifest
+// names. Whoever holds the old keys can change the manifest, not what
+// this node saw: a replacement keeps the vault's guardians.
+func (n *Node) resplit(ctx context.Context, s *session, keys *vault.Keys) (*vault.Recovery, error) {
+	seen := n.guardiansEver(ctx, s.id)
+	k := 2
+	if r := s.manifest.Recovery(); r != nil {
+		k = max(k, r.Threshold)
+		for g := range r.Shares {
+			if p, err := peer.Decode(g); err == nil && !slices.Contains(seen, p) {
+				seen = append(seen, p)
+			}
+		}
+	}
+	var guardians []peer.ID
+	for _, g := range seen {
+		if n.structure(g) != nil {
+			guardians = append(guardians, g)
+		} else {
+			n.log.Warn("guardian's structure key unknown: no new share for it", "vault", s.id, "guardian", g)
+		}
+	}
+	if len(guardians) < 2 {
+		return nil, nil
+	}
+	slices.Sort(guardians)
+	k = min(k, len(guardians))
+	rec, err := n.makeShares(ctx, keys, guardians, k)
+	if err != nil {
+		return nil, fmt.Errorf("new recovery shares: %w", err)
+	}
+	return rec, nil
 }
 
 // reencrypt decrypts the document at c with the old keys and encrypts it
@@ -209,10 +282,16 @@ func (n *Node) retire(ctx context.Context, v vault.VaultID) {
 		}
 	}
 	// Its cards now lead to the new vault (or nowhere): forget that they
-	// led here.
+	// led here, but for the revoked ones, which stay refused.
 	if res, err := n.store.ldb.Query(ctx, dsqKeysOnly(vaultCardsPrefix(v.String()))); err == nil {
 		if entries, err := res.Rest(); err == nil {
 			for _, e := range entries {
+				parts := splitKey(e.Key)
+				if l, err := vault.ParseLookupID(parts[len(parts)-1]); err == nil {
+					if ok, _ := n.store.ldb.Has(ctx, revokedKey(l, v)); ok {
+						continue
+					}
+				}
 				_ = n.store.ldb.Delete(ctx, ds.NewKey(e.Key))
 			}
 		}

@@ -153,6 +153,13 @@ func (n *Node) openOnce(ctx context.Context, card *vault.Card, followed bool) (*
 	}
 	s := &session{keys: keys, id: keys.VaultID(), card: card.LookupID()}
 	cardTime := rec.Pointer.Time
+	// A card this node ever saw revoked stays refused, whatever heads
+	// came since (memory.go).
+	if p := n.withMemory(ctx, s.id, nil); p != nil {
+		if when, ok := p.RevokedCards[s.card]; ok {
+			return nil, &CardReplacedError{When: when}
+		}
+	}
 	if local {
 		n.markCardOpened(ctx, s.id, s.card)
 	}
@@ -214,6 +221,7 @@ func (n *Node) openOnce(ctx context.Context, card *vault.Card, followed bool) (*
 		}
 		n.announce(s)
 	}
+	n.markOpened(ctx, s.id)
 	return s, nil
 }
 
@@ -269,6 +277,9 @@ func (n *Node) load(ctx context.Context, s *session) error {
 			public = vault.MergePublic(public, p)
 		}
 	}
+	public = n.withMemory(ctx, s.id, public)
+	// The keys, not any head, say what the recipient is.
+	public.Recipient = s.keys.NewPublicState().Recipient
 	s.front, s.public = front, public
 	if public.MovedTo != nil {
 		return &MovedError{To: *public.MovedTo}

@@ -255,6 +255,7 @@ func (n *Node) syncLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			n.syncRound(ctx)
+			n.retireDue(ctx)
 		case <-gc.C:
 			if _, err := n.GC(ctx); err != nil {
 				n.log.Warn("garbage collection failed", "err", err)

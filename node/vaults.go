@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,9 +124,10 @@ func (n *Node) remoteCard(ctx context.Context, lookup vault.LookupID) (*proto.Ca
 	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
 	defer cancel()
 	var (
-		mu   sync.Mutex
-		best *proto.CardRecord
-		wg   sync.WaitGroup
+		mu       sync.Mutex
+		best     *proto.CardRecord
+		replaced *CardReplacedError
+		wg       sync.WaitGroup
 	)
 	for _, p := range n.trustedPeers() {
 		wg.Add(1)
@@ -133,6 +135,14 @@ func (n *Node) remoteCard(ctx context.Context, lookup vault.LookupID) (*proto.Ca
 			defer wg.Done()
 			rec, err := proto.Resolve(ctx, n.host, p, lookup)
 			if err != nil {
+				if re := (*proto.RemoteError)(nil); errors.As(err, &re) && re.Status == proto.StatusRefused {
+					if i := strings.Index(re.Reason, cardReplacedReason); i >= 0 {
+						when, _ := time.Parse(time.RFC3339, re.Reason[i+len(cardReplacedReason):])
+						mu.Lock()
+						replaced = &CardReplacedError{When: when}
+						mu.Unlock()
+					}
+				}
 				if !proto.IsNotFound(err) {
 					n.log.Debug("resolve card", "peer", p, "err", err)
 				}
@@ -146,6 +156,11 @@ func (n *Node) remoteCard(ctx context.Context, lookup vault.LookupID) (*proto.Ca
 		}(p)
 	}
 	wg.Wait()
+	if best == nil && replaced != nil {
+		// Peers refuse to hand out a replaced card's envelope; they say
+		// so, which is all this node can tell the person.
+		return nil, replaced
+	}
 	if best == nil {
 		return nil, ErrUnknownCard
 	}
@@ -246,7 +261,7 @@ func (n *Node) storeEncrypted(r io.Reader, limit int64, encrypt func(io.Writer) 
 		}
 		pw.CloseWithError(err)
 	}()
-	root, err := n.addStream(pr)
+	root, err := n.addDocument(pr)
 	pr.CloseWithError(errors.New("document store stopped"))
 	if tl := (*TooLargeError)(nil); errors.As(err, &tl) {
 		return nil, 0, tl

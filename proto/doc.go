@@ -90,6 +90,11 @@
 // lookup id it asked about, that its signature verifies and that the envelope
 // hashes to the pointer's CID. Maximum response: 80 KiB.
 //
+// A node refuses to resolve a card that a vault it links the card to has
+// revoked (replaced): status refused, reason "card replaced " followed by
+// the revocation time in RFC 3339. The envelope of a replaced card (which
+// holds the old vault keys) is handed to no one.
+//
 // # /baluchon/heads/1.0.0
 //
 // Get the current heads (the signed states not yet merged into a newer one) of

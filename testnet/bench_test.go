@@ -5,7 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"testing"
+	"time"
 
 	"baluchon/node"
 	"baluchon/vault"
@@ -85,4 +88,66 @@ func fetchAll(b *testing.B, n *node.Node, card *vault.Card, ids []string) {
 		}
 		d.Close()
 	}
+}
+
+// BenchmarkCardReplace measures `card replace` on a vault of documents of
+// 5 MB of random bytes: a key rotation that gives each document a new
+// header and reuses its payload blocks. "full" is, in the same run, the
+// rotation that re-encrypts every byte (the path of documents stored
+// before headers had a leaf of their own). MB/s is of the vault's
+// plaintext. The vault holds 30 MB; BALUCHON_BENCH_MB=300 makes it 300 MB
+// (60 documents), the size of the issue's target.
+func BenchmarkCardReplace(b *testing.B) {
+	ctx := context.Background()
+	total := 30
+	if s := os.Getenv("BALUCHON_BENCH_MB"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 5 {
+			b.Fatalf("BALUCHON_BENCH_MB=%q: want a number of megabytes, 5 or more", s)
+		}
+		total = v
+	}
+	const docSize = 5_000_000
+	docs := total * 1_000_000 / docSize
+	net := New(b, 1, Options{})
+	n := net.Nodes[0]
+	card, _, err := n.CreateVault(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range docs {
+		if _, err := n.Add(ctx, card, bytes.NewReader(randomBytes(b, docSize)), node.DocMeta{Title: "scan"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	size := int64(docs * docSize)
+	report := func(b *testing.B, what string, start time.Time, rounds int) {
+		secs := time.Since(start).Seconds() / float64(rounds)
+		b.ReportMetric(secs, "s/vault")
+		b.Logf("%s of a %d MB vault (%d documents): %.2f s, %.0f MB/s", what, size/1_000_000, docs, secs, float64(size)/1e6/secs)
+	}
+	b.Run("rekey", func(b *testing.B) {
+		b.SetBytes(size)
+		start, rounds := time.Now(), 0
+		for b.Loop() {
+			fresh, _, err := n.Replace(ctx, card)
+			if err != nil {
+				b.Fatal(err)
+			}
+			card = fresh
+			rounds++
+		}
+		report(b, "card replace", start, rounds)
+	})
+	b.Run("full", func(b *testing.B) {
+		b.SetBytes(size)
+		start, rounds := time.Now(), 0
+		for b.Loop() {
+			if _, st, err := n.RotateFull(ctx, card); err != nil || st.Reencrypted != docs {
+				b.Fatalf("full rotation: %+v, %v", st, err)
+			}
+			rounds++
+		}
+		report(b, "full re-encryption", start, rounds)
+	})
 }

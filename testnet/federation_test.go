@@ -18,6 +18,7 @@ func fastFederation() *node.Config {
 	return &node.Config{
 		SyncInterval: node.Duration(200 * time.Millisecond),
 		ReplicaGrace: node.Duration(2 * time.Second),
+		RetireGrace:  node.Duration(time.Second),
 		Replicas:     2,
 	}
 }

@@ -24,10 +24,13 @@
 // bytes. The envelope passphrase is the unpadded base64url encoding
 // (RFC 4648 §5) of its 32 bytes, 43 characters.
 //
-// The vault keys are random, not derived from a card: a new card for the
-// same vault is a new envelope around the same keys, and nothing else is
-// re-encrypted. The signing key makes a forged vault state impossible for
-// any node; the content identity is post-quantum.
+// The vault keys are random, not derived from a card. A card replacement
+// or a recovery gives new keys (a new vault, to which the old one
+// forwards), since whoever held the old card held the old keys; documents
+// are then re-keyed, not re-encrypted: Keys.RekeyHeader wraps a document's
+// file key to the new vault in a new age header over the unchanged
+// payload. The signing key makes a forged vault state impossible for any
+// node that does not hold it; the content identity is post-quantum.
 //
 // # Card text
 //
@@ -163,4 +166,9 @@
 // A document is a standard binary age file encrypted to the vault's
 // content recipient (age1pq1…), written as a stream: the upstream age
 // tool decrypts it with the identity that Keys.IdentityString returns.
+// ReadHeader cuts a document at the end of its header (the line of the
+// MAC), so that a store can keep the header apart from the payload, and
+// RekeyHeader writes a header for the same file key to another recipient,
+// byte for byte as age writes one (intro, stanzas with 64-column base64
+// bodies, "---" and the HMAC-SHA-256 keyed by HKDF(file key, "header")).
 package vault

@@ -22,14 +22,14 @@ func cmdCardReplace(e *env, args []string) error {
 	if err := checkNewOutputs(*out, *qr); err != nil {
 		return err
 	}
-	text, err := cl.ReplaceCard(e.ctx, c)
+	text, vaultID, err := cl.ReplaceCard(e.ctx, c)
 	if err != nil {
 		return err
 	}
-	if err := deliverCard(e, text, "", *out, *qr); err != nil {
+	if err := deliverCard(e, text, vaultID, *out, *qr); err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stderr, "new card made: the old one no longer opens the vault, at any structure")
+	fmt.Fprintf(e.stderr, "new card made: the old one no longer opens the vault, at any structure\nthe vault has new keys, so a new id: note it in the person's file (the old id leads to it)\nvault %s\n", vaultID)
 	return nil
 }
 
@@ -74,6 +74,9 @@ func cmdRecover(e *env, args []string) error {
 			return err
 		}
 		fmt.Fprintln(e.stdout, rr.ID)
+		if rr.Vault != "" && rr.Vault != pos[0] {
+			fmt.Fprintf(e.stderr, "the vault's card was replaced since this id was noted: the recovery is of vault %s, which it leads to\n", rr.Vault)
+		}
 		fmt.Fprintf(e.stderr, "recovery started; it needs the approval of guardians: %s\nat each guardian, a worker who has checked the person's identity runs: baluchon recover approve %s\nthen here: baluchon recover finish %s --out NEWCARD\n", strings.Join(guardianNames(rr.Guardians), ", "), rr.ID, rr.ID)
 	case "list":
 		rs, err := cl.RecoveryRequests(e.ctx)
@@ -94,7 +97,7 @@ func cmdRecover(e *env, args []string) error {
 		if err := deliverCard(e, text, vaultID, *out, *qr); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "new card made for vault %s: every old card of this vault no longer works\n", vaultID)
+		fmt.Fprintf(e.stderr, "new card made: every old card of this vault no longer works\nthe vault has new keys, so a new id: note it in the person's file (the old id leads to it)\nvault %s\n", vaultID)
 	}
 	return nil
 }
