@@ -10,6 +10,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	mh "github.com/multiformats/go-multihash"
 )
@@ -19,6 +20,9 @@ type blockStore struct {
 	blocks  map[cid.Cid][]byte
 	members map[peer.ID]bool
 }
+
+// Admit lets every peer ask: Block itself refuses non-members here.
+func (s *blockStore) Admit(peer.ID, protocol.ID) bool { return true }
 
 func (s *blockStore) Block(_ context.Context, from peer.ID, c cid.Cid) ([]byte, error) {
 	if !s.members[from] {
@@ -51,7 +55,7 @@ func TestBlockProtocol(t *testing.T) {
 	c := blockCID(t, data)
 	missing := blockCID(t, []byte("not held"))
 	s := &blockStore{blocks: map[cid.Cid][]byte{c: data}, members: map[peer.ID]bool{client.ID(): true}}
-	registerBlock(srv, s, &server{log: slog.New(slog.DiscardHandler)})
+	registerBlock(srv, s, &server{admit: s, log: slog.New(slog.DiscardHandler)})
 	ctx := context.Background()
 
 	got, err := GetBlock(ctx, client, srv.ID(), c)

@@ -75,7 +75,7 @@ func IsNotFound(err error) bool {
 // Errors are logged to log at debug level: a misbehaving peer must not fill
 // the logs.
 func Register(h host.Host, handler Handler, log *slog.Logger) {
-	s := &server{handler: handler, log: log}
+	s := &server{handler: handler, admit: handler, log: log}
 	h.SetStreamHandler(ResolveID, s.wrap(ResolveID, maxResolveRequest, s.resolve))
 	h.SetStreamHandler(HeadsID, s.wrap(HeadsID, maxHeadsRequest, s.heads))
 	h.SetStreamHandler(AnnounceID, s.wrap(AnnounceID, maxAnnounceRequest, s.announce))
@@ -96,6 +96,7 @@ func Unregister(h host.Host) {
 
 type server struct {
 	handler Handler
+	admit   Admitter
 	log     *slog.Logger
 }
 
@@ -110,7 +111,7 @@ func (s *server) wrap(id protocol.ID, limit int, serve func(ctx context.Context,
 		defer st.Close()
 		_ = st.SetDeadline(time.Now().Add(StreamTimeout))
 		from := st.Conn().RemotePeer()
-		if !s.handler.Admit(from, id) {
+		if !s.admit.Admit(from, id) {
 			// Nothing of the request is read: a refused peer costs this
 			// node one stream and a few bytes of answer.
 			s.log.Debug("peer refused", "protocol", id, "peer", from)
