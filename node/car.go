@@ -325,6 +325,9 @@ type ImportResult struct {
 	// RefusedRecords counts the records of the file whose author this
 	// node does not take records from.
 	RefusedRecords int `json:"refused_records,omitempty"`
+	// RefusedStates counts the vault states of the file left out: inside
+	// a federation, those no member attests having written.
+	RefusedStates int `json:"refused_states,omitempty"`
 }
 
 // maxImportBlock bounds one block of an import (bitswap's own limit).
@@ -385,6 +388,9 @@ type importPlan struct {
 	want *cid.Set
 	// refused counts the records left out (author not accepted).
 	refused int
+	// refusedStates counts the vault states left out (inside a
+	// federation, a state no member attests having written).
+	refusedStates int
 }
 
 type importVault struct {
@@ -452,6 +458,22 @@ func checkCAR(r io.Reader, n *Node) (*importPlan, error) {
 			return nil, fmt.Errorf("vault %d: %w", i+1, err)
 		}
 		iv := importVault{id: v}
+		// Inside a federation a head is taken only when a member attests
+		// having written it (attest.go): here, or in the file.
+		attested := cid.NewSet()
+		if fed != "" {
+			for _, rs := range ev.Records {
+				c, err := cid.Decode(rs)
+				if err != nil || kept[c] == nil {
+					continue // reported below
+				}
+				if r, err := proto.ParseRecord(kept[c]); err == nil && r.Vault == v && r.Kind == proto.RecordHead && n.acceptsAuthor(r.Author) {
+					if hc, err := attestedHead(r); err == nil {
+						attested.Add(hc)
+					}
+				}
+			}
+		}
 		for _, hs := range ev.Heads {
 			c, err := cid.Decode(hs)
 			if err != nil || kept[c] == nil {
@@ -463,6 +485,12 @@ func checkCAR(r io.Reader, n *Node) (*importPlan, error) {
 			}
 			if h.Vault != v {
 				return nil, fmt.Errorf("vault %s: a head is signed for another vault", v)
+			}
+			if fed != "" && !attested.Has(c) {
+				if _, ok := n.headAuthor(context.Background(), v, c); !ok {
+					plan.refusedStates++
+					continue
+				}
 			}
 			if err := checkComplete(h.Manifest, kept, present, plan.want); err != nil {
 				return nil, fmt.Errorf("vault %s: %w", v, err)
@@ -614,7 +642,7 @@ func (n *Node) storeImport(ctx context.Context, r io.Reader, plan *importPlan) (
 	if err != nil {
 		return nil, err
 	}
-	res := &ImportResult{Vaults: len(plan.vaults), Blocks: plan.blocks, RefusedRecords: plan.refused}
+	res := &ImportResult{Vaults: len(plan.vaults), Blocks: plan.blocks, RefusedRecords: plan.refused, RefusedStates: plan.refusedStates}
 	for {
 		blk, err := br.Next()
 		if errors.Is(err, io.EOF) {

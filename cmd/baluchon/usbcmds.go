@@ -90,5 +90,8 @@ func cmdImport(e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "imported %d vault(s): %d blocks (%d new), %d new state(s), %d new card(s)\n", res.Vaults, res.Blocks, res.NewBlocks, res.NewStates, res.Cards)
+	if res.RefusedStates > 0 || res.RefusedRecords > 0 {
+		fmt.Fprintf(e.stderr, "left out: %d state(s) and %d record(s) that no member of this federation wrote\n", res.RefusedStates, res.RefusedRecords)
+	}
 	return nil
 }
