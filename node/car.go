@@ -486,15 +486,17 @@ func checkCAR(r io.Reader, n *Node) (*importPlan, error) {
 			if h.Vault != v {
 				return nil, fmt.Errorf("vault %s: a head is signed for another vault", v)
 			}
+			want := cid.NewSet()
+			if err := checkComplete(h.Manifest, kept, present, want); err != nil {
+				return nil, fmt.Errorf("vault %s: %w", v, err)
+			}
 			if fed != "" && !attested.Has(c) {
 				if _, ok := n.headAuthor(context.Background(), v, c); !ok {
 					plan.refusedStates++
 					continue
 				}
 			}
-			if err := checkComplete(h.Manifest, kept, present, plan.want); err != nil {
-				return nil, fmt.Errorf("vault %s: %w", v, err)
-			}
+			_ = want.ForEach(func(c cid.Cid) error { plan.want.Add(c); return nil })
 			plan.want.Add(c)
 			wantHistory(h, kept, plan.want)
 			iv.heads = append(iv.heads, h)

@@ -95,7 +95,11 @@ func forgedChain(t *testing.T, from, at *node.Node, keys *vault.Keys, public *va
 		parents = append(parents, c)
 		blocks[c] = h.Marshal()
 	}
+	// The forger is a member (a structure that was shown the card): it
+	// attests the heads it writes, as every member does.
+	priv := from.Host().Peerstore().PrivKey(from.ID())
 	var hb cid.Cid
+	var records []string
 	for range n {
 		seq++
 		h, err := keys.SignHead(seq, root.Cid(), parents, time.Now())
@@ -104,8 +108,13 @@ func forgedChain(t *testing.T, from, at *node.Node, keys *vault.Keys, public *va
 		}
 		hb = raw(h.Marshal()).Cid()
 		parents = []cid.Cid{hb}
+		att, err := proto.SignRecord(priv, proto.RecordHead, keys.VaultID(), time.Now(), hb.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		records = append(records, `"`+raw(att.Marshal()).Cid().String()+`"`)
 	}
-	idx := []byte(`{"baluchon_export":1,"vaults":[{"vault":"` + keys.VaultID().String() + `","heads":["` + hb.String() + `"],"cards":[]}]}`)
+	idx := []byte(`{"baluchon_export":1,"vaults":[{"vault":"` + keys.VaultID().String() + `","heads":["` + hb.String() + `"],"cards":[],"records":[` + strings.Join(records, ",") + `]}]}`)
 	ic := raw(idx).Cid()
 	var car bytes.Buffer
 	w, err := storage.NewWritable(&car, []cid.Cid{ic}, carv2.WriteAsCarV1(true))
