@@ -32,6 +32,66 @@ const (
 	MaxMembers = 1024
 )
 
+// fedStatement is the shape that certificates and removals share: a
+// federation, a member, the node that signs, a time, a signature.
+type fedStatement struct {
+	magic, context, what string
+	max                  int
+}
+
+var (
+	certStatement    = fedStatement{magic: certMagic, context: certSigContext, what: "member certificate", max: MaxCertSize}
+	removalStatement = fedStatement{magic: removalMagic, context: removalSigContext, what: "removal", max: MaxRemovalSize}
+)
+
+func (k fedStatement) unsigned(federation, member, signer peer.ID, t time.Time) []byte {
+	b := []byte(k.magic)
+	for _, id := range []peer.ID{federation, member, signer} {
+		b = appendBytes(b, []byte(id))
+	}
+	return binary.AppendVarint(b, t.UnixNano())
+}
+
+// sign returns the signer's id, the rounded time and the signature of a
+// statement by the node of key.
+func (k fedStatement) sign(key crypto.PrivKey, federation, member peer.ID, t time.Time) (peer.ID, time.Time, []byte, error) {
+	signer, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		return "", time.Time{}, nil, err
+	}
+	t = roundTime(t)
+	sig, err := sign(key, k.context, k.unsigned(federation, member, signer, t))
+	return signer, t, sig, err
+}
+
+// parse decodes a statement and checks its signature; ids are federation,
+// member, signer.
+func (k fedStatement) parse(b []byte) (ids [3]peer.ID, t time.Time, sig []byte, err error) {
+	if len(b) > k.max {
+		return ids, t, nil, fmt.Errorf("%s is too large", k.what)
+	}
+	d := &decoder{b: b}
+	if string(d.fixed(len(k.magic))) != k.magic {
+		return ids, t, nil, fmt.Errorf("not a %s", k.what)
+	}
+	for i := range ids {
+		id, err := peer.IDFromBytes(d.bytes(64))
+		if d.err == nil && err != nil {
+			d.fail(errors.New("malformed peer id"))
+		}
+		ids[i] = id
+	}
+	t = time.Unix(0, d.varint()).UTC()
+	sig = d.bytes(128)
+	if err := d.end(); err != nil {
+		return ids, t, nil, fmt.Errorf("%s: %w", k.what, err)
+	}
+	if err := verify(ids[2], k.context, k.unsigned(ids[0], ids[1], ids[2], t), sig); err != nil {
+		return ids, t, nil, fmt.Errorf("%s: %w", k.what, err)
+	}
+	return ids, t, sig, nil
+}
+
 // MemberCert admits one node into a federation.
 type MemberCert struct {
 	Federation peer.ID
@@ -41,57 +101,26 @@ type MemberCert struct {
 	Sig        []byte
 }
 
-func (m *MemberCert) unsigned() []byte {
-	b := []byte(certMagic)
-	for _, id := range []peer.ID{m.Federation, m.Member, m.Admitter} {
-		b = appendBytes(b, []byte(id))
-	}
-	return binary.AppendVarint(b, m.Time.UnixNano())
-}
-
 // Marshal encodes the certificate.
-func (m *MemberCert) Marshal() []byte { return appendBytes(m.unsigned(), m.Sig) }
+func (m *MemberCert) Marshal() []byte {
+	return appendBytes(certStatement.unsigned(m.Federation, m.Member, m.Admitter, m.Time), m.Sig)
+}
 
 // SignMember makes the certificate by which the node of key admits member
 // into federation.
 func SignMember(key crypto.PrivKey, federation, member peer.ID, t time.Time) (*MemberCert, error) {
-	admitter, err := peer.IDFromPrivateKey(key)
+	admitter, t, sig, err := certStatement.sign(key, federation, member, t)
 	if err != nil {
 		return nil, err
 	}
-	m := &MemberCert{Federation: federation, Member: member, Admitter: admitter, Time: roundTime(t)}
-	if m.Sig, err = sign(key, certSigContext, m.unsigned()); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return &MemberCert{Federation: federation, Member: member, Admitter: admitter, Time: t, Sig: sig}, nil
 }
 
 // ParseMemberCert decodes a certificate and checks its signature.
 func ParseMemberCert(b []byte) (*MemberCert, error) {
-	if len(b) > MaxCertSize {
-		return nil, errors.New("member certificate is too large")
+	ids, t, sig, err := certStatement.parse(b)
+	if err != nil {
+		return nil, err
 	}
-	d := &decoder{b: b}
-	if string(d.fixed(len(certMagic))) != certMagic {
-		return nil, errors.New("not a member certificate")
-	}
-	m := &MemberCert{}
-	ids := make([]peer.ID, 3)
-	for i := range ids {
-		id, err := peer.IDFromBytes(d.bytes(64))
-		if d.err == nil && err != nil {
-			d.fail(errors.New("malformed peer id"))
-		}
-		ids[i] = id
-	}
-	m.Federation, m.Member, m.Admitter = ids[0], ids[1], ids[2]
-	m.Time = time.Unix(0, d.varint()).UTC()
-	m.Sig = d.bytes(128)
-	if err := d.end(); err != nil {
-		return nil, fmt.Errorf("member certificate: %w", err)
-	}
-	if err := verify(m.Admitter, certSigContext, m.unsigned(), m.Sig); err != nil {
-		return nil, fmt.Errorf("member certificate: %w", err)
-	}
-	return m, nil
+	return &MemberCert{Federation: ids[0], Member: ids[1], Admitter: ids[2], Time: t, Sig: sig}, nil
 }

@@ -2,9 +2,6 @@ package proto
 
 import (
 	"bytes"
-	"encoding/binary"
-	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -49,59 +46,28 @@ type Removal struct {
 	Sig        []byte
 }
 
-func (r *Removal) unsigned() []byte {
-	b := []byte(removalMagic)
-	for _, id := range []peer.ID{r.Federation, r.Member, r.Remover} {
-		b = appendBytes(b, []byte(id))
-	}
-	return binary.AppendVarint(b, r.Time.UnixNano())
-}
-
 // Marshal encodes the removal.
-func (r *Removal) Marshal() []byte { return appendBytes(r.unsigned(), r.Sig) }
+func (r *Removal) Marshal() []byte {
+	return appendBytes(removalStatement.unsigned(r.Federation, r.Member, r.Remover, r.Time), r.Sig)
+}
 
 // SignRemoval makes the removal by which the node of key takes member out
 // of federation.
 func SignRemoval(key crypto.PrivKey, federation, member peer.ID, t time.Time) (*Removal, error) {
-	remover, err := peer.IDFromPrivateKey(key)
+	remover, t, sig, err := removalStatement.sign(key, federation, member, t)
 	if err != nil {
 		return nil, err
 	}
-	r := &Removal{Federation: federation, Member: member, Remover: remover, Time: roundTime(t)}
-	if r.Sig, err = sign(key, removalSigContext, r.unsigned()); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return &Removal{Federation: federation, Member: member, Remover: remover, Time: t, Sig: sig}, nil
 }
 
 // ParseRemoval decodes a removal and checks its signature.
 func ParseRemoval(b []byte) (*Removal, error) {
-	if len(b) > MaxRemovalSize {
-		return nil, errors.New("removal is too large")
+	ids, t, sig, err := removalStatement.parse(b)
+	if err != nil {
+		return nil, err
 	}
-	d := &decoder{b: b}
-	if string(d.fixed(len(removalMagic))) != removalMagic {
-		return nil, errors.New("not a removal")
-	}
-	r := &Removal{}
-	ids := make([]peer.ID, 3)
-	for i := range ids {
-		id, err := peer.IDFromBytes(d.bytes(64))
-		if d.err == nil && err != nil {
-			d.fail(errors.New("malformed peer id"))
-		}
-		ids[i] = id
-	}
-	r.Federation, r.Member, r.Remover = ids[0], ids[1], ids[2]
-	r.Time = time.Unix(0, d.varint()).UTC()
-	r.Sig = d.bytes(128)
-	if err := d.end(); err != nil {
-		return nil, fmt.Errorf("removal: %w", err)
-	}
-	if err := verify(r.Remover, removalSigContext, r.unsigned(), r.Sig); err != nil {
-		return nil, fmt.Errorf("removal: %w", err)
-	}
-	return r, nil
+	return &Removal{Federation: ids[0], Member: ids[1], Remover: ids[2], Time: t, Sig: sig}, nil
 }
 
 // Membership returns the members of federation that certs prove, less the
