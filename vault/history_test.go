@@ -68,7 +68,7 @@ func TestDecodeManifestHistoryChecks(t *testing.T) {
 		t.Fatalf("decode: %v", err)
 	}
 	secret := k.IdentityString()
-	entry := text[strings.Index(text, `{"vault"`) : strings.LastIndex(text, "]")]
+	entry := text[strings.Index(text, `{"vault"`):strings.LastIndex(text, "]")]
 	many := strings.Repeat(entry+",", MaxHistory) + entry
 	for name, bad := range map[string]string{
 		"bad vault id":  strings.Replace(text, k.VaultID().String(), "0OIl", 1),
