@@ -180,4 +180,16 @@ func TestTrustLogAcrossRotations(t *testing.T) {
 			t.Logf("log: %s", strings.Join(got, "; "))
 		}
 	}
+	// The manifest's history holds the old identity, encrypted: no home
+	// holds it in clear.
+	net.Close()
+	for i := range net.Nodes {
+		found, err := Scan(net.Home(i), map[string][]byte{"old content identity": []byte(stolen.IdentityString())})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(found) > 0 {
+			t.Fatalf("node %d's home holds in clear: %v", i, found)
+		}
+	}
 }
