@@ -2,9 +2,16 @@ package node
 
 import (
 	"context"
+	"time"
+
+	"github.com/ipfs/go-cid"
 
 	"baluchon/vault"
 )
+
+// trashFetchTimeout bounds the fetch of a trashed document that a key
+// rotation carries and this node does not hold.
+var trashFetchTimeout = time.Minute
 
 // carryTrash adds to m, the manifest of the new vault of a key rotation,
 // every document of s's trash (the manifest's and those of the superseded
@@ -19,13 +26,18 @@ func (n *Node) carryTrash(ctx context.Context, s *session, keys *vault.Keys, m *
 		rekey = n.reencryptDocument
 	}
 	for _, t := range n.trash(ctx, s) {
-		fctx, cancel := context.WithTimeout(ctx, headsTimeoutKnown)
-		err := n.fetchGraph(fctx, t.CID)
-		var c = t.CID
-		if err == nil {
-			c, err = rekey(fctx, s.keys, keys, t.CID, st)
+		// Usually here (the state that trashed it links it); else at a
+		// member that keeps the vault, within a bound.
+		var err error
+		if !n.hasGraph(ctx, t.CID) {
+			fctx, cancel := context.WithTimeout(ctx, trashFetchTimeout)
+			err = n.fetchGraph(fctx, t.CID)
+			cancel()
 		}
-		cancel()
+		c := t.CID
+		if err == nil {
+			c, err = rekey(ctx, s.keys, keys, t.CID, st)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -44,4 +56,17 @@ func (n *Node) carryTrash(ctx context.Context, s *session, keys *vault.Keys, m *
 		}
 	}
 	return nil
+}
+
+// hasGraph reports whether every block of the DAG at root is in this
+// node's store.
+func (n *Node) hasGraph(ctx context.Context, root cid.Cid) bool {
+	complete := true
+	err := walkDAG(ctx, root, n.offlineLinks(), func(c cid.Cid) bool {
+		if ok, err := n.store.blocks.Has(ctx, c); err != nil || !ok {
+			complete = false
+		}
+		return complete
+	})
+	return err == nil && complete
 }
