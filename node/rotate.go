@@ -27,8 +27,11 @@ import (
 // itself does not change), and the old vault gets a last state, signed by
 // its old key, that holds nothing but a forward to the new vault (its
 // manifest is an empty one, encrypted to the new keys). Nodes that take
-// that state follow the forward and drop every block and record of the old
-// vault: afterwards the old content identity opens nothing they keep.
+// that state follow the forward and, once the new vault was opened and the
+// retire grace has passed, drop every block and record of the old vault
+// but its access log: afterwards the old content identity opens nothing
+// they keep but the log written before the rotation, which the new
+// manifest's history (vault.Previous) lets the new card read.
 
 // MovedError says that a vault was replaced by another one after a key
 // rotation.
