@@ -193,3 +193,62 @@ func TestTrustLogAcrossRotations(t *testing.T) {
 		}
 	}
 }
+
+// TestTrustLogAcrossReplacementOnUSB: the export of a vault by its card
+// carries the log written before a card replacement (it stays in the old
+// vault): a node cut off from the others reads it from the USB stick,
+// each line under the name of the structure that did it.
+func TestTrustLogAcrossReplacementOnUSB(t *testing.T) {
+	ctx := context.Background()
+	net := federated(t, 4)
+	a, b, d := net.Nodes[0], net.Nodes[1], net.Nodes[3]
+	// D, a member cut off from the others (a zone blanche), gets the stick.
+	for i := range 3 {
+		net.Disconnect(3, i)
+	}
+	reg, err := a.Register(ctx, node.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := addDoc(t, a, reg.Card, "Attestation CAF", "CAF", "Attestation CAF")
+	readDoc(t, b, reg.Card, doc.ID)
+	fresh, _, err := a.Replace(ctx, reg.Card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "A does not have B's log line", func() bool {
+		lines, err := a.AccessLog(ctx, fresh)
+		if err != nil {
+			return false
+		}
+		for _, l := range lines {
+			if l.Action == vault.ActionGet && l.Who == "Accueil de jour Saint-Jean" {
+				return true
+			}
+		}
+		return false
+	})
+	plan, err := a.PlanExportVault(ctx, fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var car bytes.Buffer
+	if err := a.WriteExport(ctx, plan, &car, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Import(ctx, &car, nil); err != nil {
+		t.Fatal(err)
+	}
+	lines, err := d.AccessLog(ctx, fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range lines {
+		got = append(got, l.Who+" "+l.Action)
+	}
+	want := []string{"CCAS d'Angers create", "CCAS d'Angers add", "Accueil de jour Saint-Jean get", "CCAS d'Angers replace-card"}
+	if !containsInOrder(got, want) {
+		t.Fatalf("log at the cut-off node: %v", got)
+	}
+}
