@@ -67,14 +67,24 @@ type ExportPlan struct {
 	extra map[cid.Cid][]byte
 }
 
-// PlanExportVault plans the export of the vault of card.
+// PlanExportVault plans the export of the vault of card, and of the vaults
+// it replaced that this node keeps.
 func (n *Node) PlanExportVault(ctx context.Context, card *vault.Card) (*ExportPlan, error) {
 	defer n.opHold()()
 	s, err := n.open(ctx, card)
 	if err != nil {
 		return nil, err
 	}
-	return n.planExport(ctx, []vault.VaultID{s.id})
+	// The vaults it replaced at key rotations go along, as this node
+	// keeps them (their last state, a forward, and their records): their
+	// access log is the first part of this vault's.
+	vs := []vault.VaultID{s.id}
+	for _, p := range s.manifest.History() {
+		if front, err := n.frontier(ctx, p.Vault); err == nil && len(front) > 0 {
+			vs = append(vs, p.Vault)
+		}
+	}
+	return n.planExport(ctx, vs)
 }
 
 // PlanExportAll plans the export of every vault this node keeps.

@@ -248,7 +248,9 @@ type LogLine struct {
 }
 
 // AccessLog returns the vault's access log, oldest first: every entry this
-// node and its connected peers have, decrypted with the card.
+// node and its connected peers have, decrypted with the card, those
+// written to the vaults this one replaced at key rotations included. Each
+// line names the structure whose node signed its record.
 func (n *Node) AccessLog(ctx context.Context, card *vault.Card) ([]LogLine, error) {
 	defer n.opHold()()
 	s, err := n.open(ctx, card)
@@ -263,13 +265,10 @@ func (n *Node) AccessLog(ctx context.Context, card *vault.Card) ([]LogLine, erro
 		titles[e.ID] = e.Title
 	}
 	var out []LogLine
-	for _, r := range n.collectRecords(ctx, s.id) {
-		if r.Kind != proto.RecordLog {
-			continue
-		}
-		e, err := vault.OpenLogEntry(r.Payload, s.keys.Identity())
+	for _, r := range n.logRecords(ctx, s) {
+		e, err := vault.OpenLogEntry(r.Payload, r.identity)
 		if err != nil {
-			continue // sealed to keys of before a rotation, or damaged
+			continue // sealed to other keys, or damaged
 		}
 		out = append(out, LogLine{Time: e.Time, Who: n.StructureName(r.Author), Action: e.Action, DocID: e.DocID, DocTitle: titles[e.DocID], Note: e.Note})
 		if old, ok := strings.CutPrefix(e.Note, restoredNote); ok && e.Action == vault.ActionRestore && titles[old] == "" {
@@ -284,4 +283,43 @@ func (n *Node) AccessLog(ctx context.Context, card *vault.Card) ([]LogLine, erro
 	slices.SortStableFunc(out, func(a, b LogLine) int { return a.Time.Compare(b.Time) })
 	n.logAction(ctx, s, vault.ActionOpen, "", "access log")
 	return out, nil
+}
+
+// logRecord is an access-log record and the identity that opens it.
+type logRecord struct {
+	*proto.Record
+	identity age.Identity
+}
+
+// logRecords returns the access-log records of the vault of s and of the
+// vaults it replaced (its manifest's history), each with the content
+// identity of the vault it was written to. A record stays where it was
+// written, under its own author: a rotation re-seals nothing.
+func (n *Node) logRecords(ctx context.Context, s *session) []logRecord {
+	type src struct {
+		v  vault.VaultID
+		id age.Identity
+	}
+	srcs := []src{{s.id, s.keys.Identity()}}
+	for _, p := range s.manifest.History() {
+		srcs = append(srcs, src{p.Vault, p.Identity()})
+	}
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		out []logRecord
+	)
+	for _, sv := range srcs {
+		wg.Go(func() {
+			for _, r := range n.collectRecords(ctx, sv.v) {
+				if r.Kind == proto.RecordLog && r.Vault == sv.v {
+					mu.Lock()
+					out = append(out, logRecord{Record: r, identity: sv.id})
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }

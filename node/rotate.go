@@ -27,8 +27,11 @@ import (
 // itself does not change), and the old vault gets a last state, signed by
 // its old key, that holds nothing but a forward to the new vault (its
 // manifest is an empty one, encrypted to the new keys). Nodes that take
-// that state follow the forward and drop every block and record of the old
-// vault: afterwards the old content identity opens nothing they keep.
+// that state follow the forward and, once the new vault was opened and the
+// retire grace has passed, drop every block and record of the old vault
+// but its access log: afterwards the old content identity opens nothing
+// they keep but the log written before the rotation, which the new
+// manifest's history (vault.Previous) lets the new card read.
 
 // MovedError says that a vault was replaced by another one after a key
 // rotation.
@@ -66,7 +69,8 @@ func (n *Node) RotateFull(ctx context.Context, card *vault.Card) (vault.VaultID,
 // rotateKeys moves the vault of session s to new keys: a new vault with
 // every document re-keyed (a new header over the same payload blocks; see
 // rekey.go), the delegations still valid, recovery shares re-split among
-// the same guardians, the log re-sealed; card gets an envelope of the new
+// the same guardians, the trash carried with its deletion dates, the old
+// vault listed in the new manifest's history (its log stays in it); card gets an envelope of the new
 // keys; the cards in revoke are revoked in both vaults; and the old vault
 // gets a last state, signed by its old key, that forwards to the new one.
 // The caller holds opHold, not the vault lock.
@@ -100,6 +104,9 @@ func (n *Node) rotateKeys(ctx context.Context, s *session, card *vault.Card, rev
 			return vault.VaultID{}, nil, err
 		}
 	}
+	if err := n.carryTrash(ctx, s, keys, m, full, st); err != nil {
+		return vault.VaultID{}, nil, err
+	}
 	for _, d := range s.manifest.Delegations() {
 		if _, revoked := s.public.RevokedGrants[d.ID]; !revoked && now.Before(d.Expires) {
 			if err := m.AddDelegation(d); err != nil {
@@ -114,13 +121,15 @@ func (n *Node) rotateKeys(ctx context.Context, s *session, card *vault.Card, rev
 			return vault.VaultID{}, nil, err
 		}
 	}
-	// The log goes along, sealed to the new keys.
-	var logs []*vault.LogEntry
-	for _, r := range n.collectRecords(ctx, s.id) {
-		if r.Kind == proto.RecordLog {
-			if e, err := vault.OpenLogEntry(r.Payload, s.keys.Identity()); err == nil {
-				logs = append(logs, e)
-			}
+	// The log stays where it was written, each record under its own
+	// author: the new manifest lists the old vault (and those it
+	// replaced), so that the new card reads their logs (AccessLog).
+	if err := m.AddPrevious(s.keys.Previous(now)); err != nil {
+		return vault.VaultID{}, nil, err
+	}
+	for _, p := range s.manifest.History() {
+		if err := m.AddPrevious(p); err != nil {
+			n.log.Warn("previous vault not carried over: its log is no longer shown", "vault", p.Vault, "err", err)
 		}
 	}
 	rec, err := n.newCardRecord(ctx, card, keys)
@@ -132,13 +141,6 @@ func (n *Node) rotateKeys(ctx context.Context, s *session, card *vault.Card, rev
 	unlockNew()
 	if err != nil {
 		return vault.VaultID{}, nil, err
-	}
-	for _, e := range logs {
-		if sealed, err := e.Seal(keys.Recipient()); err == nil {
-			if _, err := n.addRecord(ctx, proto.RecordLog, ns.id, sealed); err != nil {
-				n.log.Warn("log entry not carried over", "err", err)
-			}
-		}
 	}
 	if err := n.storeCard(ctx, ns.id, rec); err != nil {
 		return vault.VaultID{}, nil, err
@@ -252,7 +254,8 @@ func (n *Node) commitForward(ctx context.Context, s *session, to *vault.Keys) er
 	return n.commitRoot(ctx, s, root)
 }
 
-// retire drops what this node keeps of a vault that moved: its records and
+// retire drops what this node keeps of a vault that moved: its records
+// (but for its access log, which the new vault's card still reads) and
 // every pin but those of its current (forward) state, and follows the
 // forward.
 func (n *Node) retire(ctx context.Context, v vault.VaultID) {
@@ -278,6 +281,11 @@ func (n *Node) retire(ctx context.Context, v vault.VaultID) {
 	}
 	if rs, err := n.localRecords(ctx, v); err == nil {
 		for _, r := range rs {
+			if r.Kind == proto.RecordLog {
+				// The access log stays: the new vault's card reads it
+				// with the old identity its manifest keeps.
+				continue
+			}
 			_ = n.store.ldb.Delete(ctx, recordKey(v, recordCID(r)))
 		}
 	}

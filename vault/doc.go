@@ -135,10 +135,28 @@
 // plaintext is this JSON object, written without white space (Go's
 // encoding/json), entries and tombstones sorted by id:
 //
-//	{"v":1,"entries":[ENTRY…],"tombstones":[{"id":ID,"deleted":TIME[,"entry":ENTRY]}…]}
+//	{"v":1,"entries":[ENTRY…],"tombstones":[{"id":ID,"deleted":TIME[,"entry":ENTRY]}…]
+//	 [,"delegations":[…]][,"recovery":{…}][,"history":[PREVIOUS…]]}
 //
 // where "entry", in the trash, is the deleted document's ENTRY, with the
-// tombstone's id.
+// tombstone's id, and a PREVIOUS, sorted by vault id, is a vault this one
+// replaced at a key rotation (card replacement, recovery, rotation):
+//
+//	{"vault":VAULT,"identity":IDENTITY,"moved":TIME}
+//
+//	vault     the old VaultID, base58
+//	identity  its content identity, "AGE-SECRET-KEY-PQ-1…"
+//	moved     RFC 3339 time of the rotation
+//
+// The history is carried forward at each rotation (a third vault lists
+// the first and the second), so that a card of the new vault opens the
+// access-log records written to the old ones, each under its own verified
+// signer. It is left out when empty (older manifests are unchanged),
+// lists at most MaxHistory (64) distinct valid vaults, and merges as a
+// union (for one vault, the value whose JSON sorts first; over the bound,
+// the greatest vault ids are dropped, an order of keys only, so that the
+// merge stays associative). Only the encrypted manifest holds these
+// identities, and each opens only what the old vault's cards opened.
 //
 // where an ENTRY is (fields in this order, the omitempty ones left out
 // when empty):

@@ -98,6 +98,9 @@ func FuzzDecodeManifest(f *testing.F) {
 	_ = m.Remove("b", time.Unix(3, 0))
 	f.Add(m.marshal())
 	f.Add(NewManifest().marshal())
+	withHistory := NewManifest()
+	_ = withHistory.AddPrevious(mustKeys(f).Previous(time.Unix(1, 0)))
+	f.Add(withHistory.marshal())
 	f.Add([]byte(`{"v":1,"entries":[{"id":"x","cid":"QmdfTbBqBPQ7VNxZEYEj14VmRuZBkqFbiwReogJgS1zR1n","size":0,"added":"2020-01-01T00:00:00+02:00"}],"tombstones":null}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := decodeManifest(b)

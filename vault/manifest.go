@@ -203,6 +203,7 @@ type Manifest struct {
 	trash       map[string]Entry // id → entry of a deleted document, until purged
 	delegations map[string]Delegation
 	recovery    *Recovery
+	history     map[VaultID]Previous // vaults this one replaced (history.go)
 }
 
 // Delegation records, in the encrypted manifest, a read access the person
@@ -436,6 +437,7 @@ func Merge(a, b *Manifest) *Manifest {
 				out.recovery = &c
 			}
 		}
+		mergeHistory(out, m)
 	}
 	return out
 }
@@ -472,6 +474,7 @@ type manifestJSON struct {
 	Tombstones  []tombstoneJSON `json:"tombstones"`
 	Delegations []Delegation    `json:"delegations,omitempty"`
 	Recovery    *Recovery       `json:"recovery,omitempty"`
+	History     []previousJSON  `json:"history,omitempty"`
 }
 
 // marshal encodes the manifest canonically: entries and tombstones sorted
@@ -492,6 +495,7 @@ func (m *Manifest) marshal() []byte {
 		mj.Delegations = append(mj.Delegations, m.delegations[id])
 	}
 	mj.Recovery = m.recovery
+	mj.History = m.historyJSON()
 	b, err := json.Marshal(mj)
 	if err != nil {
 		panic("vault: encode manifest: " + err.Error())
@@ -554,6 +558,9 @@ func decodeManifest(b []byte) (*Manifest, error) {
 		if err := m.SetRecovery(*mj.Recovery); err != nil {
 			return nil, fmt.Errorf("manifest: %w", err)
 		}
+	}
+	if err := m.decodeHistory(mj.History); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -43,8 +43,32 @@ func randomManifest(r *rand.Rand) *Manifest {
 			}
 		}
 	}
+	// Previous vaults over a pool larger than MaxHistory, so that merges
+	// go over the bound, with now and then another value for the same
+	// vault (which only a forged state writes).
+	for range r.IntN(3) * 20 {
+		p := historyPool[r.IntN(len(historyPool))]
+		if r.IntN(8) == 0 {
+			p.Moved = p.Moved.Add(time.Second)
+		}
+		_ = m.AddPrevious(p)
+	}
 	return m
 }
+
+// historyPool holds previous vaults for randomManifest.
+var historyPool = func() []Previous {
+	k, err := NewKeys()
+	if err != nil {
+		panic(err)
+	}
+	out := make([]Previous, MaxHistory+16)
+	for i := range out {
+		out[i] = k.Previous(time.Unix(int64(i), 0))
+		out[i].Vault[0], out[i].Vault[1] = byte(i), byte(i>>8)
+	}
+	return out
+}()
 
 func TestManifestMergeLaws(t *testing.T) {
 	t.Parallel()
@@ -83,6 +107,15 @@ func TestManifestMergeLaws(t *testing.T) {
 						t.Fatalf("entry %s lost", id)
 					}
 				}
+			}
+			// Previous vaults: a union, up to the bound.
+			for v := range m.history {
+				if _, ok := ab.history[v]; !ok && len(ab.history) < MaxHistory {
+					t.Fatalf("previous vault %s lost", v)
+				}
+			}
+			if len(ab.history) > MaxHistory {
+				t.Fatalf("merge lists %d previous vaults", len(ab.history))
 			}
 			for id := range m.tombstones {
 				if _, ok := ab.tombstones[id]; !ok {
