@@ -208,8 +208,8 @@ func (n *Node) JoinFederation(ctx context.Context, code *proto.Code) (peer.ID, e
 	return fed, nil
 }
 
-// Join answers a node presenting an invitation (proto.FederationHandler).
-func (n *Node) Join(ctx context.Context, from peer.ID, secret [proto.InviteSecretSize]byte) ([]*proto.MemberCert, error) {
+// answerJoin answers a node presenting an invitation (proto.FederationHandler).
+func (n *Node) answerJoin(ctx context.Context, from peer.ID, secret [proto.InviteSecretSize]byte) ([]*proto.MemberCert, error) {
 	fed, _ := n.Federation()
 	if fed == "" {
 		return nil, fmt.Errorf("%w: no federation here", proto.ErrRefused)
@@ -242,9 +242,9 @@ func (n *Node) Join(ctx context.Context, from peer.ID, secret [proto.InviteSecre
 	return n.memberCerts(), nil
 }
 
-// Members takes a member's certificates and structure records
+// answerMembers takes a member's certificates and structure records
 // (proto.FederationHandler).
-func (n *Node) Members(ctx context.Context, from peer.ID, ms *proto.MemberSet) (*proto.MemberSet, error) {
+func (n *Node) answerMembers(ctx context.Context, from peer.ID, ms *proto.MemberSet) (*proto.MemberSet, error) {
 	certs := ms.Certs
 	fed, _ := n.Federation()
 	if fed == "" {

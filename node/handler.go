@@ -14,16 +14,13 @@ import (
 	"baluchon/vault"
 )
 
-// The node answers baluchon's protocols (proto.Handler).
-var _ proto.Handler = (*Node)(nil)
-
 // cardReplacedReason starts the reason of a refused resolve: the card was
 // replaced, at the time that follows.
 const cardReplacedReason = "card replaced "
 
-// Resolve answers a peer looking for a card this node keeps, unless the
+// answerResolve answers a peer looking for a card this node keeps, unless the
 // card was replaced.
-func (n *Node) Resolve(ctx context.Context, from peer.ID, id vault.LookupID) (*proto.CardRecord, error) {
+func (n *Node) answerResolve(ctx context.Context, from peer.ID, id vault.LookupID) (*proto.CardRecord, error) {
 	rec, err := n.localCard(ctx, id)
 	if err != nil {
 		return nil, err
@@ -38,8 +35,8 @@ func (n *Node) Resolve(ctx context.Context, from peer.ID, id vault.LookupID) (*p
 	return rec, nil
 }
 
-// Heads answers a peer asking for the current heads of a vault.
-func (n *Node) Heads(ctx context.Context, from peer.ID, v vault.VaultID) ([]*vault.Head, error) {
+// answerHeads answers a peer asking for the current heads of a vault.
+func (n *Node) answerHeads(ctx context.Context, from peer.ID, v vault.VaultID) ([]*vault.Head, error) {
 	front, err := n.frontier(ctx, v)
 	if err != nil {
 		return nil, err
@@ -57,16 +54,13 @@ func (n *Node) Heads(ctx context.Context, from peer.ID, v vault.VaultID) ([]*vau
 // maxSyncs bounds the vault states fetched at once on peers' announcements.
 const maxSyncs = 4
 
-// The node answers the federation protocols too.
-var _ proto.FederationHandler = (*Node)(nil)
-
-// Announce takes a peer's news of a vault: new heads of a vault this node
+// answerAnnounce takes a peer's news of a vault: new heads of a vault this node
 // keeps (the new state is fetched in the background), card records of
 // such a vault, and records (deposits, log entries, recovery requests and
 // approvals) this node has a use for. Heads of vaults this node does not
 // keep are refused: a node stores only what it has chosen to keep. A node
 // in a federation takes announcements from its members only.
-func (n *Node) Announce(ctx context.Context, from peer.ID, a *proto.Announcement) error {
+func (n *Node) answerAnnounce(ctx context.Context, from peer.ID, a *proto.Announcement) error {
 	defer n.opHold()() // card records are written, then pinned
 	if fed, _ := n.Federation(); fed != "" && !n.IsMember(from) {
 		return fmt.Errorf("%w: %v", proto.ErrRefused, ErrNotMember)

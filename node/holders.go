@@ -45,9 +45,9 @@ const (
 	refuteTTL = 5 * time.Minute
 )
 
-// Block serves a block of this node's store to a member
+// answerBlock serves a block of this node's store to a member
 // (proto.BlockHandler): the proof of holding.
-func (n *Node) Block(ctx context.Context, from peer.ID, c cid.Cid) ([]byte, error) {
+func (n *Node) answerBlock(ctx context.Context, from peer.ID, c cid.Cid) ([]byte, error) {
 	if !n.IsMember(from) {
 		return nil, fmt.Errorf("%w: %v", proto.ErrRefused, ErrNotMember)
 	}

@@ -176,7 +176,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if err := n.startStructure(ctx); err != nil {
 		return nil, fmt.Errorf("structure key: %w", err)
 	}
-	proto.Register(n.host, n, n.log)
+	proto.Register(n.host, protoHandler{n}, n.log)
 	if n.peering, err = n.startPeering(); err != nil {
 		return nil, err
 	}

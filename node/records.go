@@ -120,9 +120,9 @@ func (n *Node) acceptsAuthor(p peer.ID) bool {
 	return fed == "" || n.IsMember(p)
 }
 
-// Records answers a member asking for the records of a vault
+// answerRecords answers a member asking for the records of a vault
 // (proto.FederationHandler).
-func (n *Node) Records(ctx context.Context, from peer.ID, v vault.VaultID) ([]*proto.Record, error) {
+func (n *Node) answerRecords(ctx context.Context, from peer.ID, v vault.VaultID) ([]*proto.Record, error) {
 	if fed, _ := n.Federation(); fed != "" && !n.IsMember(from) {
 		return nil, fmt.Errorf("%w: %v", proto.ErrRefused, ErrNotMember)
 	}

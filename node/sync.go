@@ -90,8 +90,8 @@ func (n *Node) holdings(ctx context.Context) (*proto.Holdings, error) {
 	return h, nil
 }
 
-// Sync answers a member that tells what it keeps (proto.FederationHandler).
-func (n *Node) Sync(ctx context.Context, from peer.ID, h *proto.Holdings) (*proto.Holdings, error) {
+// answerSync answers a member that tells what it keeps (proto.FederationHandler).
+func (n *Node) answerSync(ctx context.Context, from peer.ID, h *proto.Holdings) (*proto.Holdings, error) {
 	if !n.IsMember(from) {
 		return nil, fmt.Errorf("%w: %v", proto.ErrRefused, ErrNotMember)
 	}
@@ -103,9 +103,9 @@ func (n *Node) Sync(ctx context.Context, from peer.ID, h *proto.Holdings) (*prot
 	return mine, nil
 }
 
-// Cards answers a member asking for the card records of a vault, to keep
+// answerCards answers a member asking for the card records of a vault, to keep
 // a replica that the card can be found at (proto.FederationHandler).
-func (n *Node) Cards(ctx context.Context, from peer.ID, v vault.VaultID) ([]*proto.CardRecord, error) {
+func (n *Node) answerCards(ctx context.Context, from peer.ID, v vault.VaultID) ([]*proto.CardRecord, error) {
 	if !n.IsMember(from) {
 		return nil, fmt.Errorf("%w: %v", proto.ErrRefused, ErrNotMember)
 	}

@@ -43,9 +43,9 @@ func (n *Node) trustedPeers() []peer.ID {
 	return out
 }
 
-// Admit decides, before a byte of a request is read, which peers may use
+// admit decides, before a byte of a request is read, which peers may use
 // which of baluchon's protocols here (proto.Handler).
-func (n *Node) Admit(from peer.ID, id protocol.ID) bool {
+func (n *Node) admit(from peer.ID, id protocol.ID) bool {
 	switch id {
 	case proto.JoinID:
 		// A joining node is not a member yet; its request is one
