@@ -134,7 +134,7 @@ func TestFederation(t *testing.T) {
 		t.Fatal("a non-member opened a member's vault with its card")
 	}
 	blocksBefore, _ := a.BlockCount(ctx)
-	headsBefore, _ := a.Heads(ctx, "", vid)
+	headsBefore, _ := proto.Heads(ctx, b.Host(), a.ID(), vid) // as member B sees them
 	dHeads := headsBefore
 	err = proto.Announce(ctx, d.Host(), a.ID(), &proto.Announcement{Vault: vid, Heads: dHeads})
 	var re *proto.RemoteError
@@ -146,7 +146,7 @@ func TestFederation(t *testing.T) {
 	}
 	time.Sleep(time.Second)
 	blocksAfter, _ := a.BlockCount(ctx)
-	headsAfter, _ := a.Heads(ctx, "", vid)
+	headsAfter, _ := proto.Heads(ctx, b.Host(), a.ID(), vid)
 	if blocksAfter != blocksBefore || !sameHeads(headsBefore, headsAfter) {
 		t.Fatalf("A's store changed after a non-member's push: %d → %d blocks, heads %d → %d", blocksBefore, blocksAfter, len(headsBefore), len(headsAfter))
 	}
