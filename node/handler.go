@@ -37,6 +37,12 @@ func (n *Node) answerResolve(ctx context.Context, from peer.ID, id vault.LookupI
 
 // answerHeads answers a peer asking for the current heads of a vault.
 func (n *Node) answerHeads(ctx context.Context, from peer.ID, v vault.VaultID) ([]*vault.Head, error) {
+	return n.VaultHeads(ctx, v)
+}
+
+// VaultHeads returns the current heads of vault v at this node, or
+// proto.ErrNotFound when it keeps none.
+func (n *Node) VaultHeads(ctx context.Context, v vault.VaultID) ([]*vault.Head, error) {
 	front, err := n.frontier(ctx, v)
 	if err != nil {
 		return nil, err

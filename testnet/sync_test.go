@@ -70,7 +70,7 @@ func TestConcurrentAddsMerge(t *testing.T) {
 		}
 	}
 	for i, n := range []*node.Node{a, b} {
-		heads, err := n.Heads(ctx, "", vid)
+		heads, err := n.VaultHeads(ctx, vid)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -168,7 +168,7 @@ func TestTrustOversizedDeposit(t *testing.T) {
 
 	// A new state of the vault over A's quota (a large document added at
 	// C with the card): A does not take it.
-	headsA, _ := a.Heads(ctx, "", vid)
+	headsA, _ := a.VaultHeads(ctx, vid)
 	if _, err := c.Add(ctx, card, bytes.NewReader(randomBytes(t, 10<<20)), node.DocMeta{Title: "Scan"}); err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestTrustOversizedDeposit(t *testing.T) {
 	if used := status(t, a).UsedBytes; used > quota {
 		t.Fatalf("A uses %d bytes after a new state, over its quota of %d", used, quota)
 	}
-	if now, _ := a.Heads(ctx, "", vid); len(now) != len(headsA) || !now[0].Manifest.Equals(headsA[0].Manifest) {
+	if now, _ := a.VaultHeads(ctx, vid); len(now) != len(headsA) || !now[0].Manifest.Equals(headsA[0].Manifest) {
 		t.Fatal("A took a state over its quota")
 	}
 }
@@ -255,7 +255,7 @@ func TestTrustFakeHoldings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	heads, err := a.Heads(ctx, "", vid)
+	heads, err := a.VaultHeads(ctx, vid)
 	if err != nil {
 		t.Fatal(err)
 	}

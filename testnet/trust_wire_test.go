@@ -297,7 +297,7 @@ func TestTrustWireNonMember(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	heads, err := a.Heads(ctx, "", vid)
+	heads, err := a.VaultHeads(ctx, vid)
 	if err != nil || len(heads) == 0 {
 		t.Fatalf("A's heads of its vault: %v", err)
 	}
@@ -393,11 +393,11 @@ func TestTrustWireNonMember(t *testing.T) {
 			}
 		}
 	}
-	aHeads, err := a.Heads(ctx, "", xVault)
+	aHeads, err := a.VaultHeads(ctx, xVault)
 	if err != nil {
 		t.Fatal(err)
 	}
-	xHeads, err := x.Heads(ctx, "", xVault)
+	xHeads, err := x.VaultHeads(ctx, xVault)
 	if err != nil {
 		t.Fatal(err)
 	}
