@@ -240,6 +240,12 @@ func (n *Node) history(ctx context.Context, h head, add func(cid.Cid) error) err
 	return nil
 }
 
+// VaultCards returns the card records this node keeps for vault v, most
+// trusted first.
+func (n *Node) VaultCards(ctx context.Context, v vault.VaultID) ([]*proto.CardRecord, error) {
+	return n.vaultCards(ctx, v)
+}
+
 // vaultCards returns the card records this node keeps for v, most
 // trusted first (see cards.go).
 func (n *Node) vaultCards(ctx context.Context, v vault.VaultID) ([]*proto.CardRecord, error) {

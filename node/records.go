@@ -58,6 +58,12 @@ func (n *Node) takeRecord(ctx context.Context, r *proto.Record) (bool, error) {
 	return n.storeRecord(ctx, r)
 }
 
+// VaultRecords returns the signed records this node keeps for vault v
+// (what a member asking for them may get, and what the admin page shows).
+func (n *Node) VaultRecords(ctx context.Context, v vault.VaultID) ([]*proto.Record, error) {
+	return n.localRecords(ctx, v)
+}
+
 // localRecords returns the records this node keeps for v.
 func (n *Node) localRecords(ctx context.Context, v vault.VaultID) ([]*proto.Record, error) {
 	res, err := n.store.ldb.Query(ctx, dsq.Query{Prefix: "/baluchon/vault/" + v.String() + "/record"})

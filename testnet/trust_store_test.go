@@ -220,7 +220,7 @@ func TestTrustJunkCards(t *testing.T) {
 		}
 	}
 	for _, n := range []*node.Node{a, b} {
-		cards, err := n.Cards(ctx, c.ID(), vid)
+		cards, err := n.VaultCards(ctx, vid)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -481,7 +481,7 @@ func TestTrustCraftedCAR(t *testing.T) {
 			t.Fatalf("block %s of a state no member wrote was stored", c)
 		}
 	}
-	rs, err := b.Records(ctx, a.ID(), vid)
+	rs, err := b.VaultRecords(ctx, vid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,14 +504,14 @@ func TestTrustCraftedCAR(t *testing.T) {
 	if _, err := alone.Import(ctx, bytes.NewReader(file), nil); err != nil {
 		t.Fatal(err)
 	}
-	rs, err = alone.Records(ctx, "", vid)
+	rs, err = alone.VaultRecords(ctx, vid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.ContainsFunc(rs, func(r *proto.Record) bool { return r.Author == strangerID }) {
 		t.Fatal("outside a federation, a signed record of a vault the file brings was not taken")
 	}
-	if rs, _ := alone.Records(ctx, "", other); len(rs) != 0 {
+	if rs, _ := alone.VaultRecords(ctx, other); len(rs) != 0 {
 		t.Fatal("a record of a vault whose state the file does not bring was taken")
 	}
 	for _, c := range []cid.Cid{hb.Cid(), rootBlk.Cid(), leaf.Cid()} {
