@@ -9,6 +9,8 @@ import (
 	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
+
+	"baluchon/internal/atomicfile"
 )
 
 // Config is a node's settings, kept in HOME/config.json. Zero fields take
@@ -191,45 +193,5 @@ func writeConfig(home string, c *Config) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(configPath(home), append(b, '\n'), 0o600)
-}
-
-// writeFileAtomic writes data to a temporary file in the same directory,
-// syncs it, and renames it over name.
-func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Write(configPath(home), append(b, '\n'), 0o600)
 }

@@ -20,10 +20,10 @@ const (
 	lockFile     = "lock"         // flock'ed while a node runs; holds its pid
 	blocksDir    = "blocks"       // flatfs: one file per encrypted block
 	datastoreDir = "datastore"    // leveldb: pins, heads, card pointers
-	apiFile      = "api"          // address of the running node's local API
-	apiTokenFile = "api.token"    // bearer token of the local API, mode 0600
 	homeDirPerm  = 0o700
 	secretPerm   = 0o600
+	// HOME/api and HOME/api.token, the local API's address and token,
+	// are written by baluchon/api.
 )
 
 // ErrInitialised is returned by Init on a home that already holds a node.

@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"filippo.io/age"
+
+	"baluchon/internal/atomicfile"
 )
 
 // The node's two secret keys live in its home: the libp2p identity
@@ -135,7 +137,7 @@ func writeKeyFile(name string, data []byte, pass string) error {
 		}
 		data = buf.Bytes()
 	}
-	return writeFileAtomic(name, data, secretPerm)
+	return atomicfile.Write(name, data, secretPerm)
 }
 
 func keyFiles(home string) []string {

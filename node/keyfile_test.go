@@ -65,7 +65,7 @@ func TestKeyPassphrase(t *testing.T) {
 		{"wrong passphrase", passOf("cheval agrafe batterie fausse"), ErrWrongPassphrase},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Start(context.Background(), Options{Home: home, NoAPI: true, KeyPassphrase: tc.pass})
+			_, err := Start(context.Background(), Options{Home: home, KeyPassphrase: tc.pass})
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("start: got %v, want %v", err, tc.want)
 			}
@@ -78,7 +78,7 @@ func TestKeyPassphrase(t *testing.T) {
 		})
 	}
 	asked := 0
-	n, err := Start(context.Background(), Options{Home: home, NoAPI: true, KeyPassphrase: func() (string, error) {
+	n, err := Start(context.Background(), Options{Home: home, KeyPassphrase: func() (string, error) {
 		asked++
 		return pass, nil
 	}})
@@ -112,7 +112,7 @@ func TestKeyPassphrase(t *testing.T) {
 	if err := UnprotectKeys(home, pass); err == nil {
 		t.Fatal("unprotected keys in clear")
 	}
-	n, err = Start(context.Background(), Options{Home: home, NoAPI: true})
+	n, err = Start(context.Background(), Options{Home: home})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestKeyPassphrase(t *testing.T) {
 		t.Fatal("protected keys twice")
 	}
 	noSecretOnDisk(t, home, sec)
-	n, err = Start(context.Background(), Options{Home: home, NoAPI: true, KeyPassphrase: passOf("autre phrase de passe")})
+	n, err = Start(context.Background(), Options{Home: home, KeyPassphrase: passOf("autre phrase de passe")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestProtectBeforeFirstStart(t *testing.T) {
 	if err := ProtectKeys(home, "phrase"); err != nil {
 		t.Fatal(err)
 	}
-	n, err := Start(context.Background(), Options{Home: home, NoAPI: true, KeyPassphrase: passOf("phrase")})
+	n, err := Start(context.Background(), Options{Home: home, KeyPassphrase: passOf("phrase")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,8 +45,6 @@ type Options struct {
 	Listen []string
 	// Logger receives the node's log. Nil means no log.
 	Logger *slog.Logger
-	// NoAPI disables the local HTTP API (testnet drives nodes directly).
-	NoAPI bool
 	// MDNS, when not nil, replaces the config's mdns setting for this run.
 	MDNS *bool
 	// Clock, when not nil, replaces time.Now for the trash period (tests
@@ -59,7 +57,8 @@ type Options struct {
 }
 
 // Node is one structure's running program: libp2p host, encrypted block
-// store, bitswap, baluchon's protocols and the local API.
+// store, bitswap and baluchon's protocols. Its outward faces are packages
+// of their own over its exported operations: the local API (baluchon/api).
 type Node struct {
 	home string
 	cfg  Config
@@ -73,7 +72,6 @@ type Node struct {
 	dag     ipld.DAGService
 	pinner  pin.Pinner
 	peering *peering.PeeringService
-	api     *apiServer
 
 	// vaultMu serialises the changes to one vault's heads and pins.
 	vaultMu sync.Map // vault id (string) → *sync.Mutex
@@ -192,11 +190,6 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		}
 	}
 	n.goLoop(n.syncLoop)
-	if !opts.NoAPI {
-		if n.api, err = n.startAPI(); err != nil {
-			return nil, err
-		}
-	}
 	n.log.Info("node started", "peer", n.host.ID(), "home", n.home)
 	started = true
 	return n, nil
@@ -281,13 +274,10 @@ func (n *Node) startPeering() (*peering.PeeringService, error) {
 	return ps, nil
 }
 
-// Close stops the node: the API first, then background work, then the
-// network, then the store.
+// Close stops the node: background work, then the network, then the
+// store. Whoever started an API over the node closes it first.
 func (n *Node) Close() error {
 	var errs []error
-	if n.api != nil {
-		errs = append(errs, n.api.close())
-	}
 	n.bgMu.Lock()
 	n.closing = true
 	n.bgMu.Unlock()
@@ -327,6 +317,16 @@ func (n *Node) ID() peer.ID { return n.host.ID() }
 
 // Host returns the node's libp2p host.
 func (n *Node) Host() host.Host { return n.host }
+
+// Config returns the node's configuration, defaults filled in.
+func (n *Node) Config() Config {
+	n.cfgMu.Lock()
+	defer n.cfgMu.Unlock()
+	c := n.cfg
+	c.Listen = slices.Clone(c.Listen)
+	c.Peers = slices.Clone(c.Peers)
+	return c
+}
 
 // Home returns the node's home folder.
 func (n *Node) Home() string { return n.home }
@@ -440,8 +440,6 @@ func (n *Node) Peers() []ma.Multiaddr {
 	}
 	return out
 }
-
-func (n *Node) apiPath(name string) string { return filepath.Join(n.home, name) }
 
 // goBackground runs f in the background, as an operation that may write
 // and pin blocks (see opHold); Close cancels its context and waits for it.

@@ -29,7 +29,7 @@ func startNode(t testing.TB, cfg Config) *Node {
 	if err := Init(home, InitOptions{Config: &cfg}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := Start(context.Background(), Options{Home: home, NoAPI: true})
+	n, err := Start(context.Background(), Options{Home: home})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestInitRefusesBadConfig(t *testing.T) {
 
 func TestSecondNodeOnHomeRefused(t *testing.T) {
 	n := startNode(t, Config{})
-	_, err := Start(context.Background(), Options{Home: n.Home(), NoAPI: true})
+	_, err := Start(context.Background(), Options{Home: n.Home()})
 	var le *LockedError
 	if !errors.As(err, &le) || le.PID != os.Getpid() {
 		t.Fatalf("second start: got %v, want LockedError with our pid", err)

@@ -2,12 +2,9 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"net/http"
 	"slices"
 	"time"
 
@@ -212,24 +209,4 @@ func (n *Node) RemoveMember(ctx context.Context, p peer.ID) error {
 	}
 	n.goBackground(func(ctx context.Context) { n.pushMembers(ctx) })
 	return nil
-}
-
-func (n *Node) apiRemoveMember(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Member string `json:"member"`
-	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, CodeBadRequest, err)
-		return
-	}
-	p, err := peer.Decode(req.Member)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, CodeBadRequest, errors.New("the member to remove is not a peer id (see 'baluchon federation members')"))
-		return
-	}
-	if err := n.RemoveMember(r.Context(), p); err != nil {
-		n.fail(w, err)
-		return
-	}
-	writeJSON(w, map[string]string{"removed": p.String()})
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"testing"
 
+	"baluchon/api"
 	"baluchon/node"
 	"baluchon/vault"
 )
@@ -23,7 +24,7 @@ func TestOpenProgress(t *testing.T) {
 	if _, err := net.Nodes[0].Add(ctx, card, bytes.NewReader(randomBytes(t, 6<<20)), node.DocMeta{}); err != nil {
 		t.Fatal(err)
 	}
-	cl, err := node.Dial(net.Home(1))
+	cl, err := api.Dial(net.Home(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestOpenProgress(t *testing.T) {
 	if calls != 0 {
 		t.Fatalf("a second open reported progress %d times", calls)
 	}
-	stranger, _ := node.Dial(net.Home(1))
+	stranger, _ := api.Dial(net.Home(1))
 	if err := stranger.Open(ctx, mustStrangerCard(t), nil); err == nil {
 		t.Fatal("opened an unknown card")
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"baluchon/api"
 	"baluchon/node"
 )
 
@@ -29,6 +30,7 @@ import (
 type Net struct {
 	tb     testing.TB
 	Nodes  []*node.Node
+	apis   map[int]*api.Server
 	homes  []string
 	clocks []func() time.Time
 }
@@ -119,7 +121,7 @@ func logger() *slog.Logger {
 }
 
 // Start (re)starts node i on its home.
-func (net *Net) Start(i int, api bool) *node.Node {
+func (net *Net) Start(i int, withAPI bool) *node.Node {
 	net.tb.Helper()
 	if net.Nodes[i] != nil {
 		net.tb.Fatalf("node %d is already running", i)
@@ -128,17 +130,33 @@ func (net *Net) Start(i int, api bool) *node.Node {
 	if i < len(net.clocks) {
 		clock = net.clocks[i]
 	}
-	n, err := node.Start(context.Background(), node.Options{Home: net.homes[i], Logger: logger(), NoAPI: !api, Clock: clock})
+	n, err := node.Start(context.Background(), node.Options{Home: net.homes[i], Logger: logger(), Clock: clock})
 	if err != nil {
 		net.tb.Fatalf("start node %d: %v", i, err)
 	}
 	net.Nodes[i] = n
+	if withAPI {
+		s, err := api.Start(n, api.Options{Home: net.homes[i], Logger: logger()})
+		if err != nil {
+			n.Close()
+			net.Nodes[i] = nil
+			net.tb.Fatalf("start the API of node %d: %v", i, err)
+		}
+		if net.apis == nil {
+			net.apis = map[int]*api.Server{}
+		}
+		net.apis[i] = s
+	}
 	return n
 }
 
 // Stop closes node i, as when a structure switches its node off.
 func (net *Net) Stop(i int) {
 	net.tb.Helper()
+	if s := net.apis[i]; s != nil {
+		s.Close()
+		delete(net.apis, i)
+	}
 	if n := net.Nodes[i]; n != nil {
 		if err := n.Close(); err != nil {
 			net.tb.Errorf("stop node %d: %v", i, err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"baluchon/api"
 	"baluchon/node"
 )
 
@@ -105,7 +106,7 @@ func cmdRecover(e *env, args []string) error {
 // approveRecovery shows the worker which structure asked, as its own
 // signed structure record names it, and approves only once the worker
 // confirmed it: by typing yes, or with --yes-from naming that structure.
-func approveRecovery(e *env, cl *node.Client, id, yesFrom string) error {
+func approveRecovery(e *env, cl *api.Client, id, yesFrom string) error {
 	rs, err := cl.RecoveryRequests(e.ctx)
 	if err != nil {
 		return err

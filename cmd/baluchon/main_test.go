@@ -14,7 +14,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"baluchon/node"
+	"baluchon/api"
 	"baluchon/testnet"
 )
 
@@ -75,7 +75,7 @@ func cmdWaitNode(ts *testscript.TestScript, neg bool, args []string) {
 	deadline := time.Now().Add(30 * time.Second)
 	var last error
 	for time.Now().Before(deadline) {
-		c, err := node.Dial(home)
+		c, err := api.Dial(home)
 		if err == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			_, err = c.ID(ctx)
@@ -95,7 +95,7 @@ func cmdNodeAddr(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: nodeaddr HOME VAR")
 	}
-	c, err := node.Dial(ts.MkAbs(args[0]))
+	c, err := api.Dial(ts.MkAbs(args[0]))
 	ts.Check(err)
 	info, err := c.ID(context.Background())
 	ts.Check(err)

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"baluchon/api"
 	"baluchon/node"
 )
 
@@ -45,13 +46,19 @@ func cmdServe(e *env, args []string) error {
 	if err != nil {
 		return keyError(err)
 	}
+	srv, err := api.Start(n, api.Options{Home: e.home, Logger: log})
+	if err != nil {
+		n.Close()
+		return err
+	}
 	fmt.Fprintf(e.stderr, "baluchon node %s is running (home %s)\n", n.ID(), e.home)
 	for _, a := range n.Addrs() {
 		fmt.Fprintf(e.stderr, "  reachable at %s\n", a)
 	}
-	fmt.Fprintf(e.stderr, "local API on %s; stop with Ctrl-C\n", n.APIAddr())
+	fmt.Fprintf(e.stderr, "local API on %s; stop with Ctrl-C\n", srv.Addr())
 	<-ctx.Done()
 	fmt.Fprintln(e.stderr, "stopping…")
+	srv.Close()
 	if err := n.Close(); err != nil {
 		return fmt.Errorf("stop the node: %w", err)
 	}
@@ -94,13 +101,13 @@ func initHome(e *env, listen []string, pass string) error {
 // clientTimeout bounds the commands that only ask the node a question.
 const clientTimeout = 30 * time.Second
 
-func dial(e *env) (*node.Client, error) {
-	return node.Dial(e.home)
+func dial(e *env) (*api.Client, error) {
+	return api.Dial(e.home)
 }
 
 // noArgs parses the flags of a command that takes no arguments, then
 // dials the node.
-func noArgs(e *env, f *flags, args []string) (*node.Client, error) {
+func noArgs(e *env, f *flags, args []string) (*api.Client, error) {
 	pos, err := f.parse(args)
 	if err != nil {
 		return nil, err

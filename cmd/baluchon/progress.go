@@ -8,7 +8,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"baluchon/node"
+	"baluchon/api"
 	"baluchon/vault"
 )
 
@@ -66,7 +66,7 @@ func (p *progress) set(done int64) {
 // opens the vault with a progress bar before the command itself runs. On
 // a vault the node has already, or when no one watches, it does nothing
 // visible.
-func syncFirst(e *env, cl *node.Client, c *vault.Card) error {
+func syncFirst(e *env, cl *api.Client, c *vault.Card) error {
 	if !isTerminal(e.stdout) || !isTerminal(e.stderr) {
 		return nil
 	}

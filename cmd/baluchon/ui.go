@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"baluchon/api"
 	"baluchon/node"
 	"baluchon/vault"
 )
@@ -53,7 +54,7 @@ func report(stderr io.Writer, home string, err error) int {
 func explain(home string, err error) (msg, hint string) {
 	var (
 		h      *hinted
-		apiErr *node.APIError
+		apiErr *api.Error
 		locked *node.LockedError
 		cte    *vault.CardTextError
 		le     *node.ListenError
@@ -61,7 +62,7 @@ func explain(home string, err error) (msg, hint string) {
 	switch {
 	case errors.As(err, &h):
 		return h.err.Error(), h.hint
-	case errors.Is(err, node.ErrNotRunning):
+	case errors.Is(err, api.ErrNotRunning):
 		return "no baluchon node is running in " + home,
 			"start one in another terminal with: baluchon serve --home " + home
 	case errors.Is(err, node.ErrNotInitialised):
@@ -84,35 +85,35 @@ func explain(home string, err error) (msg, hint string) {
 
 func apiHint(home, code string) string {
 	switch code {
-	case node.CodeUnknownCard:
+	case api.CodeUnknownCard:
 		return "check that this node is connected to the structure that made the card: 'baluchon peers', then 'baluchon connect ADDRESS'"
-	case node.CodeVaultUnreachable:
+	case api.CodeVaultUnreachable:
 		return "the structures that keep this vault are not connected; connect to one of them and try again"
-	case node.CodeNoDocument:
+	case api.CodeNoDocument:
 		return "list the person's documents with: baluchon ls --card FILE"
-	case node.CodeTooLarge:
+	case api.CodeTooLarge:
 		return "split or compress the file, or raise max_document_bytes in " + home + "/config.json and restart the node"
-	case node.CodeBadAddr:
+	case api.CodeBadAddr:
 		return "a peer address looks like /ip4/192.168.1.10/tcp/4001/p2p/12D3Koo…; 'baluchon id' on the other node prints its addresses"
-	case node.CodeUnreachable:
+	case api.CodeUnreachable:
 		return "check that the other node is running and that the address and port are right ('baluchon id' on that node)"
-	case node.CodeCardReplaced:
+	case api.CodeCardReplaced:
 		return "ask the person for their new card; if it was lost, any structure can start a recovery: baluchon recover start VAULTID"
-	case node.CodeNoDelegation:
+	case api.CodeNoDelegation:
 		return "the person must show their card, or give this structure a delegation with it (baluchon delegate)"
-	case node.CodeNotEnough:
+	case api.CodeNotEnough:
 		return "more guardians must approve: at each, 'baluchon recover list' then 'baluchon recover approve REQUEST'"
-	case node.CodeBadImport:
+	case api.CodeBadImport:
 		return "the file is damaged or incomplete: export it again from the other structure, or ask for another copy"
-	case node.CodeBadCode:
+	case api.CodeBadCode:
 		return "compare it with the code shown on the other node, or scan its QR code"
-	case node.CodeInvitation:
+	case api.CodeInvitation:
 		return "on a member node, run 'baluchon federation invite' and use the new code"
-	case node.CodeBadCard:
+	case api.CodeBadCard:
 		return "compare the text with the printed card, or scan the card's QR code again"
-	case node.CodeQuota:
+	case api.CodeQuota:
 		return "free space ('baluchon gc'), or raise max_storage_bytes in " + home + "/config.json and restart the node"
-	case node.CodeTooManyDeposits:
+	case api.CodeTooManyDeposits:
 		return "the person must show their card at a structure once: their pending documents are then taken into their vault"
 	}
 	return ""

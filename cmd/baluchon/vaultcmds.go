@@ -13,6 +13,7 @@ import (
 
 	qrcode "github.com/skip2/go-qrcode"
 
+	"baluchon/api"
 	"baluchon/node"
 	"baluchon/vault"
 )
@@ -68,7 +69,7 @@ func readCard(e *env, name string) (*vault.Card, error) {
 
 // vaultArgs parses the arguments of a command that works on a person's
 // vault, checks their number, reads the card and dials the node.
-func vaultArgs(e *env, f *flags, card *string, args []string, countOK func(n int) bool, usage string) ([]string, *vault.Card, *node.Client, error) {
+func vaultArgs(e *env, f *flags, card *string, args []string, countOK func(n int) bool, usage string) ([]string, *vault.Card, *api.Client, error) {
 	pos, err := f.parse(args)
 	if err != nil {
 		return nil, nil, nil, err
@@ -299,7 +300,7 @@ func openForUpload(path string) (*os.File, node.DocMeta, error) {
 	return f, meta, nil
 }
 
-func addFile(e *env, cl *node.Client, c *vault.Card, path string, size int64, meta node.DocMeta) (*node.DocInfo, error) {
+func addFile(e *env, cl *api.Client, c *vault.Card, path string, size int64, meta node.DocMeta) (*api.DocInfo, error) {
 	f, m, err := openForUpload(path)
 	if err != nil {
 		return nil, err
@@ -342,7 +343,7 @@ func cmdLs(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var list *node.ListInfo
+	var list *api.ListInfo
 	if c != nil {
 		if err := syncFirst(e, cl, c); err != nil {
 			return err
@@ -379,7 +380,7 @@ func cmdLs(e *env, args []string) error {
 
 // tellDeposits tells the person, on stderr, of documents deposited for
 // them without the card: "2 new documents deposited by X on 3 March 2027".
-func tellDeposits(e *env, docs []node.DocInfo) {
+func tellDeposits(e *env, docs []api.DocInfo) {
 	type key struct{ by, day string }
 	count := map[key]int{}
 	var order []key
