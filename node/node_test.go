@@ -79,17 +79,6 @@ func TestSecondNodeOnHomeRefused(t *testing.T) {
 	}
 }
 
-func TestAPIOnlyOnLoopback(t *testing.T) {
-	home := filepath.Join(t.TempDir(), "home")
-	if err := Init(home, InitOptions{Config: &Config{Listen: loopback, API: "0.0.0.0:0"}}); err != nil {
-		t.Fatal(err)
-	}
-	_, err := Start(context.Background(), Options{Home: home})
-	if err == nil || !strings.Contains(err.Error(), "not a loopback address") {
-		t.Fatalf("got %v", err)
-	}
-}
-
 // TestConnectSilentPeerGivesUp: a peer that accepts the TCP connection but
 // never speaks is reported as unreachable, within the connect timeout.
 func TestConnectSilentPeerGivesUp(t *testing.T) {
