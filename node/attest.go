@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-	ds "github.com/ipfs/go-datastore"
 	dsq "github.com/ipfs/go-datastore/query"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -31,12 +30,6 @@ import (
 // current member attests it: the heads of a removed member, or of a peer
 // that never was a member, are refused even though the vault key signs
 // them. Outside any federation, heads are taken as before.
-
-func attestPrefix(v vault.VaultID) string { return "/baluchon/vault/" + v.String() + "/attest/" }
-
-func attestKey(v vault.VaultID, h cid.Cid, author peer.ID) ds.Key {
-	return ds.NewKey(attestPrefix(v) + h.String() + "/" + author.String())
-}
 
 // attestedHead returns the head CID an attestation names.
 func attestedHead(r *proto.Record) (cid.Cid, error) {
@@ -78,7 +71,7 @@ func (n *Node) storeAttestation(ctx context.Context, r *proto.Record) (bool, err
 
 // attestations returns the attestations of head c of v kept here.
 func (n *Node) attestations(ctx context.Context, v vault.VaultID, c cid.Cid) []*proto.Record {
-	return n.queryAttestations(ctx, attestPrefix(v)+c.String()+"/")
+	return n.queryAttestations(ctx, attestHeadPrefix(v, c))
 }
 
 // vaultAttestations returns every attestation of v kept here.
@@ -219,7 +212,6 @@ func (n *Node) HeadAuthor(ctx context.Context, v vault.VaultID) peer.ID {
 
 // vouchedKey marks that this node has vouched for the heads it held when
 // it entered its federation (or when it was upgraded to attestations).
-var vouchedKey = ds.NewKey("/baluchon/vouched")
 
 // vouchHeld attests the current heads this node keeps that no member
 // attests: states it took outside any federation (from a node that is no

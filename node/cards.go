@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-	dsq "github.com/ipfs/go-datastore/query"
 
 	"baluchon/proto"
 	"baluchon/vault"
@@ -73,7 +72,7 @@ func parseCardEntry(lookup string, b []byte) cardEntry {
 // cardEntries returns the index entries of v's card records, most trusted
 // first.
 func (n *Node) cardEntries(ctx context.Context, v vault.VaultID) ([]cardEntry, error) {
-	res, err := n.store.ldb.Query(ctx, dsq.Query{Prefix: vaultCardsPrefix(v.String()).String()})
+	res, err := n.store.ldb.Query(ctx, prefixQuery(vaultCardsPrefix(v.String())))
 	if err != nil {
 		return nil, err
 	}
@@ -83,8 +82,7 @@ func (n *Node) cardEntries(ctx context.Context, v vault.VaultID) ([]cardEntry, e
 	}
 	out := make([]cardEntry, 0, len(entries))
 	for _, e := range entries {
-		parts := splitKey(e.Key)
-		out = append(out, parseCardEntry(parts[len(parts)-1], e.Value))
+		out = append(out, parseCardEntry(lastElem(e.Key), e.Value))
 	}
 	slices.SortStableFunc(out, func(a, b cardEntry) int {
 		if a.opened != b.opened {

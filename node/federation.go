@@ -3,16 +3,12 @@ package node
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
-	ds "github.com/ipfs/go-datastore"
-	dsq "github.com/ipfs/go-datastore/query"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"baluchon/proto"
@@ -34,12 +30,6 @@ import (
 // InviteTTL is how long an invitation stays valid.
 const InviteTTL = 7 * 24 * time.Hour
 
-var (
-	federationKey = ds.NewKey("/baluchon/federation")
-	memberPrefix  = ds.NewKey("/baluchon/member")
-	invitePrefix  = ds.NewKey("/baluchon/invite")
-)
-
 // ErrNotMember says that a request came from a node outside the federation.
 var ErrNotMember = errors.New("not a member of this node's federation")
 
@@ -56,7 +46,7 @@ func (n *Node) loadFederation(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("stored federation id: %w", err)
 	}
-	res, err := n.store.ldb.Query(ctx, dsq.Query{Prefix: memberPrefix.String()})
+	res, err := n.store.ldb.Query(ctx, prefixQuery(memberPrefix))
 	if err != nil {
 		return err
 	}
@@ -161,11 +151,6 @@ func (n *Node) Invite(ctx context.Context) (*proto.Code, error) {
 		return nil, err
 	}
 	return code, nil
-}
-
-func inviteKey(secret [proto.InviteSecretSize]byte) ds.Key {
-	h := sha256.Sum256(secret[:])
-	return invitePrefix.ChildString(hex.EncodeToString(h[:]))
 }
 
 // JoinFederation joins the federation of the node that made the

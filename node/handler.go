@@ -3,11 +3,8 @@ package node
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
-	ds "github.com/ipfs/go-datastore"
-	dsq "github.com/ipfs/go-datastore/query"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"baluchon/proto"
@@ -109,12 +106,4 @@ func (n *Node) answerAnnounce(ctx context.Context, from peer.ID, a *proto.Announ
 		}
 	})
 	return nil
-}
-
-func dsqKeysOnly(prefix ds.Key) dsq.Query {
-	return dsq.Query{Prefix: prefix.String(), KeysOnly: true}
-}
-
-func splitKey(k string) []string {
-	return strings.Split(strings.TrimPrefix(k, "/"), "/")
 }

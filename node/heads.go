@@ -12,8 +12,6 @@ import (
 
 	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/go-cid"
-	ds "github.com/ipfs/go-datastore"
-	dsq "github.com/ipfs/go-datastore/query"
 
 	"baluchon/vault"
 )
@@ -56,7 +54,7 @@ func (n *Node) lockVault(v vault.VaultID) func() {
 // frontier returns the current heads of v held here, by sequence (none if
 // the node does not keep v).
 func (n *Node) frontier(ctx context.Context, v vault.VaultID) ([]head, error) {
-	res, err := n.store.ldb.Query(ctx, dsq.Query{Prefix: vaultHeadsPrefix(v.String()).String()})
+	res, err := n.store.ldb.Query(ctx, prefixQuery(vaultHeadsPrefix(v.String())))
 	if err != nil {
 		return nil, err
 	}
@@ -83,10 +81,6 @@ func (n *Node) frontier(ctx context.Context, v vault.VaultID) ([]head, error) {
 		return cmp.Compare(a.cid.KeyString(), b.cid.KeyString())
 	})
 	return out, nil
-}
-
-func headKey(v vault.VaultID, c cid.Cid) ds.Key {
-	return vaultHeadsPrefix(v.String()).ChildString(c.String())
 }
 
 func contains(hs []head, c cid.Cid) bool {

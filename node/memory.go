@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-	ds "github.com/ipfs/go-datastore"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"baluchon/vault"
@@ -43,14 +42,6 @@ type vaultMemory struct {
 type vaultMemoryJSON struct {
 	vaultMemory
 	Public json.RawMessage `json:"public,omitempty"`
-}
-
-func memoryKey(v vault.VaultID) ds.Key { return ds.NewKey("/baluchon/vaultmem/" + v.String()) }
-func memoryPrefix() ds.Key             { return ds.NewKey("/baluchon/vaultmem") }
-
-// revokedKey indexes a card revoked by a vault: /baluchon/revoked/<lookup>/<vault>.
-func revokedKey(l vault.LookupID, v vault.VaultID) ds.Key {
-	return ds.NewKey("/baluchon/revoked/" + l.String() + "/" + v.String())
 }
 
 // memory returns the record of v (empty when the node has none).
@@ -176,7 +167,7 @@ func (n *Node) guardiansEver(ctx context.Context, v vault.VaultID) []peer.ID {
 // it, and when (a vault can only revoke its own cards: another vault
 // naming the card changes nothing).
 func (n *Node) revokedHere(ctx context.Context, l vault.LookupID) (time.Time, bool) {
-	res, err := n.store.ldb.Query(ctx, dsqKeysOnly(ds.NewKey("/baluchon/revoked/"+l.String())))
+	res, err := n.store.ldb.Query(ctx, dsqKeysOnly(revokedPrefix(l)))
 	if err != nil {
 		return time.Time{}, false
 	}
@@ -185,12 +176,8 @@ func (n *Node) revokedHere(ctx context.Context, l vault.LookupID) (time.Time, bo
 		return time.Time{}, false
 	}
 	for _, e := range entries {
-		parts := splitKey(e.Key)
-		if len(parts) != 4 || parts[2] != l.String() {
-			continue
-		}
-		v, err := vault.ParseVaultID(parts[3])
-		if err != nil {
+		lookup, v, ok := parseRevokedKey(e.Key)
+		if !ok || lookup != l.String() {
 			continue
 		}
 		if ok, err := n.store.ldb.Has(ctx, vaultCardKey(v.String(), l.String())); err == nil && ok {
@@ -234,8 +221,7 @@ func (n *Node) retireDue(ctx context.Context) {
 	}
 	grace := time.Duration(n.cfg.RetireGrace)
 	for _, e := range entries {
-		parts := splitKey(e.Key)
-		v, err := vault.ParseVaultID(parts[len(parts)-1])
+		v, err := vault.ParseVaultID(lastElem(e.Key))
 		if err != nil {
 			continue
 		}

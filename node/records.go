@@ -10,8 +10,6 @@ import (
 
 	"filippo.io/age"
 	"github.com/ipfs/go-cid"
-	ds "github.com/ipfs/go-datastore"
-	dsq "github.com/ipfs/go-datastore/query"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"baluchon/proto"
@@ -25,10 +23,6 @@ import (
 //	/baluchon/vault/<vault id>/record/<record CID> → the record
 //
 // and passes them on to its peers with announcements.
-
-func recordKey(v vault.VaultID, c cid.Cid) ds.Key {
-	return ds.NewKey("/baluchon/vault/" + v.String() + "/record/" + c.String())
-}
 
 func recordCID(r *proto.Record) cid.Cid {
 	c, _ := rawPrefix.Sum(r.Marshal())
@@ -66,7 +60,7 @@ func (n *Node) VaultRecords(ctx context.Context, v vault.VaultID) ([]*proto.Reco
 
 // localRecords returns the records this node keeps for v.
 func (n *Node) localRecords(ctx context.Context, v vault.VaultID) ([]*proto.Record, error) {
-	res, err := n.store.ldb.Query(ctx, dsq.Query{Prefix: "/baluchon/vault/" + v.String() + "/record"})
+	res, err := n.store.ldb.Query(ctx, prefixQuery(recordsPrefix(v)))
 	if err != nil {
 		return nil, err
 	}

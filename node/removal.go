@@ -8,8 +8,6 @@ import (
 	"slices"
 	"time"
 
-	ds "github.com/ipfs/go-datastore"
-	dsq "github.com/ipfs/go-datastore/query"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"baluchon/proto"
@@ -23,11 +21,9 @@ import (
 // member lists and the guardians chosen for new vaults, and no certificate
 // admits it again.
 
-var removalPrefix = ds.NewKey("/baluchon/removal")
-
 // loadRemovals reads the stored removals.
 func (n *Node) loadRemovals(ctx context.Context) ([]*proto.Removal, error) {
-	res, err := n.store.ldb.Query(ctx, dsq.Query{Prefix: removalPrefix.String()})
+	res, err := n.store.ldb.Query(ctx, prefixQuery(removalPrefix))
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +112,7 @@ func (n *Node) addMembership(ctx context.Context, fed peer.ID, certs []*proto.Me
 		if old := n.proofs[p]; old == c {
 			continue
 		}
-		if err := b.Put(ctx, memberPrefix.ChildString(p.String()), c.Marshal()); err != nil {
+		if err := b.Put(ctx, memberKey(p), c.Marshal()); err != nil {
 			return nil, err
 		}
 		if valid[p] != nil && n.members[p] == nil {
@@ -127,7 +123,7 @@ func (n *Node) addMembership(ctx context.Context, fed peer.ID, certs []*proto.Me
 		if n.removed[p] != nil {
 			continue
 		}
-		if err := b.Put(ctx, removalPrefix.ChildString(p.String()), r.Marshal()); err != nil {
+		if err := b.Put(ctx, removalKey(p), r.Marshal()); err != nil {
 			return nil, err
 		}
 	}
@@ -135,7 +131,7 @@ func (n *Node) addMembership(ctx context.Context, fed peer.ID, certs []*proto.Me
 	// any more; its certificate is no longer kept.
 	for p := range n.members {
 		if keep[p] == nil {
-			if err := b.Delete(ctx, memberPrefix.ChildString(p.String())); err != nil {
+			if err := b.Delete(ctx, memberKey(p)); err != nil {
 				return nil, err
 			}
 		}

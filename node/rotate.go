@@ -294,8 +294,7 @@ func (n *Node) retire(ctx context.Context, v vault.VaultID) {
 	if res, err := n.store.ldb.Query(ctx, dsqKeysOnly(vaultCardsPrefix(v.String()))); err == nil {
 		if entries, err := res.Rest(); err == nil {
 			for _, e := range entries {
-				parts := splitKey(e.Key)
-				if l, err := vault.ParseLookupID(parts[len(parts)-1]); err == nil {
+				if l, err := vault.ParseLookupID(lastElem(e.Key)); err == nil {
 					if ok, _ := n.store.ldb.Has(ctx, revokedKey(l, v)); ok {
 						continue
 					}

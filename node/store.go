@@ -54,8 +54,8 @@ func openStore(home string) (*store, error) {
 		return nil, err
 	}
 	root := mount.New([]mount.Mount{
-		{Prefix: ds.NewKey("/blocks"), Datastore: flat},
-		{Prefix: ds.NewKey("/"), Datastore: ldb},
+		{Prefix: blocksMount, Datastore: flat},
+		{Prefix: rootMount, Datastore: ldb},
 	})
 	return &store{
 		flat:      flat,
@@ -79,18 +79,7 @@ func (s *store) Close() error {
 	return errors.Join(s.blocksDir.Close(), s.flat.Close(), s.ldb.Close())
 }
 
-// Keys of baluchon's own records in the datastore. Ids are in base58.
-//
-//	/baluchon/card/<lookup id>              → pointer (vault.Pointer, marshalled)
-//	/baluchon/vault/<vault id>/card/<lookup> → empty: this card opens this vault
-//	/baluchon/vault/<vault id>/head/<cid>   → head (vault.Head, marshalled): the current heads
-func cardKey(lookup string) ds.Key { return ds.NewKey("/baluchon/card/" + lookup) }
-func vaultCardKey(v, lookup string) ds.Key {
-	return ds.NewKey("/baluchon/vault/" + v + "/card/" + lookup)
-}
-func vaultCardsPrefix(v string) ds.Key { return ds.NewKey("/baluchon/vault/" + v + "/card") }
-func vaultHeadsPrefix(v string) ds.Key { return ds.NewKey("/baluchon/vault/" + v + "/head") }
-func vaultPrefix() ds.Key              { return ds.NewKey("/baluchon/vault") }
+// The keys of baluchon's own records in the datastore are in dskeys.go.
 
 // get reads a record; ok is false when it does not exist.
 func (s *store) get(ctx context.Context, k ds.Key) (b []byte, ok bool, err error) {

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"filippo.io/age"
-	ds "github.com/ipfs/go-datastore"
-	dsq "github.com/ipfs/go-datastore/query"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"baluchon/proto"
@@ -27,8 +25,6 @@ import (
 //	/baluchon/structure/<peer id>      the structure records of members
 
 const structureKeyFile = "structure.key"
-
-var structurePrefix = ds.NewKey("/baluchon/structure")
 
 // loadStructureKeyWith reads the structure key (with the passphrase of kp
 // if it is protected), making it on first use, protected by newPass unless
@@ -75,7 +71,7 @@ func (n *Node) startStructure(ctx context.Context) error {
 		return err
 	}
 	n.structures = map[peer.ID]*proto.StructureRecord{}
-	res, err := n.store.ldb.Query(ctx, dsq.Query{Prefix: structurePrefix.String()})
+	res, err := n.store.ldb.Query(ctx, prefixQuery(structurePrefix))
 	if err != nil {
 		return err
 	}
@@ -105,7 +101,7 @@ func (n *Node) addStructures(ctx context.Context, recs []*proto.StructureRecord)
 			continue
 		}
 		n.structures[s.Peer] = s
-		if err := n.store.ldb.Put(ctx, structurePrefix.ChildString(s.Peer.String()), s.Marshal()); err != nil {
+		if err := n.store.ldb.Put(ctx, structureKey(s.Peer), s.Marshal()); err != nil {
 			return err
 		}
 	}

@@ -10,8 +10,6 @@ import (
 	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/go-cid"
-	ds "github.com/ipfs/go-datastore"
-	dsq "github.com/ipfs/go-datastore/query"
 
 	"baluchon/vault"
 )
@@ -43,12 +41,6 @@ import (
 // DefaultTrashPeriod is how long a deleted document can be restored.
 const DefaultTrashPeriod = Duration(30 * 24 * time.Hour)
 
-const keptKind = "kept"
-
-func keptPrefix(v vault.VaultID) ds.Key {
-	return vaultPrefix().ChildString(v.String()).ChildString(keptKind)
-}
-
 // now is the node's clock (Options.Clock, for tests).
 func (n *Node) now() time.Time {
 	if n.clock != nil {
@@ -64,7 +56,7 @@ func (n *Node) trashPeriod() time.Duration { return time.Duration(n.cfg.TrashPer
 func (n *Node) keepState(ctx context.Context, v vault.VaultID, root cid.Cid) {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], uint64(n.now().UnixNano()))
-	if err := n.store.ldb.Put(ctx, keptPrefix(v).ChildString(root.String()), b[:]); err != nil {
+	if err := n.store.ldb.Put(ctx, keptKey(v, root), b[:]); err != nil {
 		// The state stays pinned: kept too long rather than lost.
 		n.log.Warn("record superseded vault state", "vault", v, "err", err)
 	}
@@ -78,7 +70,7 @@ type keptState struct {
 
 // keptStates lists the superseded states of v kept here.
 func (n *Node) keptStates(ctx context.Context, v vault.VaultID) ([]keptState, error) {
-	res, err := n.store.ldb.Query(ctx, dsq.Query{Prefix: keptPrefix(v).String()})
+	res, err := n.store.ldb.Query(ctx, prefixQuery(keptPrefix(v)))
 	if err != nil {
 		return nil, err
 	}
@@ -88,8 +80,7 @@ func (n *Node) keptStates(ctx context.Context, v vault.VaultID) ([]keptState, er
 	}
 	var out []keptState
 	for _, e := range entries {
-		parts := splitKey(e.Key)
-		c, err := cid.Decode(parts[len(parts)-1])
+		c, err := cid.Decode(lastElem(e.Key))
 		if err != nil || len(e.Value) != 8 {
 			continue
 		}
@@ -127,7 +118,7 @@ func (n *Node) expireKept(ctx context.Context) {
 						n.log.Debug("unpin expired vault state", "vault", v, "err", err)
 					}
 				}
-				_ = n.store.ldb.Delete(ctx, keptPrefix(v).ChildString(k.root.String()))
+				_ = n.store.ldb.Delete(ctx, keptKey(v, k.root))
 			}
 		}()
 	}

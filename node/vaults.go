@@ -396,11 +396,7 @@ func (n *Node) vaultsWith(ctx context.Context, kind string) ([]vault.VaultID, er
 	}
 	var out []vault.VaultID
 	for _, e := range entries {
-		parts := splitKey(e.Key)
-		if len(parts) != 5 || parts[3] != kind {
-			continue
-		}
-		if v, err := vault.ParseVaultID(parts[2]); err == nil && !slices.Contains(out, v) {
+		if v, k, _, ok := parseVaultKey(e.Key); ok && k == kind && !slices.Contains(out, v) {
 			out = append(out, v)
 		}
 	}
