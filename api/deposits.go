@@ -21,7 +21,7 @@ func (s *server) depositRoutes(mux *http.ServeMux) {
 }
 
 func (s *server) deposit(w http.ResponseWriter, r *http.Request, v vault.VaultID) {
-	if max := s.n.Config().MaxDocumentBytes; r.ContentLength > max {
+	if max := s.n.MaxDocumentBytes(); r.ContentLength > max {
 		s.fail(w, &node.TooLargeError{Limit: max})
 		return
 	}

@@ -62,7 +62,7 @@ type ListInfo struct {
 }
 
 func (s *server) add(w http.ResponseWriter, r *http.Request, card *vault.Card) {
-	if max := s.n.Config().MaxDocumentBytes; r.ContentLength > max {
+	if max := s.n.MaxDocumentBytes(); r.ContentLength > max {
 		s.fail(w, &node.TooLargeError{Limit: max})
 		return
 	}

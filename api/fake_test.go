@@ -109,7 +109,7 @@ func (f *fakeNode) ID() peer.ID { return f.id }
 func (f *fakeNode) Addrs() []ma.Multiaddr {
 	return []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/4001")}
 }
-func (f *fakeNode) Config() node.Config { return f.cfg }
+func (f *fakeNode) MaxDocumentBytes() int64 { return f.cfg.MaxDocumentBytes }
 func (f *fakeNode) StructureName(p peer.ID) string {
 	return "structure " + p.String()[len(p.String())-4:]
 }

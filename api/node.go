@@ -32,7 +32,7 @@ type Node interface {
 type Peers interface {
 	ID() peer.ID
 	Addrs() []ma.Multiaddr
-	Config() node.Config
+	MaxDocumentBytes() int64
 	Connect(ctx context.Context, addr string, remember bool) (peer.ID, error)
 	Peers() []ma.Multiaddr
 	PairingCode() *proto.Code

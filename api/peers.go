@@ -35,7 +35,7 @@ type IDInfo struct {
 }
 
 func (s *server) id(w http.ResponseWriter, r *http.Request) {
-	info := IDInfo{ID: s.n.ID().String(), MaxDocumentBytes: s.n.Config().MaxDocumentBytes}
+	info := IDInfo{ID: s.n.ID().String(), MaxDocumentBytes: s.n.MaxDocumentBytes()}
 	for _, a := range s.n.Addrs() {
 		info.Addrs = append(info.Addrs, a.String())
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"baluchon/internal/atomicfile"
+	"baluchon/node"
 )
 
 // Files of the home that tell a client where the running node's API is.
@@ -29,8 +30,9 @@ type Options struct {
 	// and its bearer token to HOME/api.token there, and removes both
 	// when it closes.
 	Home string
-	// Addr is the address to listen on. It must be a loopback address.
-	// Empty: the node's config ("api"; default 127.0.0.1:0, a free port).
+	// Addr is the address to listen on (the node's config has it as
+	// "api"). It must be a loopback address. Empty: node.DefaultAPI,
+	// 127.0.0.1:0, a free port.
 	Addr string
 	// Logger receives the API's log. Nil means no log.
 	Logger *slog.Logger
@@ -55,7 +57,7 @@ func Start(n Node, opts Options) (*Server, error) {
 	}
 	addr := opts.Addr
 	if addr == "" {
-		addr = n.Config().API
+		addr = node.DefaultAPI
 	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {

@@ -136,7 +136,7 @@ func (net *Net) Start(i int, withAPI bool) *node.Node {
 	}
 	net.Nodes[i] = n
 	if withAPI {
-		s, err := api.Start(n, api.Options{Home: net.homes[i], Logger: logger()})
+		s, err := api.Start(n, api.Options{Home: net.homes[i], Addr: n.Config().API, Logger: logger()})
 		if err != nil {
 			n.Close()
 			net.Nodes[i] = nil

@@ -46,7 +46,7 @@ func cmdServe(e *env, args []string) error {
 	if err != nil {
 		return keyError(err)
 	}
-	srv, err := api.Start(n, api.Options{Home: e.home, Logger: log})
+	srv, err := api.Start(n, api.Options{Home: e.home, Addr: n.Config().API, Logger: log})
 	if err != nil {
 		n.Close()
 		return err
