@@ -1,0 +1,53 @@
+// Package node is one structure's running baluchon program: a libp2p
+// host, an encrypted block store, bitswap and baluchon's protocols, and
+// the domain operations on people's vaults (register a card, add and read
+// documents, recover, delegate, deposit, replace a card, export to a USB
+// stick…).
+//
+// Node's exported methods are those domain operations. Its outward faces
+// are packages of their own that take it as an interface: the local HTTP
+// API (baluchon/api) and the web page. The answers to baluchon's
+// protocols are not exported: an unexported adapter (protoHandler,
+// handler.go) implements proto's handler interfaces and hands each request
+// to the file of its feature. docs/node.md says why the node is built as
+// it is, and gives the datastore's key layout.
+//
+// Files, by feature:
+//
+//	node.go         Options, Start and Close: the node assembled in order
+//	config.go       Config (HOME/config.json) and its defaults
+//	home.go         Init, the home folder, its lock
+//	keyfile.go      the node's keys, optionally under a passphrase
+//	store.go        the datastore: flatfs blocks + leveldb, mounted in one
+//	dskeys.go       every datastore key: the layout, in one place
+//	dag.go          documents and vault states as UnixFS / dag-pb graphs
+//	walk.go         bounded walks and fetches of graphs (gc, export, sync)
+//	limits.go       libp2p resource limits of baluchon's protocols
+//	handler.go      protoHandler; answers to Resolve, Heads and Announce
+//	trust.go        who may use which protocol; bitswap to members only
+//	session.go      a card's session: open a vault, commit a new state;
+//	                Register (a new card)
+//	vaults.go       documents of a vault: Add, Open, List, Get; card lookup
+//	cards.go        card records kept for a vault, most trusted first
+//	heads.go        current heads of a vault, merging, fetching; Progress
+//	memory.go       what a node remembers of a vault (revoked cards,
+//	                forwards after a rotation, retirement)
+//	records.go      signed records of a vault, spreading; the access log
+//	attest.go       members' attestations of the heads they wrote
+//	trash.go        deleted documents: trash, Remove, Restore, kept states
+//	quota.go        storage quota and limits on deposits
+//	gc.go           garbage collection of unpinned blocks
+//	deposit.go      deposits without the card ("mail received")
+//	delegation.go   delegations: reading a vault without its card
+//	recovery.go     recovery of a lost card by guardians; Replace
+//	rotate.go       key rotation (Rotate, RotateFull), retiring old vaults
+//	rekey.go        re-keying and re-encrypting documents for a rotation
+//	rotatetrash.go  the trash a rotation carries to the new vault
+//	car.go          export and import of CAR files (USB sticks)
+//	federation.go   the federation: Invite, JoinFederation, members
+//	removal.go      taking a member out of the federation
+//	structure.go    structure keys and names of the members
+//	sync.go         syncing vaults with members; Status
+//	holders.go      which members hold which vault, proved by a block
+//	discovery.go    mDNS on the local network; pairing codes
+package node
