@@ -110,11 +110,11 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := s.srv.Shutdown(ctx); err != nil {
-		s.stop()
+	err := s.srv.Shutdown(ctx)
+	s.stop()
+	if err != nil {
 		s.srv.Close()
 	}
-	s.stop()
 	<-s.done
 	os.Remove(filepath.Join(s.home, addrFile))
 	os.Remove(filepath.Join(s.home, tokenFile))
