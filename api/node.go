@@ -17,19 +17,20 @@ import (
 // (fake_test.go); a fake that embeds Node need only write the methods a
 // test calls.
 type Node interface {
-	Peers
-	Cards
-	Documents
-	Recovery
-	Delegations
-	Deposits
-	Federation
-	Transfers
-	Trash
+	NetworkOps
+	CardOps
+	DocumentOps
+	RecoveryOps
+	DelegationOps
+	DepositOps
+	FederationOps
+	TransferOps
+	TrashOps
 }
 
-// Peers is the node itself and its connections (peers.go, status.go).
-type Peers interface {
+// NetworkOps are the node itself on the network: identity, peers,
+// pairing, health (peers.go).
+type NetworkOps interface {
 	ID() peer.ID
 	Addrs() []ma.Multiaddr
 	MaxDocumentBytes() int64
@@ -41,8 +42,8 @@ type Peers interface {
 	GC(ctx context.Context) (*node.GCResult, error)
 }
 
-// Cards are the operations on a person's card (cards.go).
-type Cards interface {
+// CardOps are the operations on a person's card (cards.go).
+type CardOps interface {
 	Register(ctx context.Context, opts node.CreateOptions) (*node.Created, error)
 	StructureName(p peer.ID) string
 	Replace(ctx context.Context, card *vault.Card) (*vault.Card, vault.VaultID, error)
@@ -51,9 +52,9 @@ type Cards interface {
 	AccessLog(ctx context.Context, card *vault.Card) ([]node.LogLine, error)
 }
 
-// Documents are the documents of a vault opened by its card
+// DocumentOps are the documents of a vault opened by its card
 // (documents.go).
-type Documents interface {
+type DocumentOps interface {
 	Add(ctx context.Context, card *vault.Card, r io.Reader, meta node.DocMeta) (vault.Entry, error)
 	Open(ctx context.Context, card *vault.Card) (*node.Opened, error)
 	List(ctx context.Context, card *vault.Card) (vault.VaultID, []vault.Entry, error)
@@ -61,17 +62,17 @@ type Documents interface {
 	GetRaw(ctx context.Context, card *vault.Card, id string) (*node.Document, error)
 }
 
-// Recovery is a lost card's recovery by the guardians (recovery.go).
-type Recovery interface {
+// RecoveryOps are a lost card's recovery by the guardians (recovery.go).
+type RecoveryOps interface {
 	RecoveryStart(ctx context.Context, v vault.VaultID) (*node.RecoveryRequest, error)
 	RecoveryRequests(ctx context.Context) ([]node.RecoveryRequest, error)
 	RecoveryApprove(ctx context.Context, id string, from peer.ID) error
 	RecoveryFinish(ctx context.Context, id string) (*vault.Card, vault.VaultID, error)
 }
 
-// Delegations let a structure read a vault without its card
+// DelegationOps let a structure read a vault without its card
 // (delegations.go).
-type Delegations interface {
+type DelegationOps interface {
 	Delegate(ctx context.Context, card *vault.Card, opts node.DelegateOptions) (string, error)
 	Delegations(ctx context.Context, card *vault.Card) ([]node.DelegationInfo, error)
 	RevokeDelegation(ctx context.Context, card *vault.Card, id string) error
@@ -79,14 +80,14 @@ type Delegations interface {
 	DelegatedGet(ctx context.Context, v vault.VaultID, id string) (*node.Document, error)
 }
 
-// Deposits put documents in a vault without its card (deposits.go).
-type Deposits interface {
+// DepositOps put documents in a vault without its card (deposits.go).
+type DepositOps interface {
 	Deposit(ctx context.Context, v vault.VaultID, r io.Reader, meta node.DepositMetaIn) (string, error)
 	PendingDeposits(ctx context.Context, v vault.VaultID) ([]node.PendingDeposit, error)
 }
 
-// Federation is the node's federation of structures (federation.go).
-type Federation interface {
+// FederationOps are the node's federation of structures (federation.go).
+type FederationOps interface {
 	Invite(ctx context.Context) (*proto.Code, error)
 	JoinFederation(ctx context.Context, code *proto.Code) (peer.ID, error)
 	Federation() (peer.ID, []peer.ID)
@@ -94,17 +95,17 @@ type Federation interface {
 	RemoveMember(ctx context.Context, p peer.ID) error
 }
 
-// Transfers are the exports and imports of CAR files, as on a USB stick
-// (usb.go).
-type Transfers interface {
+// TransferOps are the exports and imports of CAR files, as on a USB
+// stick (usb.go).
+type TransferOps interface {
 	PlanExportVault(ctx context.Context, card *vault.Card) (*node.ExportPlan, error)
 	PlanExportAll(ctx context.Context) (*node.ExportPlan, error)
 	WriteExport(ctx context.Context, p *node.ExportPlan, w io.Writer, progress func(done int64)) error
 	Import(ctx context.Context, r io.Reader, progress func(read int64)) (*node.ImportResult, error)
 }
 
-// Trash is the trash of deleted documents (trash.go).
-type Trash interface {
+// TrashOps are the trash of deleted documents (trash.go).
+type TrashOps interface {
 	Remove(ctx context.Context, card *vault.Card, id string) error
 	Trash(ctx context.Context, card *vault.Card) ([]node.TrashItem, error)
 	Restore(ctx context.Context, card *vault.Card, id string) (vault.Entry, error)
