@@ -252,7 +252,7 @@ func (k *card) drawFront(ctx *canvas.Context) {
 		label += " / " + k.second.Messages["front_structure"]
 	}
 	ly := qrY + qrSize + 4.2
-	ctx.DrawText(qrX, ly, fitLine(k.latin, label+" :", 6, 50, muted))
+	ctx.DrawText(qrX, ly, fitLine(k.latin, label+"\u00a0:", 6, 50, muted))
 	if k.second != nil && k.second.rtl() {
 		l2 := fitLine(k.font[k.second], k.second.Messages["front_structure"]+":", 6, 30, muted)
 		drawLine(ctx, l2, CardWidth-3.5-30, ly, 30, true)
@@ -450,7 +450,9 @@ func wrap(f *canvas.FontFace, s string, width float64, rtl bool) *para {
 	pa := &para{ascent: m.Ascent, lineH: (m.Ascent + m.Descent) * 1.12, rtl: rtl}
 	var line string
 	var last *canvas.Text
-	for _, word := range strings.Fields(s) {
+	// Words are cut at plain spaces only: a no-break space (French
+	// "structure :") keeps its neighbours together.
+	for _, word := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\n' }) {
 		try := word
 		if line != "" {
 			try = line + " " + word

@@ -207,3 +207,19 @@ func FuzzDecodeImage(f *testing.F) {
 		t.Fatalf("unexpected error %v", err)
 	})
 }
+
+// TestDecodeImageFrozen reads testdata/photo.jpg (a photo-like picture of
+// a test card, upside down, JPEG quality 50): it runs without pdftoppm.
+func TestDecodeImageFrozen(t *testing.T) {
+	b, err := os.ReadFile("testdata/photo.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeImage(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != testCardText(t, 42) {
+		t.Fatal("testdata/photo.jpg reads as another text than the test card's")
+	}
+}
