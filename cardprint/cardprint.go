@@ -318,6 +318,10 @@ func (k *card) drawSheet(ctx *canvas.Context) {
 	const y0 = 25.0
 	const textW = 2 * CardWidth
 
+	// Above the card, how to print it: at actual size.
+	pr := wrap(face(k.latin, 8, muted), k.fr.Messages["sheet_print"], textW, false)
+	pr.draw(ctx, x0, 6, textW)
+
 	ctx.Push()
 	ctx.SetView(canvas.Identity.Translate(x0, y0))
 	k.drawFront(ctx)

@@ -170,10 +170,19 @@ func TestWriteRefuses(t *testing.T) {
 }
 
 // TestStructureInArabic prints a structure name written in Arabic on an
-// Arabic card.
+// Arabic card (it takes the Arabic font).
 func TestStructureInArabic(t *testing.T) {
-	if err := Write(new(bytes.Buffer), Card{Text: testCardText(t, 3), Structure: "جمعية الأمل", Lang: "ar"}); err != nil {
+	var buf bytes.Buffer
+	text := testCardText(t, 3)
+	if err := Write(&buf, Card{Text: text, Structure: "جمعية الأمل للتضامن", Lang: "ar", Layout: CardSize}); err != nil {
 		t.Fatal(err)
+	}
+	p := filepath.Join(keepDir(t), "card-ar-structure.pdf")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := decodeImage(render(t, p, 200)[0]); err != nil || got != text {
+		t.Fatalf("the printed QR code does not read back (%v)", err)
 	}
 }
 

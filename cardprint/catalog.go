@@ -24,7 +24,7 @@ var fontFS embed.FS
 var messageKeys = []string{
 	"front_title", "front_structure",
 	"back_open", "back_keep", "back_lost",
-	"sheet_cut", "sheet_fold", "sheet_glue", "sheet_warn",
+	"sheet_print", "sheet_cut", "sheet_fold", "sheet_glue", "sheet_warn",
 }
 
 // catalog is one language's file under locales/.

@@ -22,6 +22,12 @@
 // come from its data-* attributes, so that the page translates them.
 // Cameras need a secure context (HTTPS, or http://127.0.0.1): elsewhere
 // the button is disabled and data-unavailable is shown.
+//
+// vendor/jsQR.js is dist/jsQR.js of the npm package jsqr 1.4.0, unchanged
+// (Apache-2.0, vendor/jsQR.LICENSE); tarball jsqr-1.4.0.tgz sha256
+// b5299b37917a1fe7a8cab9dd5cc6b8accf82663add80abe5bf7761a921cc6602, file
+// sha256 bc40c8a15196236b2314db0856f72ca0b49980cd5413b8c852a7349f5fee0859.
+// Tested in Chromium with a fake camera: cardprint/cardprinttest.
 (function () {
   "use strict";
 
