@@ -225,3 +225,21 @@ func TestCatalogs(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteConcurrent prints cards from several goroutines at once, as
+// the web page does for several workers (run with -race).
+func TestWriteConcurrent(t *testing.T) {
+	text := testCardText(t, 11)
+	errs := make(chan error, 4)
+	for i := range 4 {
+		go func() {
+			var buf bytes.Buffer
+			errs <- Write(&buf, Card{Text: text, Structure: "S", Lang: []string{"ar", "en", "fr", ""}[i]})
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

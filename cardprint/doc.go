@@ -19,11 +19,19 @@
 //     structure, the papers are not lost and a new card is made.
 //
 // Write draws it in one of two layouts. SheetA4, the default, is for a
-// structure with an ordinary printer: one A4 page with the front and the
-// back side by side on a fold line, cut marks at the corners, a grey
-// cutting outline and the instructions (cut, fold, glue or laminate) in
-// French and the second language. CardSize gives two pages of 85.6 × 54 mm
+// structure with an ordinary printer: one A4 page with a line asking to
+// print at actual size, the front and the back side by side on a dotted
+// fold line inside a grey cutting outline with cut marks at the corners,
+// and below them the instructions (cut, fold with the print outside, glue
+// or laminate; the sheet opens the person's papers) in French and the
+// second language. Folded, the two halves make one card printed on both
+// sides, with no duplex printer. CardSize gives two pages of 85.6 × 54 mm
 // (front, then back) for a card printer.
+//
+// Write may be called from several goroutines: each call parses its own
+// fonts (about 10–25 ms a card on a small machine, 25–35 kB of PDF). The
+// PDF carries its creation time (tdewolff/canvas writes it) and nothing
+// else about the person.
 //
 // # Languages
 //
@@ -36,7 +44,11 @@
 // directions with a bidi algorithm: Arabic comes out joined and right to
 // left. go-pdf/fpdf, the library the issue suggested, does neither (Arabic
 // would print as separate letters in reverse order), which is why it is
-// not used.
+// not used. Paragraphs are broken into lines here and each line shaped
+// with canvas.NewTextLine: canvas.NewTextBox, in the version used,
+// scrambles the words of a right-to-left paragraph. Arabic-Indic digits
+// inside Arabic sentences are also misordered by it: catalogs avoid
+// numbers in right-to-left sentences (the sheet numbers its steps itself).
 //
 // # Fonts
 //
