@@ -230,7 +230,7 @@ func (k *card) drawFront(ctx *canvas.Context) {
 		if i > 0 {
 			size = 6.5
 		}
-		t := fitLine(k.fontBold[cat], cat.Messages["front_title"], size, colW, accent)
+		t := fitLine(k.fontBold[cat], cat.Messages["front_title"], size, colW, accent, cat.rtl())
 		drawLine(ctx, t, colX, y, colW, cat.rtl())
 		y += size * ptToMM * 1.5
 	}
@@ -252,13 +252,13 @@ func (k *card) drawFront(ctx *canvas.Context) {
 		label += " / " + k.second.Messages["front_structure"]
 	}
 	ly := qrY + qrSize + 4.2
-	ctx.DrawText(qrX, ly, fitLine(k.latin, label+"\u00a0:", 6, 50, muted))
+	fitLine(k.latin, label+"\u00a0:", 6, 50, muted, false).draw(ctx, qrX, ly)
 	if k.second != nil && k.second.rtl() {
-		l2 := fitLine(k.font[k.second], k.second.Messages["front_structure"]+":", 6, 30, muted)
+		l2 := fitLine(k.font[k.second], k.second.Messages["front_structure"]+":", 6, 30, muted, true)
 		drawLine(ctx, l2, CardWidth-3.5-30, ly, 30, true)
 	}
-	name := fitLine(k.structureFont, k.structure, 9, CardWidth-qrX-3.5, ink)
 	rtlName := k.second != nil && k.structureFont == k.fontBold[k.second] && k.second.rtl()
+	name := fitLine(k.structureFont, k.structure, 9, CardWidth-qrX-3.5, ink, rtlName)
 	drawLine(ctx, name, qrX, ly+4.2, CardWidth-qrX-3.5, rtlName)
 }
 
@@ -362,12 +362,12 @@ func (k *card) drawSheet(ctx *canvas.Context) {
 	for _, cat := range k.catalogs() {
 		for i, key := range []string{"sheet_cut", "sheet_fold", "sheet_glue"} {
 			pa := wrap(face(k.font[cat], 10, ink), cat.Messages[key], textW-numW, cat.rtl())
-			num := canvas.NewTextLine(face(k.latinBold, 10, accent), fmt.Sprintf("%d", i+1), canvas.Left)
+			num := newLine(face(k.latinBold, 10, accent), fmt.Sprintf("%d", i+1), false)
 			if cat.rtl() {
 				drawLine(ctx, num, x0, y+pa.ascent, textW, true)
 				pa.draw(ctx, x0, y, textW-numW)
 			} else {
-				ctx.DrawText(x0, y+pa.ascent, num)
+				num.draw(ctx, x0, y+pa.ascent)
 				pa.draw(ctx, x0+numW, y, textW-numW)
 			}
 			y += pa.height() + 1.5
@@ -380,25 +380,24 @@ func (k *card) drawSheet(ctx *canvas.Context) {
 
 // fitLine returns s on one line in font at size points, made smaller (to
 // 60 %) until it fits width.
-func fitLine(font *canvas.Font, s string, size, width float64, col color.Color) *canvas.Text {
+func fitLine(font *canvas.Font, s string, size, width float64, col color.Color, rtl bool) *textLine {
 	min := size * 0.6
 	for {
-		t := canvas.NewTextLine(face(font, size, col), s, canvas.Left)
-		if w, _ := t.Size(); w <= width || size <= min {
-			return t
+		l := newLine(face(font, size, col), s, rtl)
+		if l.width <= width || size <= min {
+			return l
 		}
 		size *= 0.93
 	}
 }
 
-// drawLine draws a one-line text at the left of the box [x, x+width], or
-// at its right for a right-to-left language.
-func drawLine(ctx *canvas.Context, t *canvas.Text, x, y, width float64, rtl bool) {
+// drawLine draws a line at the left of the box [x, x+width], or at its
+// right for a right-to-left language, with its baseline at y.
+func drawLine(ctx *canvas.Context, l *textLine, x, y, width float64, rtl bool) {
 	if rtl {
-		w, _ := t.Size()
-		x += width - w
+		x += width - l.width
 	}
-	ctx.DrawText(x, y, t)
+	l.draw(ctx, x, y)
 }
 
 // drawQR draws the QR code of text (level H) as vector squares in a
@@ -437,12 +436,10 @@ func drawQR(ctx *canvas.Context, x, y, size float64, text string) {
 	ctx.DrawPath(x, y, p)
 }
 
-// para is a paragraph broken into lines, each shaped on its own:
-// canvas.NewTextLine orders right-to-left text correctly, where
-// canvas.NewTextBox (this version) misplaces the words of a right-to-left
-// paragraph.
+// para is a paragraph broken into lines (canvas.NewTextBox, in the
+// version used, scrambles the words of a right-to-left paragraph).
 type para struct {
-	lines         []*canvas.Text
+	lines         []*textLine
 	ascent, lineH float64
 	rtl           bool
 }
@@ -453,21 +450,21 @@ func wrap(f *canvas.FontFace, s string, width float64, rtl bool) *para {
 	m := f.Metrics()
 	pa := &para{ascent: m.Ascent, lineH: (m.Ascent + m.Descent) * 1.12, rtl: rtl}
 	var line string
-	var last *canvas.Text
+	var last *textLine
 	// Words are cut at plain spaces only: a no-break space (French
-	// "structure :") keeps its neighbours together.
+	// "structure\u00a0:") keeps its neighbours together.
 	for _, word := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\n' }) {
 		try := word
 		if line != "" {
 			try = line + " " + word
 		}
-		t := canvas.NewTextLine(f, try, canvas.Left)
-		if w, _ := t.Size(); w <= width || line == "" {
-			line, last = try, t
+		l := newLine(f, try, rtl)
+		if l.width <= width || line == "" {
+			line, last = try, l
 			continue
 		}
 		pa.lines = append(pa.lines, last)
-		line, last = word, canvas.NewTextLine(f, word, canvas.Left)
+		line, last = word, newLine(f, word, rtl)
 	}
 	if last != nil {
 		pa.lines = append(pa.lines, last)
@@ -481,7 +478,7 @@ func (pa *para) height() float64 { return float64(len(pa.lines)) * pa.lineH }
 // draw draws the paragraph with its top at y, in the box [x, x+width],
 // aligned left or, right to left, right.
 func (pa *para) draw(ctx *canvas.Context, x, y, width float64) {
-	for i, t := range pa.lines {
-		drawLine(ctx, t, x, y+pa.ascent+float64(i)*pa.lineH, width, pa.rtl)
+	for i, l := range pa.lines {
+		drawLine(ctx, l, x, y+pa.ascent+float64(i)*pa.lineH, width, pa.rtl)
 	}
 }

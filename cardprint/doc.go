@@ -44,11 +44,12 @@
 // directions with a bidi algorithm: Arabic comes out joined and right to
 // left. go-pdf/fpdf, the library the issue suggested, does neither (Arabic
 // would print as separate letters in reverse order), which is why it is
-// not used. Paragraphs are broken into lines here and each line shaped
-// with canvas.NewTextLine: canvas.NewTextBox, in the version used,
-// scrambles the words of a right-to-left paragraph. Arabic-Indic digits
-// inside Arabic sentences are also misordered by it: catalogs avoid
-// numbers in right-to-left sentences (the sheet numbers its steps itself).
+// not used. Two defects of that canvas version are worked around here
+// (bidi.go): canvas.NewTextBox scrambles the words of a right-to-left
+// paragraph, so paragraphs are broken into lines here; and a line with a
+// number inside Arabic (two levels of embedding) comes out misordered,
+// so each line is cut into runs of one direction, ordered by the rules
+// of UAX #9 and shaped run by run.
 //
 // # Fonts
 //
