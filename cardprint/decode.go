@@ -36,9 +36,9 @@ var (
 // picture takes about 160 MB while it is read.
 var decoding = make(chan struct{}, 2)
 
-// scanSize is the longer side, in pixels, a photo is scaled down to when
-// the code is not found at full size: a phone photo of a card held at
-// arm's length holds the code in a few hundred pixels.
+// scanSize is the longer side, in pixels, a large photo is first scaled
+// down to (it is read at full size only if that fails): a phone photo of
+// a card held at arm's length holds the code in a few hundred pixels.
 const scanSize = 1600
 
 // DecodeImage reads a JPEG or PNG photo of a card's front from r and
@@ -47,8 +47,6 @@ const scanSize = 1600
 // decoding it. Its errors wrap ErrNotImage, ErrImageTooLarge, ErrNoCode
 // or ErrNotCard and never contain what the code says.
 func DecodeImage(r io.Reader) (string, error) {
-	decoding <- struct{}{}
-	defer func() { <-decoding }()
 	b, err := io.ReadAll(io.LimitReader(r, MaxImageBytes+1))
 	if err != nil {
 		return "", fmt.Errorf("read card photo: %w", err)
@@ -66,6 +64,9 @@ func DecodeImage(r io.Reader) (string, error) {
 	if int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
 		return "", ErrImageTooLarge
 	}
+	// Only the decoding is limited: a slow upload must not hold a place.
+	decoding <- struct{}{}
+	defer func() { <-decoding }()
 	var img image.Image
 	switch format {
 	case "jpeg":
@@ -74,7 +75,7 @@ func DecodeImage(r io.Reader) (string, error) {
 		img, err = png.Decode(bytes.NewReader(b))
 	}
 	if err != nil {
-		return "", fmt.Errorf("%w (%s is damaged)", ErrNotImage, format)
+		return "", ErrNotImage
 	}
 	return decodeImage(img)
 }
@@ -108,8 +109,14 @@ func decodeImage(img image.Image) (string, error) {
 	return "", ErrNoCode
 }
 
-// readQR returns the text of the QR code gozxing finds in img.
-func readQR(img image.Image, global bool) (string, error) {
+// readQR returns the text of the QR code gozxing finds in img. A panic
+// of the decoder on a hostile picture becomes an error.
+func readQR(img image.Image, global bool) (text string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			text, err = "", errors.New("qr decoder failed")
+		}
+	}()
 	src := gozxing.NewLuminanceSourceFromImage(img)
 	var bin gozxing.Binarizer
 	if global {
