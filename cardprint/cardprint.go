@@ -282,7 +282,7 @@ func (k *card) drawBack(ctx *canvas.Context) {
 	rowH := (CardHeight - 2*margin) / float64(len(rows))
 	textX := margin + iconSize + 2.5
 	textW := CardWidth - textX - margin
-	size := 6.2
+	size := 6.0
 	if k.second == nil {
 		size = 7.5
 	}
