@@ -115,6 +115,11 @@ func TestTrustCopiedRecoveryRequest(t *testing.T) {
 		if g == d || g == c {
 			continue
 		}
+		// C's structure record may reach a loaded node after the request.
+		eventually(t, 10*time.Second, g.Name()+" does not know the requester's name", func() bool {
+			rs, _ := g.RecoveryRequests(ctx)
+			return slices.ContainsFunc(rs, func(r node.RecoveryRequest) bool { return r.Name == "Maraude du Nord" })
+		})
 		rs, err := g.RecoveryRequests(ctx)
 		if err != nil {
 			t.Fatal(err)
