@@ -1,0 +1,89 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"sync"
+	"time"
+
+	"baluchon/vault"
+)
+
+// idleLock is how long an open file stays open without use.
+const idleLock = 10 * time.Minute
+
+// openFile is a person's file opened in a session: the card is held here,
+// in the server's memory only. The session keeps a random handle to it.
+type openFile struct {
+	card     *vault.Card
+	vault    string // the file number shown for the paper file
+	lastUsed time.Time
+	// secondLang is the language chosen at registration for the card.
+	secondLang string
+	// fresh: the card was just made or replaced (its text may be shown).
+	fresh bool
+}
+
+// openFiles holds the open files by handle.
+type openFiles struct {
+	mu    sync.Mutex
+	files map[string]*openFile
+}
+
+func newOpenFiles() *openFiles { return &openFiles{files: map[string]*openFile{}} }
+
+// put keeps f and returns its new handle.
+func (o *openFiles) put(f *openFile) string {
+	var b [24]byte
+	rand.Read(b[:])
+	h := base64.RawURLEncoding.EncodeToString(b[:])
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.files[h] = f
+	return h
+}
+
+// get returns the file of handle if it was used within idleLock, and marks
+// it used at now; an idle file is forgotten.
+func (o *openFiles) get(h string, now time.Time) (*openFile, bool) {
+	if h == "" {
+		return nil, false
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	f, ok := o.files[h]
+	if !ok {
+		return nil, false
+	}
+	if now.Sub(f.lastUsed) >= idleLock {
+		delete(o.files, h)
+		return nil, false
+	}
+	f.lastUsed = now
+	return f, true
+}
+
+// forget drops the file of handle.
+func (o *openFiles) forget(h string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.files, h)
+}
+
+// sweep forgets every idle file.
+func (o *openFiles) sweep(now time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for h, f := range o.files {
+		if now.Sub(f.lastUsed) >= idleLock {
+			delete(o.files, h)
+		}
+	}
+}
+
+// clear forgets every file.
+func (o *openFiles) clear() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	clear(o.files)
+}

@@ -1,0 +1,51 @@
+package web
+
+import (
+	"context"
+	"io"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"baluchon/node"
+	"baluchon/vault"
+)
+
+// Node is what the page needs of a baluchon node: the operations a social
+// worker does with a person's card, and the node's health for the admin.
+// *node.Node implements it; tests use a fake.
+type Node interface {
+	// Register makes a new person's file and its card.
+	Register(ctx context.Context, opts node.CreateOptions) (*node.Created, error)
+	// Open opens the file of card and lists its documents.
+	Open(ctx context.Context, card *vault.Card) (*node.Opened, error)
+	// Add stores a document read from r in the file of card.
+	Add(ctx context.Context, card *vault.Card, r io.Reader, meta node.DocMeta) (vault.Entry, error)
+	// Get returns the plaintext of a document.
+	Get(ctx context.Context, card *vault.Card, id string) (*node.Document, error)
+	// Remove puts a document in the trash (kept 30 days).
+	Remove(ctx context.Context, card *vault.Card, id string) error
+	// Trash lists the documents in the trash.
+	Trash(ctx context.Context, card *vault.Card) ([]node.TrashItem, error)
+	// Restore takes a document out of the trash.
+	Restore(ctx context.Context, card *vault.Card, id string) (vault.Entry, error)
+	// Replace gives the person a new card; the old one stops working.
+	Replace(ctx context.Context, card *vault.Card) (*vault.Card, vault.VaultID, error)
+	// AccessLog lists who did what with the file, oldest first.
+	AccessLog(ctx context.Context, card *vault.Card) ([]node.LogLine, error)
+	// Status is the node's health, for the admin page.
+	Status(ctx context.Context) (*node.Status, error)
+	// StructureName names a member structure by its node's id.
+	StructureName(p peer.ID) string
+	// MaxDocumentBytes is the largest document the node accepts.
+	MaxDocumentBytes() int64
+}
+
+// Cards prints cards and reads them from photos (package cardprint
+// implements it; the page works without: no PDF link, no photo form).
+type Cards interface {
+	// CardPDF writes the printable card: QR code, text key, the
+	// structure's name, sentences in French and in secondLang.
+	CardPDF(w io.Writer, card *vault.Card, structureName, secondLang string) error
+	// ReadCardPhoto returns the card text of the QR code in a photo.
+	ReadCardPhoto(r io.Reader) (string, error)
+}
