@@ -221,8 +221,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, f *openFile) {
 				if val != "" {
 					t, err := time.Parse("2006-01-02", val)
 					if err != nil {
-						refuse(http.StatusBadRequest, l.t("upload_bad_date"))
-						continue
+						// nothing is stored: the date was meant for the files
+						s.showFile(w, r, f, http.StatusBadRequest, []string{l.t("upload_bad_date")})
+						return
 					}
 					meta.Expires = t
 				}

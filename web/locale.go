@@ -166,3 +166,9 @@ func decimal(l *loc, f float64) string {
 
 // SizeU is Size for an unsigned count.
 func (l *loc) SizeU(n uint64) string { return l.Size(int64(min(n, 1<<62))) }
+
+// Lang is the language's code, for the page's lang attribute.
+func (l *loc) Lang() string { return l.lang }
+
+// Dir is the writing direction, "ltr" or "rtl".
+func (l *loc) Dir() string { return l.dir }

@@ -21,7 +21,7 @@ import (
 var content embed.FS
 
 // PersonQuota is the default space a person's file may use (as Reconnect).
-const PersonQuota = 600 << 20
+const PersonQuota = 600 * 1000 * 1000
 
 // Config is what a Server is made of.
 type Config struct {

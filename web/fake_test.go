@@ -1,0 +1,232 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"baluchon/node"
+	"baluchon/vault"
+)
+
+// fakeNode is a Node in memory: each card opens one file.
+type fakeNode struct {
+	mu       sync.Mutex
+	max      int64
+	files    map[string]*fakeFile // by card text
+	replaced map[string]time.Time // old card texts
+	now      func() time.Time
+	n        int
+}
+
+type fakeFile struct {
+	id      vault.VaultID
+	entries []vault.Entry
+	data    map[string][]byte
+	trash   []node.TrashItem
+	log     []node.LogLine
+}
+
+func newFakeNode(now func() time.Time) *fakeNode {
+	return &fakeNode{max: 1 << 20, files: map[string]*fakeFile{}, replaced: map[string]time.Time{}, now: now}
+}
+
+func (f *fakeNode) file(card *vault.Card) (*fakeFile, error) {
+	if t, ok := f.replaced[card.String()]; ok {
+		return nil, &node.CardReplacedError{When: t}
+	}
+	ff, ok := f.files[card.String()]
+	if !ok {
+		return nil, node.ErrUnknownCard
+	}
+	return ff, nil
+}
+
+func (f *fakeNode) logf(ff *fakeFile, action, doc, title string) {
+	ff.log = append(ff.log, node.LogLine{Time: f.now(), Who: "Accueil de jour", Action: action, DocID: doc, DocTitle: title})
+}
+
+// newCard makes a file and returns its card.
+func (f *fakeNode) newCard() (*vault.Card, *fakeFile) {
+	card, err := vault.NewCard(nil)
+	if err != nil {
+		panic(err)
+	}
+	k, err := vault.NewKeys()
+	if err != nil {
+		panic(err)
+	}
+	ff := &fakeFile{id: k.VaultID(), data: map[string][]byte{}}
+	f.files[card.String()] = ff
+	return card, ff
+}
+
+func (f *fakeNode) Register(ctx context.Context, opts node.CreateOptions) (*node.Created, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	card, ff := f.newCard()
+	f.logf(ff, vault.ActionCreate, "", "")
+	return &node.Created{Card: card, Vault: ff.id, Guardians: []peer.ID{"a", "b", "c"}, Threshold: 2}, nil
+}
+
+func (f *fakeNode) Open(ctx context.Context, card *vault.Card) (*node.Opened, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ff, err := f.file(card)
+	if err != nil {
+		return nil, err
+	}
+	return &node.Opened{Vault: ff.id, Entries: append([]vault.Entry(nil), ff.entries...)}, nil
+}
+
+func (f *fakeNode) Add(ctx context.Context, card *vault.Card, r io.Reader, meta node.DocMeta) (vault.Entry, error) {
+	b, err := io.ReadAll(io.LimitReader(r, f.max+1))
+	if err != nil {
+		return vault.Entry{}, fmt.Errorf("read document: %w", err)
+	}
+	if int64(len(b)) > f.max {
+		return vault.Entry{}, &node.TooLargeError{Limit: f.max}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ff, err := f.file(card)
+	if err != nil {
+		return vault.Entry{}, err
+	}
+	f.n++
+	e := vault.Entry{ID: fmt.Sprintf("d%d", f.n), Size: int64(len(b)), Title: meta.Title, Category: meta.Category, FileName: meta.FileName, MIME: meta.MIME, Added: f.now(), Expires: meta.Expires}
+	ff.entries = append(ff.entries, e)
+	ff.data[e.ID] = b
+	f.logf(ff, vault.ActionAdd, e.ID, e.Title)
+	return e, nil
+}
+
+func (f *fakeNode) Get(ctx context.Context, card *vault.Card, id string) (*node.Document, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ff, err := f.file(card)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ff.entries {
+		if e.ID == id {
+			f.logf(ff, vault.ActionGet, e.ID, e.Title)
+			return &node.Document{Entry: e, Reader: bytes.NewReader(ff.data[id]), Closer: io.NopCloser(nil)}, nil
+		}
+	}
+	return nil, &node.NoDocumentError{ID: id}
+}
+
+func (f *fakeNode) Remove(ctx context.Context, card *vault.Card, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ff, err := f.file(card)
+	if err != nil {
+		return err
+	}
+	for i, e := range ff.entries {
+		if e.ID == id {
+			ff.entries = append(ff.entries[:i:i], ff.entries[i+1:]...)
+			ff.trash = append(ff.trash, node.TrashItem{Entry: e, Deleted: f.now(), Purge: f.now().Add(30 * 24 * time.Hour)})
+			f.logf(ff, vault.ActionDelete, e.ID, e.Title)
+			return nil
+		}
+	}
+	return &node.NoDocumentError{ID: id}
+}
+
+func (f *fakeNode) Trash(ctx context.Context, card *vault.Card) ([]node.TrashItem, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ff, err := f.file(card)
+	if err != nil {
+		return nil, err
+	}
+	return append([]node.TrashItem(nil), ff.trash...), nil
+}
+
+func (f *fakeNode) Restore(ctx context.Context, card *vault.Card, id string) (vault.Entry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ff, err := f.file(card)
+	if err != nil {
+		return vault.Entry{}, err
+	}
+	for i, t := range ff.trash {
+		if t.ID == id {
+			ff.trash = append(ff.trash[:i:i], ff.trash[i+1:]...)
+			ff.entries = append(ff.entries, t.Entry)
+			f.logf(ff, vault.ActionRestore, t.ID, t.Title)
+			return t.Entry, nil
+		}
+	}
+	return vault.Entry{}, &node.NotInTrashError{ID: id}
+}
+
+func (f *fakeNode) Replace(ctx context.Context, card *vault.Card) (*vault.Card, vault.VaultID, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ff, err := f.file(card)
+	if err != nil {
+		return nil, vault.VaultID{}, err
+	}
+	nc, err := vault.NewCard(nil)
+	if err != nil {
+		return nil, vault.VaultID{}, err
+	}
+	delete(f.files, card.String())
+	f.replaced[card.String()] = f.now()
+	f.files[nc.String()] = ff
+	f.logf(ff, vault.ActionReplace, "", "")
+	return nc, ff.id, nil
+}
+
+func (f *fakeNode) AccessLog(ctx context.Context, card *vault.Card) ([]node.LogLine, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ff, err := f.file(card)
+	if err != nil {
+		return nil, err
+	}
+	return append([]node.LogLine(nil), ff.log...), nil
+}
+
+func (f *fakeNode) Status(ctx context.Context) (*node.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := &node.Status{Peer: "12D3KooWfake", Federation: "12D3KooWfounder", Members: 3, Connected: 2, UsedBytes: 12 << 20, QuotaBytes: 10 << 30}
+	for _, ff := range f.files {
+		st.Vaults = append(st.Vaults, node.VaultStatus{Vault: ff.id.String(), Replicas: 2, Target: 3, LastTime: f.now()})
+	}
+	return st, nil
+}
+
+func (f *fakeNode) StructureName(p peer.ID) string {
+	return map[peer.ID]string{"a": "Accueil de jour", "b": "CCAS de Lyon", "c": "Secours du Rhône"}[p]
+}
+
+func (f *fakeNode) MaxDocumentBytes() int64 { return f.max }
+
+// fakeCards writes a stand-in PDF and reads "photos" holding the card text.
+type fakeCards struct{}
+
+func (fakeCards) CardPDF(w io.Writer, card *vault.Card, structureName, secondLang string) error {
+	_, err := fmt.Fprintf(w, "%%PDF-1.4 card of %s (%s)\n", structureName, secondLang)
+	return err
+}
+
+func (fakeCards) ReadCardPhoto(r io.Reader) (string, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return "", err
+	}
+	if !bytes.HasPrefix(b, []byte("CARD:")) {
+		return "", fmt.Errorf("no code found in the photo")
+	}
+	return string(b[5:]), nil
+}
