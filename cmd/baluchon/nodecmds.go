@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"baluchon/node"
+	"baluchon/web"
 )
 
 func cmdServe(e *env, args []string) error {
@@ -20,6 +21,7 @@ func cmdServe(e *env, args []string) error {
 	var listen listFlag
 	f.Var(&listen, "listen", "listen address (repeatable)")
 	mdns := f.Bool("mdns", true, "find other nodes on the local network")
+	ui := f.String("ui", web.DefaultAddr, "address of the structure's web page (HOST:PORT, port 0 for any; 'off' for none)")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -28,9 +30,13 @@ func cmdServe(e *env, args []string) error {
 		return usagef("serve takes no arguments, got %q", pos[0])
 	}
 	var mdnsOpt *bool
+	uiAsked := false
 	f.Visit(func(fl *flag.Flag) {
-		if fl.Name == "mdns" {
+		switch fl.Name {
+		case "mdns":
 			mdnsOpt = mdns
+		case "ui":
+			uiAsked = true
 		}
 	})
 	if !node.IsInitialised(e.home) {
@@ -49,8 +55,14 @@ func cmdServe(e *env, args []string) error {
 	for _, a := range n.Addrs() {
 		fmt.Fprintf(e.stderr, "  reachable at %s\n", a)
 	}
+	waitUI, err := startUI(ctx, e, n, *ui, uiAsked, log)
+	if err != nil {
+		n.Close()
+		return err
+	}
 	fmt.Fprintf(e.stderr, "local API on %s; stop with Ctrl-C\n", n.APIAddr())
 	<-ctx.Done()
+	waitUI()
 	fmt.Fprintln(e.stderr, "stopping…")
 	if err := n.Close(); err != nil {
 		return fmt.Errorf("stop the node: %w", err)
