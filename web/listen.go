@@ -52,7 +52,12 @@ type Listener struct {
 // loopback address is served over HTTP; any other over HTTPS, with a
 // self-signed certificate kept in home and made on first use.
 func Listen(addr, home string) (*Listener, error) {
-	host, _, err := net.SplitHostPort(addr)
+	host, _, _ := net.SplitHostPort(addr)
+	return listen(addr, home, !isLoopback(host))
+}
+
+func listen(addr, home string, useTLS bool) (*Listener, error) {
+	_, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("page address %q: want HOST:PORT, such as %s or 0.0.0.0:8443", addr, DefaultAddr)
 	}
@@ -66,7 +71,7 @@ func Listen(addr, home string) (*Listener, error) {
 		l.Hosts = []string{hostname, hostname + ".local"}
 	}
 	bound := ln.Addr().(*net.TCPAddr)
-	if isLoopback(host) {
+	if !useTLS {
 		l.URL = "http://" + net.JoinHostPort(bound.IP.String(), fmt.Sprint(bound.Port)) + "/"
 		return l, nil
 	}
