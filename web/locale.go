@@ -172,3 +172,7 @@ func (l *loc) Lang() string { return l.lang }
 
 // Dir is the writing direction, "ltr" or "rtl".
 func (l *loc) Dir() string { return l.dir }
+
+// Isolate keeps a left-to-right number or name whole inside a sentence in
+// any direction (Unicode first-strong isolate).
+func (l *loc) Isolate(s string) string { return "\u2068" + s + "\u2069" }

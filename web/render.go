@@ -55,7 +55,8 @@ type langOption struct {
 }
 
 type fileView struct {
-	Number string
+	Number string // the whole file number
+	Short  string // its first characters, for the bar at the top
 }
 
 // newView makes the view of a page for r.
@@ -72,7 +73,10 @@ func (s *Server) newView(r *http.Request) *view {
 	if ac, ok := s.user(r); ok {
 		v.User = &ac
 		if f, ok := s.files.get(s.sessions.GetString(ctx, "file"), s.now()); ok {
-			v.File = &fileView{Number: f.vault}
+			v.File = &fileView{Number: f.vault, Short: f.vault}
+			if r := []rune(f.vault); len(r) > 8 {
+				v.File.Short = string(r[:8]) + "…"
+			}
 		}
 	}
 	v.Flash = s.sessions.PopString(ctx, "flash")
