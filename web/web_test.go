@@ -455,11 +455,14 @@ func TestUpload(t *testing.T) {
 	e.want(e.upload(c, nil, [2]string{"page.html", "<html><script>alert(1)</script>"}), 415, "« page.html » n'est pas un type de document accepté")
 	e.want(e.upload(c, nil, [2]string{"gros.pdf", pdf + strings.Repeat("x", int(e.node.max))}), 413, "« gros.pdf » est trop gros : 1 Mo au plus par document.")
 	e.want(e.upload(c, nil), 400, "Choisissez au moins un fichier à ajouter.")
+	// an empty file field (the camera one, unused) is no file
+	e.want(e.upload(c, nil, [2]string{"", ""}), 400, "Choisissez au moins un fichier à ajouter.")
+	e.want(e.upload(c, map[string]string{"title": "Avis"}, [2]string{"avis.pdf", pdf}, [2]string{"", ""}), 200, "1 document ajouté.", "Avis")
 	e.want(e.upload(c, map[string]string{"expires": "demain"}, [2]string{"a.pdf", pdf}), 400, "La date d'expiration n'est pas valide")
 	// one good, one bad: the good one is kept, the bad one named
 	r = e.upload(c, nil, [2]string{"ok.pdf", pdf}, [2]string{"vide.jpg", ""})
 	e.want(r, 400, "1 document ajouté.", "« vide.jpg » est vide")
-	e.want(e.get(c, "/file"), 200, "4 documents")
+	e.want(e.get(c, "/file"), 200, "5 documents")
 }
 
 func TestUploadQuota(t *testing.T) {
