@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -235,4 +236,22 @@ func (a *accounts) save(d accountsData) error {
 		return fmt.Errorf("write accounts: %w", err)
 	}
 	return nil
+}
+
+// NeedsSetup reports whether the page in home has no account yet: its
+// first visit will create the admin account.
+func NeedsSetup(home string) bool {
+	a, err := loadAccounts(home)
+	return err == nil && a.empty()
+}
+
+// NewSetupCode makes a code for the first visit (see Config.SetupCode).
+func NewSetupCode() string {
+	const digits = "0123456789"
+	b := make([]byte, 9)
+	rand.Read(b)
+	for i := range b {
+		b[i] = digits[int(b[i])%len(digits)]
+	}
+	return string(b[:3]) + "-" + string(b[3:6]) + "-" + string(b[6:])
 }

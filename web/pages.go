@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/subtle"
 	"errors"
 	"net"
 	"net/http"
@@ -68,21 +69,28 @@ func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, http.StatusOK, "setup", s.newView(r))
+	v := s.newView(r)
+	v.Data = setupForm{Code: s.cfg.SetupCode != ""}
+	s.render(w, r, http.StatusOK, "setup", v)
 }
 
-type setupForm struct{ Structure, Name string }
+type setupForm struct {
+	Structure, Name string
+	Code            bool // a setup code is asked
+}
 
 func (s *Server) setupPost(w http.ResponseWriter, r *http.Request) {
 	if !s.accounts.empty() {
 		s.fail(w, r, http.StatusForbidden, "error_setup_done")
 		return
 	}
-	f := setupForm{Structure: strings.TrimSpace(r.PostFormValue("structure")), Name: strings.TrimSpace(r.PostFormValue("name"))}
+	f := setupForm{Structure: strings.TrimSpace(r.PostFormValue("structure")), Name: strings.TrimSpace(r.PostFormValue("name")), Code: s.cfg.SetupCode != ""}
 	pw, pw2 := r.PostFormValue("password"), r.PostFormValue("password2")
 	v := s.newView(r)
 	v.Data = f
 	switch {
+	case s.cfg.SetupCode != "" && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(r.PostFormValue("code"))), []byte(s.cfg.SetupCode)) != 1:
+		v.Error = v.L.t("error_setup_code")
 	case f.Structure == "" || utf8.RuneCountInString(f.Structure) > 100:
 		v.Error = v.L.t("error_structure_name")
 	case pw != pw2:

@@ -40,6 +40,11 @@ type Config struct {
 	// the page answers to (the Host header is checked against DNS
 	// rebinding).
 	Hosts []string
+	// SetupCode, if set, must be typed on the first visit to create the
+	// admin account: serve prints it when the page is served beyond this
+	// machine, so that whoever reaches it first on the network cannot
+	// take the structure's page.
+	SetupCode string
 	// PersonQuota bounds what one person's file may hold; 0: PersonQuota.
 	PersonQuota int64
 	// Logger logs what goes wrong (never a card text); nil: discarded.

@@ -587,3 +587,16 @@ func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+func TestSetupCode(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.SetupCode = "123-456-789" })
+	c := e.client()
+	e.want(e.get(c, "/setup"), 200, "Code de première ouverture")
+	form := url.Values{"structure": {"Accueil de jour"}, "name": {adminName}, "password": {adminPass}, "password2": {adminPass}, "code": {"111-111-111"}}
+	e.want(e.post(c, "/setup", form), 400, "Le code de première ouverture n'est pas le bon")
+	if !e.srv.accounts.empty() {
+		t.Fatal("an account was made with a wrong setup code")
+	}
+	form.Set("code", " 123-456-789 ")
+	e.want(e.post(c, "/setup", form), 200, "Le compte administrateur est créé")
+}

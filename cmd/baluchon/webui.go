@@ -29,7 +29,12 @@ func startUI(ctx context.Context, e *env, n *node.Node, addr string, asked bool,
 	if err != nil {
 		return nil, err
 	}
-	s, err := web.New(web.Config{Node: n, Home: e.home, TLS: l.TLS, Fingerprint: l.Fingerprint, Hosts: l.Hosts, Logger: log})
+	code := ""
+	if l.TLS && web.NeedsSetup(e.home) {
+		// on the network, whoever comes first must not become the admin
+		code = web.NewSetupCode()
+	}
+	s, err := web.New(web.Config{Node: n, Home: e.home, TLS: l.TLS, Fingerprint: l.Fingerprint, Hosts: l.Hosts, SetupCode: code, Logger: log})
 	if err != nil {
 		l.Close()
 		return nil, err
@@ -41,6 +46,9 @@ func startUI(ctx context.Context, e *env, n *node.Node, addr string, asked bool,
 	fmt.Fprintf(e.stderr, "web page on %s\n", l.URL)
 	if l.TLS {
 		fmt.Fprintf(e.stderr, "  its certificate's SHA-256 fingerprint: %s\n", l.Fingerprint)
+	}
+	if code != "" {
+		fmt.Fprintf(e.stderr, "  first visit: the page asks for this code: %s\n", code)
 	}
 	done := make(chan struct{})
 	go func() {
