@@ -415,7 +415,26 @@ func logSentence(l *loc, line node.LogLine) string {
 	if title == "" && line.DocID != "" {
 		title = l.t("a_document")
 	}
-	return l.t(id, "When", l.DateTime(line.Time), "Who", line.Who, "Title", title)
+	return l.t(id, "When", l.DateTime(line.Time), "Who", structureName(l, line.Who), "Title", title)
+}
+
+// The node names structures in English when it knows no name: those words
+// are said in the page's language (and no node id reaches a worker).
+const (
+	nodeUnknownStructure = "an unknown structure ("
+	nodeRemovedStructure = " (removed from the federation)"
+)
+
+// structureName says a structure's name as the node gives it in words
+// for the worker.
+func structureName(l *loc, name string) string {
+	switch {
+	case strings.HasPrefix(name, nodeUnknownStructure):
+		return l.t("structure_unknown")
+	case strings.HasSuffix(name, nodeRemovedStructure):
+		return l.t("structure_removed", "Name", strings.TrimSuffix(name, nodeRemovedStructure))
+	}
+	return name
 }
 
 func (s *Server) logPage(w http.ResponseWriter, r *http.Request, f *openFile) {
@@ -479,8 +498,9 @@ func (s *Server) registerPost(w http.ResponseWriter, r *http.Request) {
 	s.keepFile(r, f)
 	ctx := r.Context()
 	var names []string
+	l := s.cats.localizer(s.lang(r), false)
 	for _, g := range c.Guardians {
-		names = append(names, s.node.StructureName(g))
+		names = append(names, structureName(l, s.node.StructureName(g)))
 	}
 	s.sessions.Put(ctx, "guardians", strings.Join(names, "\n"))
 	s.sessions.Put(ctx, "threshold", c.Threshold)
