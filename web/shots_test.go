@@ -15,12 +15,38 @@ import (
 	"baluchon/node"
 )
 
-// TestScreenshots writes screenshots of the main pages, on a desktop and a
-// phone screen, in French and in Arabic, to $BALUCHON_SCREENSHOTS.
-func TestScreenshots(t *testing.T) {
+// axeViolation is what axe-core reports of a rule a page breaks.
+type axeViolation struct {
+	ID     string   `json:"id"`
+	Impact string   `json:"impact"`
+	Help   string   `json:"help"`
+	Nodes  []string `json:"nodes"`
+}
+
+// axeRun runs axe-core's WCAG 2.1 A and AA rules on the page and keeps
+// the serious and critical violations.
+const axeRun = `;axe.run(document, {runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}).then(r => r.violations
+	.filter(v => v.impact === "serious" || v.impact === "critical")
+	.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(" ")).slice(0, 3)})))`
+
+// TestPagesInBrowser walks the main pages in Chromium, on a desktop and a
+// phone screen, in French and in Arabic: it writes their screenshots to
+// $BALUCHON_SCREENSHOTS and, given axe-core ($BALUCHON_AXE: the path of
+// axe.min.js, from npm's axe-core), fails on a serious accessibility
+// violation.
+func TestPagesInBrowser(t *testing.T) {
 	dir := os.Getenv("BALUCHON_SCREENSHOTS")
-	if dir == "" {
-		t.Skip("set BALUCHON_SCREENSHOTS=DIR to write screenshots of the pages")
+	axePath := os.Getenv("BALUCHON_AXE")
+	if dir == "" && axePath == "" {
+		t.Skip("set BALUCHON_SCREENSHOTS=DIR to write screenshots of the pages, BALUCHON_AXE=axe.min.js to check them with axe-core")
+	}
+	var axeSrc string
+	if axePath != "" {
+		b, err := os.ReadFile(axePath)
+		if err != nil {
+			t.Fatalf("read axe-core: %v", err)
+		}
+		axeSrc = string(b)
 	}
 	chrome, err := exec.LookPath("chromium")
 	if err != nil {
@@ -60,11 +86,25 @@ func TestScreenshots(t *testing.T) {
 		bctx, cancel3 := context.WithTimeout(bctx, 60*time.Second)
 		shot := func(name string) chromedp.Action[chromedp.Void] {
 			return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-				b, err := chromedp.FullScreenshot(100)(ctx, tg)
-				if err != nil {
-					return chromedp.Void{}, err
+				if dir != "" {
+					b, err := chromedp.FullScreenshot(100)(ctx, tg)
+					if err != nil {
+						return chromedp.Void{}, err
+					}
+					if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%s.png", vp.name, name)), b, 0o644); err != nil {
+						return chromedp.Void{}, err
+					}
 				}
-				return chromedp.Void{}, os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%s.png", vp.name, name)), b, 0o644)
+				if axeSrc != "" {
+					vs, err := chromedp.Evaluate[[]axeViolation](axeSrc+axeRun, chromedp.EvalAwaitPromise)(ctx, tg)
+					if err != nil {
+						return chromedp.Void{}, fmt.Errorf("axe on %s: %w", name, err)
+					}
+					for _, v := range vs {
+						t.Errorf("%s %s: %s (%s): %s %v", vp.name, name, v.ID, v.Impact, v.Help, v.Nodes)
+					}
+				}
+				return chromedp.Void{}, nil
 			}
 		}
 		u := e.ts.URL
