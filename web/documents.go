@@ -561,6 +561,11 @@ func (s *Server) replacePost(w http.ResponseWriter, r *http.Request, f *openFile
 
 // ---- the node's health (admin) ----
 
+type healthData struct {
+	*node.Status
+	Free int64 // bytes free on the home's disk, 0 if unknown
+}
+
 func (s *Server) healthPage(w http.ResponseWriter, r *http.Request) {
 	st, err := s.node.Status(r.Context())
 	if err != nil {
@@ -569,6 +574,6 @@ func (s *Server) healthPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.newView(r)
-	v.Data = st
+	v.Data = healthData{Status: st, Free: diskFree(s.cfg.Home)}
 	s.render(w, r, http.StatusOK, "health", v)
 }

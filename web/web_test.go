@@ -565,7 +565,7 @@ func TestAccounts(t *testing.T) {
 	e.want(e.post(a, "/accounts/remove", url.Values{"name": {"karim"}}), 200, "Le compte « karim » est supprimé.")
 	// the removed worker is logged out
 	e.want(e.get(w, "/"), 200, "Connexion")
-	e.want(e.get(a, "/health"), 200, "État du serveur", "12D3KooWfake")
+	e.want(e.get(a, "/health"), 200, "État du serveur", "12D3KooWfake", "Disque libre")
 }
 
 func TestLanguage(t *testing.T) {
