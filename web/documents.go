@@ -235,12 +235,12 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, f *openFile) {
 		br := bufio.NewReaderSize(p, 512)
 		head, _ := br.Peek(512)
 		if len(head) == 0 {
-			refuse(http.StatusBadRequest, l.t("upload_empty", "Name", name))
+			refuse(http.StatusBadRequest, l.t("upload_empty", "Name", l.bidi(name)))
 			continue
 		}
 		m := sniff(head, name)
 		if m == "" {
-			refuse(http.StatusUnsupportedMediaType, l.t("upload_type", "Name", name))
+			refuse(http.StatusUnsupportedMediaType, l.t("upload_type", "Name", l.bidi(name)))
 			io.Copy(io.Discard, p)
 			continue
 		}
@@ -262,10 +262,10 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, f *openFile) {
 		case cr.over && quota:
 			refuse(http.StatusRequestEntityTooLarge, l.t("upload_quota", "Size", l.Size(s.cfg.PersonQuota)))
 		case cr.over || errors.As(err, &tl):
-			refuse(http.StatusRequestEntityTooLarge, l.t("upload_too_large", "Name", name, "Size", l.Size(maxDoc)))
+			refuse(http.StatusRequestEntityTooLarge, l.t("upload_too_large", "Name", l.bidi(name), "Size", l.Size(maxDoc)))
 		case err != nil:
 			s.log.Error("web upload", "err", err)
-			refuse(http.StatusInternalServerError, l.t("upload_failed", "Name", name))
+			refuse(http.StatusInternalServerError, l.t("upload_failed", "Name", l.bidi(name)))
 		default:
 			used += e.Size
 			added++
@@ -415,7 +415,7 @@ func logSentence(l *loc, line node.LogLine) string {
 	if title == "" && line.DocID != "" {
 		title = l.t("a_document")
 	}
-	return l.t(id, "When", l.DateTime(line.Time), "Who", structureName(l, line.Who), "Title", title)
+	return l.t(id, "When", l.DateTime(line.Time), "Who", l.bidi(structureName(l, line.Who)), "Title", l.bidi(title))
 }
 
 // The node names structures in English when it knows no name: those words

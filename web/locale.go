@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
@@ -172,6 +173,17 @@ func (l *loc) Lang() string { return l.lang }
 
 // Dir is the writing direction, "ltr" or "rtl".
 func (l *loc) Dir() string { return l.dir }
+
+// bidi isolates a name or title that may be written in the other
+// direction than the page (a French title in an Arabic sentence, an
+// Arabic name in a French one), so that it is not reordered with its
+// sentence.
+func (l *loc) bidi(s string) string {
+	if l.dir == "rtl" || strings.IndexFunc(s, func(r rune) bool { return unicode.In(r, unicode.Arabic, unicode.Hebrew) }) >= 0 {
+		return l.Isolate(s)
+	}
+	return s
+}
 
 // Isolate keeps a left-to-right number or name whole inside a sentence in
 // any direction (Unicode first-strong isolate).

@@ -208,7 +208,7 @@ func (s *Server) accountsAdd(w http.ResponseWriter, r *http.Request) {
 	} else if err = s.accounts.add(name, pw, s.now()); err != nil {
 		v.Error = s.accountError(v.L, err)
 	} else {
-		s.sessions.Put(r.Context(), "flash", v.L.t("flash_account_added", "Name", name))
+		s.sessions.Put(r.Context(), "flash", v.L.t("flash_account_added", "Name", v.L.bidi(name)))
 		http.Redirect(w, r, "/accounts", http.StatusSeeOther)
 		return
 	}
@@ -225,7 +225,7 @@ func (s *Server) accountsRemove(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "accounts", v)
 		return
 	}
-	s.sessions.Put(r.Context(), "flash", v.L.t("flash_account_removed", "Name", name))
+	s.sessions.Put(r.Context(), "flash", v.L.t("flash_account_removed", "Name", v.L.bidi(name)))
 	http.Redirect(w, r, "/accounts", http.StatusSeeOther)
 }
 
