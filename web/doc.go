@@ -1,21 +1,32 @@
 // Package web is the structure's web page: what social workers use instead
 // of the command line. The node serves it (baluchon serve, on
-// 127.0.0.1:8080 by default); it is built over the narrow interface Node
-// and tested with a fake of it.
+// 127.0.0.1:8080 by default); it is built over the narrow interface Node,
+// which *node.Node implements, and is tested with a fake of it.
 //
-// Files:
+// Files, by feature:
 //
-//	server.go     Server, routes, and the headers every answer carries
-//	              (Content-Security-Policy, nosniff, Host check, CSRF)
-//	accounts.go   the structure's accounts (argon2id) in HOME/web-accounts.json
+//	node.go       Node (what the page needs of a node) and Cards (card PDF, card photo)
+//	server.go     Server, Config, the routes, and the headers every answer
+//	              carries in one place: Content-Security-Policy without
+//	              inline script, nosniff, frame-ancestors none, referrer
+//	              policy, the Host check (DNS rebinding), CSRF
+//	              (net/http.CrossOriginProtection), sessions (scs, in memory)
+//	render.go     the templates (templates/*.html, with layout.html) and the view
+//	accounts.go   the structure's accounts: argon2id hashes in HOME/web-accounts.json
 //	limit.go      login attempts limited per account and per address
+//	pages.go      first visit, login, accounts, opening a file by its card
 //	files.go      the open person's file: the card, held only in memory
-//	pages.go      the pages and forms
-//	locale.go     message catalogs (locales/*.json, one file per language)
-//	tls.go        the self-signed certificate for a page served on the LAN
+//	documents.go  documents (upload, download, preview, trash, access log),
+//	              registering a person, replacing a card, the node's health
+//	locale.go     message catalogs (locales/<lang>.json, one file per
+//	              language, go-i18n), dates, sizes and text direction
+//	listen.go     the listener: HTTP on loopback, HTTPS with a self-signed
+//	              certificate kept in the home elsewhere; HOME/ui
+//	assets/       the style sheet, the icon and page.js (progress only);
+//	              scan.js and vendor/jsQR.js scan cards with the camera
 //
 // The card text a worker types or scans never leaves the server's memory:
 // it is not in a cookie, a URL, a log or the browser's storage; the server
-// forgets it after 10 minutes without use and when the worker closes the
-// file.
+// forgets it after 10 minutes without use, when the worker closes the file
+// and when they log out. The page works without JavaScript.
 package web
