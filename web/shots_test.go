@@ -74,6 +74,10 @@ func TestPagesInBrowser(t *testing.T) {
 	add("Carte vitale", "health", "vitale.jpg", jpeg, time.Time{})
 	add("Quittance de loyer", "housing", "quittance.pdf", pdf, time.Time{})
 	e.node.Remove(ctx, card, "d5")
+	tmp := t.TempDir()
+	upPDF, upJPEG := filepath.Join(tmp, "avis-impot.pdf"), filepath.Join(tmp, "photo-bail.jpg")
+	os.WriteFile(upPDF, []byte(pdf), 0o644)
+	os.WriteFile(upJPEG, []byte(jpeg), 0o644)
 
 	for _, vp := range []struct {
 		name string
@@ -107,6 +111,20 @@ func TestPagesInBrowser(t *testing.T) {
 				return chromedp.Void{}, nil
 			}
 		}
+		checkText := func(sel string, any ...string) chromedp.Action[chromedp.Void] {
+			return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+				got, err := chromedp.Text(chromedp.CSS(sel))(ctx, tg)
+				if err != nil {
+					return chromedp.Void{}, err
+				}
+				for _, w := range any {
+					if strings.Contains(got, w) {
+						return chromedp.Void{}, nil
+					}
+				}
+				return chromedp.Void{}, fmt.Errorf("%s says %q, want one of %q", sel, got, any)
+			}
+		}
 		u := e.ts.URL
 		err := chromedp.Do(bctx,
 			chromedp.EmulateViewport(vp.w, vp.h),
@@ -128,6 +146,13 @@ func TestPagesInBrowser(t *testing.T) {
 			chromedp.Submit(chromedp.CSS("#card-text")),
 			chromedp.WaitVisible(chromedp.CSS("#files")),
 			shot("file"),
+			// upload two files through page.js (progress, then the answer)
+			chromedp.SetValue(chromedp.CSS("#category"), "taxes"),
+			chromedp.SetUploadFiles(chromedp.CSS("#files"), []string{upPDF, upJPEG}),
+			chromedp.Click(chromedp.CSS("form[data-upload] button[type=submit]")),
+			chromedp.WaitVisible(chromedp.CSS(".flash")),
+			checkText(".flash", "2 documents ajoutés.", "2 documents added.", "أُضيفت وثيقتان."),
+			checkText("main", "avis-impot"),
 			chromedp.Navigate(u+"/file/doc/d1/view"),
 			chromedp.Sleep(500*time.Millisecond),
 			shot("view"),
