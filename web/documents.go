@@ -321,7 +321,11 @@ func (s *Server) serveDoc(w http.ResponseWriter, r *http.Request, f *openFile, i
 		h.Del("X-Frame-Options")
 		h.Set("X-Frame-Options", "SAMEORIGIN")
 	}
-	h.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": name}))
+	cd := mime.FormatMediaType(disp, map[string]string{"filename": name})
+	if cd == "" {
+		cd = disp
+	}
+	h.Set("Content-Disposition", cd)
 	if d.Size > 0 {
 		h.Set("Content-Length", fmt.Sprint(d.Size))
 	}
