@@ -163,3 +163,18 @@ func TestLanguagesAreFiles(t *testing.T) {
 		t.Errorf("languages %v from files %v", cats.langs, want)
 	}
 }
+
+func TestSetupPageEveryLanguage(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.SetupCode = "123-456-789" })
+	for _, lang := range e.srv.cats.langs {
+		c := e.client()
+		e.post(c, "/lang", url.Values{"lang": {lang}})
+		r := e.get(c, "/setup")
+		if r.status != 200 || !strings.Contains(r.body, `lang="`+lang+`"`) {
+			t.Errorf("%s /setup: %d\n%s", lang, r.status, excerpt(r.body))
+		}
+		if r := e.post(c, "/setup", url.Values{"code": {"0"}}); r.status != 400 {
+			t.Errorf("%s /setup with a wrong code: %d", lang, r.status)
+		}
+	}
+}
