@@ -77,7 +77,7 @@ func browserWalk(t *testing.T, chrome string, w, h int64) {
 	for i := range tabs {
 		bctx, cancel := chromedp.NewContext(actx)
 		defer cancel()
-		bctx, cancel2 := context.WithTimeout(bctx, 90*time.Second)
+		bctx, cancel2 := context.WithTimeout(bctx, 3*time.Minute)
 		defer cancel2()
 		tabs[i] = bctx
 		if err := chromedp.Do(bctx, chromedp.EmulateViewport(w, h),

@@ -68,7 +68,7 @@ func TestPagesInBrowser(t *testing.T) {
 		}
 	}
 	now := e.clock.Now()
-	add("Passeport", "identity", "passeport.pdf", pdf, now.AddDate(0, 0, 12))
+	add("Passeport", "identity", "passeport.pdf", onePagePDF, now.AddDate(0, 0, 12))
 	add("Titre de séjour", "justice", "sejour.pdf", pdf, now.AddDate(0, 0, -3))
 	add("Attestation CAF", "benefits", "caf.pdf", pdf+strings.Repeat(" ", 180000), time.Time{})
 	add("Carte vitale", "health", "vitale.jpg", jpeg, time.Time{})
@@ -87,7 +87,7 @@ func TestPagesInBrowser(t *testing.T) {
 		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.WindowSize(int(vp.w), int(vp.h)))
 		actx, cancel := chromedp.NewExecAllocator(ctx, opts...)
 		bctx, cancel2 := chromedp.NewContext(actx)
-		bctx, cancel3 := context.WithTimeout(bctx, 60*time.Second)
+		bctx, cancel3 := context.WithTimeout(bctx, 3*time.Minute)
 		shot := func(name string) chromedp.Action[chromedp.Void] {
 			return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
 				if dir != "" {
@@ -154,7 +154,7 @@ func TestPagesInBrowser(t *testing.T) {
 			checkText(".flash", "2 documents ajoutés.", "2 documents added.", "أُضيفت وثيقتان."),
 			checkText("main", "avis-impot"),
 			chromedp.Navigate(u+"/file/doc/d1/view"),
-			chromedp.Sleep(500*time.Millisecond),
+			chromedp.Sleep(2*time.Second), // the PDF viewer
 			shot("view"),
 			chromedp.Navigate(u+"/file/trash"),
 			shot("trash"),
@@ -178,3 +178,6 @@ func TestPagesInBrowser(t *testing.T) {
 		}
 	}
 }
+
+// onePagePDF is a valid one-page PDF that says "Passeport de test".
+const onePagePDF = "%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>\nendobj\n4 0 obj\n<< /Length 48 >>\nstream\nBT /F1 24 Tf 40 100 Td (Passeport de test) Tj ET\nendstream\nendobj\n5 0 obj\n<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>\nendobj\nxref\n0 6\n0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \n0000000115 00000 n \n0000000241 00000 n \n0000000339 00000 n \ntrailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n409\n%%EOF\n"
