@@ -85,7 +85,7 @@ func browserWalk(t *testing.T, chrome string, w, h int64) {
 			chromedp.WaitVisible(chromedp.CSS("#structure")),
 			chromedp.SetValue(chromedp.CSS("#lang-select"), "fr"),
 			chromedp.Click(chromedp.CSS(".lang button")),
-			chromedp.WaitVisible(chromedp.CSS("#structure")),
+			chromedp.WaitVisible(chromedp.CSS(`html[lang="fr"] #structure`)),
 			chromedp.SendKeys(chromedp.CSS("#structure"), []string{"Accueil de jour", "CCAS de Lyon"}[i]),
 			chromedp.SendKeys(chromedp.CSS("#name"), adminName),
 			chromedp.SendKeys(chromedp.CSS("#password"), adminPass),
@@ -165,7 +165,7 @@ func browserWalk(t *testing.T, chrome string, w, h int64) {
 			chromedp.Navigate(urls[1]+"/"),
 			chromedp.SendKeys(chromedp.CSS("#card-text"), card),
 			chromedp.Submit(chromedp.CSS("#card-text")),
-			chromedp.WaitReady(chromedp.CSS("main")),
+			chromedp.WaitVisible(chromedp.CSS(".error, #files")),
 		); err != nil {
 			t.Fatalf("old card at B: %v", err)
 		}

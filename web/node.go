@@ -32,6 +32,13 @@ type Node interface {
 	Replace(ctx context.Context, card *vault.Card) (*vault.Card, vault.VaultID, error)
 	// AccessLog lists who did what with the file, oldest first.
 	AccessLog(ctx context.Context, card *vault.Card) ([]node.LogLine, error)
+	// PlanExportVault and WriteExport copy a person's file (and the files
+	// its card replaced) to a CAR file, for a USB stick.
+	PlanExportVault(ctx context.Context, card *vault.Card) (*node.ExportPlan, error)
+	WriteExport(ctx context.Context, p *node.ExportPlan, w io.Writer, progress func(done int64)) error
+	// Import takes in a CAR file made by an export; a refused file
+	// stores nothing (*node.ImportError).
+	Import(ctx context.Context, r io.Reader, progress func(read int64)) (*node.ImportResult, error)
 	// Status is the node's health, for the admin page.
 	Status(ctx context.Context) (*node.Status, error)
 	// StructureName names a member structure by its node's id.

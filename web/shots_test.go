@@ -131,7 +131,7 @@ func TestPagesInBrowser(t *testing.T) {
 			chromedp.Navigate(u+"/login"),
 			chromedp.SetValue(chromedp.CSS("#lang-select"), vp.lang),
 			chromedp.Click(chromedp.CSS(".lang button")),
-			chromedp.WaitVisible(chromedp.CSS("#name")),
+			chromedp.WaitVisible(chromedp.CSS(`html[lang="`+vp.lang+`"] #name`)),
 			shot("login"),
 			chromedp.SendKeys(chromedp.CSS("#name"), adminName),
 			chromedp.SendKeys(chromedp.CSS("#password"), adminPass),

@@ -600,3 +600,35 @@ func TestSetupCode(t *testing.T) {
 	form.Set("code", " 123-456-789 ")
 	e.want(e.post(c, "/setup", form), 200, "Le compte administrateur est créé")
 }
+
+func TestUSBCopy(t *testing.T) {
+	e := newEnv(t)
+	c := e.admin()
+	e.open(c)
+	r := e.get(c, "/file/export")
+	if r.status != 200 || !strings.HasPrefix(r.body, carMagic) {
+		t.Fatalf("export: %d %q", r.status, r.body)
+	}
+	if cd := r.header.Get("Content-Disposition"); !strings.HasPrefix(cd, `attachment; filename="dossier-`) {
+		t.Errorf("export Content-Disposition %q", cd)
+	}
+	e.post(c, "/file/close", nil)
+	e.want(e.get(c, "/file/export"), 401, "Le dossier est fermé")
+
+	imp := func(name, body string) resp {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		if name != "" {
+			w, _ := mw.CreateFormFile("car", name)
+			io.WriteString(w, body)
+		}
+		mw.Close()
+		req, _ := http.NewRequest("POST", e.ts.URL+"/import", &b)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		return e.do(c, req)
+	}
+	e.want(e.get(c, "/import"), 200, "Copie d'une clé USB", "Fichier de la copie (.car)")
+	e.want(imp("dossier.car", r.body), 200, "Copie reprise : 1 dossier.")
+	e.want(imp("abime.car", "pas une copie"), 422, "Ce fichier n'est pas une copie baluchon complète")
+	e.want(imp("", ""), 400, "Choisissez le fichier de la copie (.car).")
+}
