@@ -21,6 +21,18 @@
       form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
     });
   });
+  // files dropped anywhere on an upload form go into its first file field
+  document.querySelectorAll("form[data-upload]").forEach(function (form) {
+    var input = form.querySelector("input[type=file]");
+    if (!input) { return; }
+    form.addEventListener("dragover", function (ev) { ev.preventDefault(); form.classList.add("dropping"); });
+    form.addEventListener("dragleave", function () { form.classList.remove("dropping"); });
+    form.addEventListener("drop", function (ev) {
+      ev.preventDefault();
+      form.classList.remove("dropping");
+      if (ev.dataTransfer && ev.dataTransfer.files.length) { input.files = ev.dataTransfer.files; }
+    });
+  });
   document.querySelectorAll("form[data-upload]").forEach(function (form) {
     form.addEventListener("submit", function (ev) {
       if (!window.FormData || !window.XMLHttpRequest) { return; }
