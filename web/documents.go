@@ -3,6 +3,7 @@ package web
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -82,20 +83,34 @@ func (s *Server) filePage(w http.ResponseWriter, r *http.Request, f *openFile) {
 	s.showFile(w, r, f, http.StatusOK, nil)
 }
 
+// entries returns the documents of f: listed by the node when the file
+// was opened, or now if they were not.
+func (s *Server) entries(ctx context.Context, f *openFile) ([]vault.Entry, error) {
+	if es, ok := f.list(); ok {
+		return es, nil
+	}
+	o, err := s.node.Open(ctx, f.card)
+	if err != nil {
+		return nil, err
+	}
+	f.setList(o.Entries, len(o.Deposited))
+	return o.Entries, nil
+}
+
 // showFile renders the documents of f, with errs (already translated).
 func (s *Server) showFile(w http.ResponseWriter, r *http.Request, f *openFile, status int, errs []string) {
 	v := s.newView(r)
 	v.Errors = errs
-	o, err := s.node.Open(r.Context(), f.card)
+	entries, err := s.entries(r.Context(), f)
 	if err != nil {
 		st, msg := s.cardError(v.L, err)
 		s.fail(w, r, st, "error_plain", "Message", msg)
 		return
 	}
 	now := s.now()
-	d := fileData{Quota: s.cfg.PersonQuota, Deposited: len(o.Deposited), Cards: s.cfg.Cards != nil, Max: s.node.MaxDocumentBytes()}
+	d := fileData{Quota: s.cfg.PersonQuota, Deposited: f.popDeposited(), Cards: s.cfg.Cards != nil, Max: s.node.MaxDocumentBytes()}
 	by := map[string][]docView{}
-	for _, e := range o.Entries {
+	for _, e := range entries {
 		dv := docView{Entry: e, Preview: previewable(e.MIME)}
 		dv.Expiry, dv.Expired = expiry(v.L, e.Expires, now)
 		c := category(e.Category)
@@ -179,14 +194,14 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, f *openFile) {
 		s.showFile(w, r, f, http.StatusBadRequest, []string{l.t("upload_none")})
 		return
 	}
-	o, err := s.node.Open(ctx, f.card)
+	entries, err := s.entries(ctx, f)
 	if err != nil {
 		st, msg := s.cardError(l, err)
 		s.fail(w, r, st, "error_plain", "Message", msg)
 		return
 	}
 	var used int64
-	for _, e := range o.Entries {
+	for _, e := range entries {
 		used += e.Size
 	}
 	maxDoc := s.node.MaxDocumentBytes()
@@ -269,6 +284,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, f *openFile) {
 		default:
 			used += e.Size
 			added++
+			f.added(e)
 		}
 		if cr.over {
 			break // the rest of the body is not read
@@ -346,29 +362,31 @@ type viewData struct {
 }
 
 func (s *Server) viewPage(w http.ResponseWriter, r *http.Request, f *openFile) {
-	o, err := s.node.Open(r.Context(), f.card)
+	entries, err := s.entries(r.Context(), f)
 	if err != nil {
 		l := s.cats.localizer(s.lang(r), false)
 		st, msg := s.cardError(l, err)
 		s.fail(w, r, st, "error_plain", "Message", msg)
 		return
 	}
-	i := slices.IndexFunc(o.Entries, func(e vault.Entry) bool { return e.ID == r.PathValue("id") })
+	i := slices.IndexFunc(entries, func(e vault.Entry) bool { return e.ID == r.PathValue("id") })
 	if i < 0 {
 		s.fail(w, r, http.StatusNotFound, "error_no_document")
 		return
 	}
 	v := s.newView(r)
-	e := o.Entries[i]
+	e := entries[i]
 	v.Data = viewData{Doc: e, Image: strings.HasPrefix(e.MIME, "image/")}
 	s.render(w, r, http.StatusOK, "view", v)
 }
 
 func (s *Server) deleteDoc(w http.ResponseWriter, r *http.Request, f *openFile) {
 	l := s.cats.localizer(s.lang(r), false)
-	if err := s.node.Remove(r.Context(), f.card, r.PathValue("id")); err != nil {
+	id := r.PathValue("id")
+	if err := s.node.Remove(r.Context(), f.card, id); err != nil {
 		var nd *node.NoDocumentError
 		if errors.As(err, &nd) {
+			f.removed(id)
 			s.fail(w, r, http.StatusNotFound, "error_no_document")
 			return
 		}
@@ -376,6 +394,7 @@ func (s *Server) deleteDoc(w http.ResponseWriter, r *http.Request, f *openFile) 
 		s.fail(w, r, st, "error_plain", "Message", msg)
 		return
 	}
+	f.removed(id)
 	s.sessions.Put(r.Context(), "flash", l.t("flash_deleted"))
 	http.Redirect(w, r, "/file", http.StatusSeeOther)
 }
@@ -395,7 +414,8 @@ func (s *Server) trashPage(w http.ResponseWriter, r *http.Request, f *openFile) 
 
 func (s *Server) restoreDoc(w http.ResponseWriter, r *http.Request, f *openFile) {
 	l := s.cats.localizer(s.lang(r), false)
-	if _, err := s.node.Restore(r.Context(), f.card, r.PathValue("id")); err != nil {
+	e, err := s.node.Restore(r.Context(), f.card, r.PathValue("id"))
+	if err != nil {
 		var nd *node.NoDocumentError
 		if errors.As(err, &nd) {
 			s.fail(w, r, http.StatusNotFound, "error_not_in_trash")
@@ -405,6 +425,7 @@ func (s *Server) restoreDoc(w http.ResponseWriter, r *http.Request, f *openFile)
 		s.fail(w, r, st, "error_plain", "Message", msg)
 		return
 	}
+	f.added(e)
 	s.sessions.Put(r.Context(), "flash", l.t("flash_restored"))
 	http.Redirect(w, r, "/file", http.StatusSeeOther)
 }
@@ -498,7 +519,7 @@ func (s *Server) registerPost(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, "error_register")
 		return
 	}
-	f := &openFile{card: c.Card, vault: c.Vault.String(), secondLang: second, fresh: true}
+	f := &openFile{card: c.Card, vault: c.Vault.String(), secondLang: second, fresh: true, listed: true}
 	s.keepFile(r, f)
 	ctx := r.Context()
 	var names []string
@@ -554,6 +575,7 @@ func (s *Server) replacePost(w http.ResponseWriter, r *http.Request, f *openFile
 		s.fail(w, r, st, "error_plain", "Message", msg)
 		return
 	}
+	// listed again at the next look: the documents moved with the card
 	nf := &openFile{card: card, vault: id.String(), secondLang: f.secondLang, fresh: true}
 	s.keepFile(r, nf)
 	ctx := r.Context()

@@ -24,6 +24,8 @@ type fakeNode struct {
 	n        int
 	// exporting is the file of the last planned export
 	exporting *fakeFile
+	// open, if set, is called at each Open
+	open func()
 }
 
 type fakeFile struct {
@@ -79,6 +81,9 @@ func (f *fakeNode) Register(ctx context.Context, opts node.CreateOptions) (*node
 func (f *fakeNode) Open(ctx context.Context, card *vault.Card) (*node.Opened, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.open != nil {
+		f.open()
+	}
 	ff, err := f.file(card)
 	if err != nil {
 		return nil, err

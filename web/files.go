@@ -3,6 +3,7 @@ package web
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,6 +23,50 @@ type openFile struct {
 	secondLang string
 	// fresh: the card was just made or replaced (its text may be shown).
 	fresh bool
+
+	// The documents listed when the file was opened, kept up to date with
+	// what this page changes: each Open writes a line in the person's
+	// access log, and looking at the list again is not a new access.
+	mu        sync.Mutex
+	listed    bool
+	entries   []vault.Entry
+	deposited int // documents deposited without the card, taken in at opening
+}
+
+// list returns the documents of the file, if listed.
+func (f *openFile) list() ([]vault.Entry, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.entries), f.listed
+}
+
+// setList keeps the documents of the file as the node listed them.
+func (f *openFile) setList(es []vault.Entry, deposited int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.entries, f.deposited, f.listed = slices.Clone(es), deposited, true
+}
+
+// added and removed keep the list up to date.
+func (f *openFile) added(e vault.Entry) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.entries = append(f.entries, e)
+}
+
+func (f *openFile) removed(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.entries = slices.DeleteFunc(f.entries, func(e vault.Entry) bool { return e.ID == id })
+}
+
+// popDeposited returns the documents deposited without the card, once.
+func (f *openFile) popDeposited() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := f.deposited
+	f.deposited = 0
+	return n
 }
 
 // openFiles holds the open files by handle.

@@ -271,7 +271,9 @@ func (s *Server) openText(w http.ResponseWriter, r *http.Request, text string) {
 	if err == nil {
 		var o *node.Opened
 		if o, err = s.node.Open(r.Context(), card); err == nil {
-			s.keepFile(r, &openFile{card: card, vault: o.Vault.String()})
+			f := &openFile{card: card, vault: o.Vault.String()}
+			f.setList(o.Entries, len(o.Deposited))
+			s.keepFile(r, f)
 			http.Redirect(w, r, "/file", http.StatusSeeOther)
 			return
 		}

@@ -632,3 +632,23 @@ func TestUSBCopy(t *testing.T) {
 	e.want(imp("abime.car", "pas une copie"), 422, "Ce fichier n'est pas une copie baluchon complète")
 	e.want(imp("", ""), 400, "Choisissez le fichier de la copie (.car).")
 }
+
+// Looking at the list again, a document's preview or the upload form is
+// not a new access: the person's log says what was done, not each page.
+func TestListingIsNotLoggedAgain(t *testing.T) {
+	e := newEnv(t)
+	c := e.admin()
+	e.open(c)
+	e.upload(c, map[string]string{"title": "Passeport"}, [2]string{"p.pdf", pdf})
+	opens := 0
+	e.node.open = func() { opens++ }
+	for range 3 {
+		e.want(e.get(c, "/file"), 200, "Passeport")
+		e.want(e.get(c, "/file/doc/d1/view"), 200)
+	}
+	e.want(e.post(c, "/file/doc/d1/delete", nil), 200, "Aucun document")
+	e.want(e.post(c, "/file/trash/d1/restore", nil), 200, "Passeport")
+	if opens != 0 {
+		t.Errorf("the node was asked to open the file %d times for pages of a file already open", opens)
+	}
+}
