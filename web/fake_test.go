@@ -34,6 +34,7 @@ type fakeFile struct {
 	data    map[string][]byte
 	trash   []node.TrashItem
 	log     []node.LogLine
+	pending []string // titles deposited without the card
 }
 
 func newFakeNode(now func() time.Time) *fakeNode {
@@ -276,4 +277,26 @@ func (f *fakeNode) Import(ctx context.Context, r io.Reader, progress func(int64)
 		return nil, &node.ImportError{Err: fmt.Errorf("not a CAR file")}
 	}
 	return &node.ImportResult{Vaults: 1, Blocks: 3, NewBlocks: 3, NewStates: 1, Cards: 1}, nil
+}
+
+func (f *fakeNode) Deposit(ctx context.Context, v vault.VaultID, r io.Reader, meta node.DepositMetaIn) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, f.max+1))
+	if err != nil {
+		return "", fmt.Errorf("read document: %w", err)
+	}
+	if int64(len(b)) > f.max {
+		return "", &node.TooLargeError{Limit: f.max}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, ff := range f.files {
+		if ff.id == v {
+			if len(ff.pending) >= 2 {
+				return "", node.ErrTooManyDeposits
+			}
+			ff.pending = append(ff.pending, meta.Title)
+			return fmt.Sprintf("dep%d", len(ff.pending)), nil
+		}
+	}
+	return "", node.ErrVaultUnreachable
 }

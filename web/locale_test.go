@@ -104,6 +104,7 @@ func TestEveryPageEveryLanguage(t *testing.T) {
 		{w, "/file/log", 200, false},
 		{w, "/file/replace", 200, false},
 		{w, "/import", 200, false},
+		{w, "/deposit", 200, false},
 		{w, "/file/doc/zz", 404, false},
 		{w, "/accounts", 403, false},
 	}

@@ -32,6 +32,10 @@ type Node interface {
 	Replace(ctx context.Context, card *vault.Card) (*vault.Card, vault.VaultID, error)
 	// AccessLog lists who did what with the file, oldest first.
 	AccessLog(ctx context.Context, card *vault.Card) ([]node.LogLine, error)
+	// Deposit stores a document in a person's file without the card (mail
+	// received for them), by the file number; they take it in when they
+	// next show their card.
+	Deposit(ctx context.Context, v vault.VaultID, r io.Reader, meta node.DepositMetaIn) (string, error)
 	// PlanExportVault and WriteExport copy a person's file (and the files
 	// its card replaced) to a CAR file, for a USB stick.
 	PlanExportVault(ctx context.Context, card *vault.Card) (*node.ExportPlan, error)

@@ -228,6 +228,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /file/trash", s.withFile(s.trashPage))
 	mux.HandleFunc("POST /file/trash/{id}/restore", s.withFile(s.restoreDoc))
 	mux.HandleFunc("GET /file/log", s.withFile(s.logPage))
+	mux.HandleFunc("GET /deposit", s.auth(s.depositPage))
+	mux.HandleFunc("POST /deposit", s.auth(s.depositPost))
 	mux.HandleFunc("GET /file/export", s.withFile(s.exportFile))
 	mux.HandleFunc("GET /import", s.auth(s.importPage))
 	mux.HandleFunc("POST /import", s.auth(s.importPost))

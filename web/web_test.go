@@ -652,3 +652,38 @@ func TestListingIsNotLoggedAgain(t *testing.T) {
 		t.Errorf("the node was asked to open the file %d times for pages of a file already open", opens)
 	}
 }
+
+func TestDeposit(t *testing.T) {
+	e := newEnv(t)
+	c := e.admin()
+	e.node.mu.Lock()
+	_, ff := e.node.newCard()
+	e.node.mu.Unlock()
+	number := ff.id.String()
+	dep := func(number, title, name, body string) resp {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		mw.WriteField("number", number)
+		mw.WriteField("title", title)
+		mw.WriteField("category", "benefits")
+		w, _ := mw.CreateFormFile("file", name)
+		io.WriteString(w, body)
+		mw.Close()
+		req, _ := http.NewRequest("POST", e.ts.URL+"/deposit", &b)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		return e.do(c, req)
+	}
+	e.want(e.get(c, "/deposit"), 200, "Courrier reçu pour une personne", "Numéro de dossier")
+	e.want(dep(number, "Courrier CAF", "caf.pdf", pdf), 200, "« Courrier CAF » est déposé")
+	e.want(dep(" "+number[:10]+" "+number[10:]+" ", "", "lettre.pdf", pdf), 200, "« lettre » est déposé")
+	e.want(dep(number, "", "trois.pdf", pdf), 429, "Votre structure a déjà trop de documents en attente")
+	e.want(dep("pas-un-numero", "", "a.pdf", pdf), 400, "Ce numéro de dossier n'est pas valide")
+	k, _ := vault.NewKeys()
+	e.want(dep(k.VaultID().String(), "", "a.pdf", pdf), 404, "Aucune structure joignable ne garde ce dossier")
+	e.want(dep(number, "", "vide.pdf", ""), 400, "« vide.pdf » est vide")
+	e.want(dep(number, "", "x.exe", "MZ\x90\x00"), 415, "« x.exe » n'est pas un type de document accepté")
+	e.want(dep(number, "", "gros.pdf", pdf+strings.Repeat("x", int(e.node.max))), 413, "« gros.pdf » est trop gros")
+	if len(ff.pending) != 2 {
+		t.Errorf("%d deposits kept, want 2", len(ff.pending))
+	}
+}
