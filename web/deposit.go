@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"unicode"
 
 	"baluchon/node"
 	"baluchon/vault"
@@ -65,7 +66,13 @@ func (s *Server) depositPost(w http.ResponseWriter, r *http.Request) {
 			}
 			continue
 		}
-		id, err := vault.ParseVaultID(strings.Join(strings.Fields(form.Number), ""))
+		// spaces and invisible marks copied with the number do not count
+		id, err := vault.ParseVaultID(strings.Map(func(r rune) rune {
+			if unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) {
+				return -1
+			}
+			return r
+		}, form.Number))
 		if err != nil {
 			refuse(http.StatusBadRequest, "deposit_bad_number")
 			return

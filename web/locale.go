@@ -188,3 +188,6 @@ func (l *loc) bidi(s string) string {
 // Isolate keeps a left-to-right number or name whole inside a sentence in
 // any direction (Unicode first-strong isolate).
 func (l *loc) Isolate(s string) string { return "\u2068" + s + "\u2069" }
+
+// Bidi is bidi for templates.
+func (l *loc) Bidi(s string) string { return l.bidi(s) }

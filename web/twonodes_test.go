@@ -1,7 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"html"
+	"io"
+	"mime/multipart"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -43,6 +47,11 @@ func TestTwoNodes(t *testing.T) {
 		t.Fatalf("no card text on the new file's page:\n%s", excerpt(r.body))
 	}
 	card := html.UnescapeString(m[1])
+	nm := regexp.MustCompile(`Numéro de dossier : ([1-9A-HJ-NP-Za-km-z]+)`).FindStringSubmatch(html.UnescapeString(r.body))
+	if nm == nil {
+		t.Fatal("no file number on the new file's page")
+	}
+	number := nm[1]
 
 	photo := jpeg + strings.Repeat("\x00", 70000)
 	bigPDF := pdf + strings.Repeat("%", 300000)
@@ -69,9 +78,36 @@ func TestTwoNodes(t *testing.T) {
 	b.want(b.get(cb, "/file/log"), 200, "une structure inconnue a ajouté « passeport »", "CCAS de Lyon a ouvert « photo »")
 	b.post(cb, "/file/close", nil)
 
+	// B receives mail for the person: deposited by the file number, A's
+	// page shows it when the card is next shown.
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("number", number)
+	mw.WriteField("title", "Courrier CAF")
+	fw, _ := mw.CreateFormFile("file", "courrier.pdf")
+	io.WriteString(fw, pdf)
+	mw.Close()
+	req, _ := http.NewRequest("POST", b.ts.URL+"/deposit", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	b.want(b.do(cb, req), 200, "« Courrier CAF » est déposé")
+	a.post(ca, "/file/close", nil)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r = a.post(ca, "/open", url.Values{"card": {card}})
+		if strings.Contains(r.body, "Courrier CAF") {
+			a.want(r, 200, "1 document déposé sans la carte vient d'être ajouté au dossier", "3 documents")
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("A's page does not show the deposit:\n%s", excerpt(r.body))
+		}
+		a.post(ca, "/file/close", nil)
+		time.Sleep(500 * time.Millisecond)
+	}
+
 	r = a.post(ca, "/file/replace", nil)
 	a.want(r, 200, "Nouvelle carte")
-	deadline := time.Now().Add(30 * time.Second)
+	deadline = time.Now().Add(30 * time.Second)
 	for {
 		r = b.post(cb, "/open", url.Values{"card": {card}})
 		if r.status == 410 {

@@ -675,7 +675,7 @@ func TestDeposit(t *testing.T) {
 	}
 	e.want(e.get(c, "/deposit"), 200, "Courrier reçu pour une personne", "Numéro de dossier")
 	e.want(dep(number, "Courrier CAF", "caf.pdf", pdf), 200, "« Courrier CAF » est déposé")
-	e.want(dep(" "+number[:10]+" "+number[10:]+" ", "", "lettre.pdf", pdf), 200, "« lettre » est déposé")
+	e.want(dep(" \u2068"+number[:10]+" "+number[10:]+"\u2069 ", "", "lettre.pdf", pdf), 200, "« lettre » est déposé")
 	e.want(dep(number, "", "trois.pdf", pdf), 429, "Votre structure a déjà trop de documents en attente")
 	e.want(dep("pas-un-numero", "", "a.pdf", pdf), 400, "Ce numéro de dossier n'est pas valide")
 	k, _ := vault.NewKeys()
