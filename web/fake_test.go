@@ -26,6 +26,8 @@ type fakeNode struct {
 	exporting *fakeFile
 	// open, if set, is called at each Open
 	open func()
+	// recoveries by request id
+	recoveries map[string]*fakeRecovery
 }
 
 type fakeFile struct {
@@ -299,4 +301,78 @@ func (f *fakeNode) Deposit(ctx context.Context, v vault.VaultID, r io.Reader, me
 		}
 	}
 	return "", node.ErrVaultUnreachable
+}
+
+// fake recovery: a request started here needs one approval, by any fake
+// structure's page (the inbox lists every request).
+type fakeRecovery struct {
+	req      node.RecoveryRequest
+	approved bool
+}
+
+func (f *fakeNode) RecoveryStart(ctx context.Context, v vault.VaultID) (*node.RecoveryRequest, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, ff := range f.files {
+		if ff.id == v {
+			f.n++
+			r := node.RecoveryRequest{ID: fmt.Sprintf("bafyreq%d", f.n), Vault: v.String(), Requester: "12D3KooWrequester", Name: "Accueil de jour", Time: f.now(), Guardians: []string{"a", "b", "c"}}
+			if f.recoveries == nil {
+				f.recoveries = map[string]*fakeRecovery{}
+			}
+			f.recoveries[r.ID] = &fakeRecovery{req: r}
+			return &r, nil
+		}
+	}
+	return nil, node.ErrVaultUnreachable
+}
+
+func (f *fakeNode) RecoveryRequests(ctx context.Context) ([]node.RecoveryRequest, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []node.RecoveryRequest
+	for _, r := range f.recoveries {
+		rq := r.req
+		rq.Approved = r.approved
+		out = append(out, rq)
+	}
+	return out, nil
+}
+
+func (f *fakeNode) RecoveryApprove(ctx context.Context, id string, from peer.ID) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.recoveries[id]
+	if !ok {
+		return fmt.Errorf("no recovery request %s", id)
+	}
+	if string(from) != r.req.Requester {
+		return node.ErrRequesterMismatch
+	}
+	r.approved = true
+	return nil
+}
+
+func (f *fakeNode) RecoveryFinish(ctx context.Context, id string) (*vault.Card, vault.VaultID, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.recoveries[id]
+	if !ok {
+		return nil, vault.VaultID{}, fmt.Errorf("no recovery request %s", id)
+	}
+	if !r.approved {
+		return nil, vault.VaultID{}, vault.ErrNotEnoughShares
+	}
+	for text, ff := range f.files {
+		if ff.id.String() == r.req.Vault {
+			nc, _ := vault.NewCard(nil)
+			delete(f.files, text)
+			f.replaced[text] = f.now()
+			f.files[nc.String()] = ff
+			delete(f.recoveries, id)
+			f.logf(ff, vault.ActionRecover, "", "")
+			return nc, ff.id, nil
+		}
+	}
+	return nil, vault.VaultID{}, node.ErrVaultUnreachable
 }

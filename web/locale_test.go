@@ -82,6 +82,9 @@ func TestEveryPageEveryLanguage(t *testing.T) {
 	e.upload(w, map[string]string{"category": "justice", "expires": "2026-01-15"}, [2]string{"titre.pdf", pdf})
 	e.upload(w, map[string]string{"category": "health", "expires": "2026-03-03"}, [2]string{"ame.pdf", pdf})
 	e.post(w, "/file/doc/d3/delete", nil)
+	for _, ff := range e.node.files {
+		e.post(w, "/recovery", url.Values{"number": {ff.id.String()}})
+	}
 	e.get(w, "/file/doc/d1")
 
 	anon := e.client()
@@ -105,6 +108,7 @@ func TestEveryPageEveryLanguage(t *testing.T) {
 		{w, "/file/replace", 200, false},
 		{w, "/import", 200, false},
 		{w, "/deposit", 200, false},
+		{w, "/recovery", 200, false},
 		{w, "/file/doc/zz", 404, false},
 		{w, "/accounts", 403, false},
 	}

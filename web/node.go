@@ -36,6 +36,14 @@ type Node interface {
 	// received for them), by the file number; they take it in when they
 	// next show their card.
 	Deposit(ctx context.Context, v vault.VaultID, r io.Reader, meta node.DepositMetaIn) (string, error)
+	// A lost card: RecoveryStart asks the file's guardians (by the file
+	// number); RecoveryRequests is the inbox of requests naming this
+	// structure as a guardian; RecoveryApprove approves one (from: the
+	// requester); RecoveryFinish gives the new card once enough approved.
+	RecoveryStart(ctx context.Context, v vault.VaultID) (*node.RecoveryRequest, error)
+	RecoveryRequests(ctx context.Context) ([]node.RecoveryRequest, error)
+	RecoveryApprove(ctx context.Context, id string, from peer.ID) error
+	RecoveryFinish(ctx context.Context, id string) (*vault.Card, vault.VaultID, error)
 	// PlanExportVault and WriteExport copy a person's file (and the files
 	// its card replaced) to a CAR file, for a USB stick.
 	PlanExportVault(ctx context.Context, card *vault.Card) (*node.ExportPlan, error)

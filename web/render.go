@@ -11,7 +11,9 @@ import (
 
 // parsePages parses each page template with the layout.
 func parsePages() (map[string]*template.Template, error) {
-	layout, err := template.ParseFS(content, "templates/layout.html")
+	layout, err := template.New("layout.html").Funcs(template.FuncMap{
+		"join": func(s []string) string { return strings.Join(s, ", ") },
+	}).ParseFS(content, "templates/layout.html")
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -60,6 +61,7 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	accounts *accounts
+	started  *startedRecoveries
 	limiter  *limiter
 	files    *openFiles
 	sessions *scs.SessionManager
@@ -91,6 +93,7 @@ func New(cfg Config) (*Server, error) {
 	if s.accounts, err = loadAccounts(cfg.Home); err != nil {
 		return nil, err
 	}
+	s.started = &startedRecoveries{path: filepath.Join(cfg.Home, RecoveriesFile)}
 	if s.cats, err = loadCatalogs(localeFS); err != nil {
 		return nil, err
 	}
@@ -228,6 +231,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /file/trash", s.withFile(s.trashPage))
 	mux.HandleFunc("POST /file/trash/{id}/restore", s.withFile(s.restoreDoc))
 	mux.HandleFunc("GET /file/log", s.withFile(s.logPage))
+	mux.HandleFunc("GET /recovery", s.auth(s.recoveryPage))
+	mux.HandleFunc("POST /recovery", s.auth(s.recoveryStart))
+	mux.HandleFunc("POST /recovery/{id}/finish", s.auth(s.recoveryFinish))
+	mux.HandleFunc("POST /recovery/{id}/approve", s.auth(s.recoveryApprove))
 	mux.HandleFunc("GET /deposit", s.auth(s.depositPage))
 	mux.HandleFunc("POST /deposit", s.auth(s.depositPost))
 	mux.HandleFunc("GET /file/export", s.withFile(s.exportFile))

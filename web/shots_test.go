@@ -55,8 +55,9 @@ func TestPagesInBrowser(t *testing.T) {
 	e := newEnv(t)
 	e.admin()
 	e.node.mu.Lock()
-	card, _ := e.node.newCard()
+	card, ff := e.node.newCard()
 	e.node.mu.Unlock()
+	number := ff.id.String()
 	ctx := context.Background()
 	add := func(title, cat, file, body string, exp time.Time) {
 		m := "application/pdf"
@@ -164,6 +165,13 @@ func TestPagesInBrowser(t *testing.T) {
 			shot("accounts"),
 			chromedp.Navigate(u+"/health"),
 			shot("health"),
+			chromedp.Navigate(u+"/recovery"),
+			chromedp.SendKeys(chromedp.CSS("#number"), number),
+			chromedp.Submit(chromedp.CSS("#number")),
+			chromedp.WaitVisible(chromedp.CSS(".flash")),
+			shot("recovery"),
+			chromedp.Navigate(u+"/deposit"),
+			shot("deposit"),
 			chromedp.Navigate(u+"/register"),
 			shot("register"),
 			chromedp.Submit(chromedp.CSS("#second")),

@@ -687,3 +687,34 @@ func TestDeposit(t *testing.T) {
 		t.Errorf("%d deposits kept, want 2", len(ff.pending))
 	}
 }
+
+func TestRecovery(t *testing.T) {
+	e := newEnv(t)
+	c := e.admin()
+	e.node.mu.Lock()
+	card, ff := e.node.newCard()
+	e.node.mu.Unlock()
+	number := ff.id.String()
+	e.want(e.get(c, "/recovery"), 200, "Une personne a perdu sa carte", "Aucune demande pour l'instant.")
+	e.want(e.post(c, "/recovery", url.Values{"number": {"abc"}}), 400, "Ce numéro de dossier n'est pas valide")
+	k, _ := vault.NewKeys()
+	e.want(e.post(c, "/recovery", url.Values{"number": {k.VaultID().String()}}), 404, "Aucune structure joignable ne garde ce dossier")
+	r := e.post(c, "/recovery", url.Values{"number": {number}})
+	e.want(r, 200, "La demande est envoyée", "Demandes faites ici", "CCAS de Lyon", "Accueil de jour demande une nouvelle carte pour une personne")
+	var id string
+	for k := range e.node.recoveries {
+		id = k
+	}
+	e.want(e.post(c, "/recovery/"+id+"/finish", nil), 409, "Pas encore assez de structures ont accepté")
+	e.want(e.post(c, "/recovery/"+id+"/approve", nil), 400, "Cochez la case")
+	e.want(e.post(c, "/recovery/nope/approve", url.Values{"checked": {"yes"}}), 404, "Cette demande n'existe plus")
+	e.want(e.post(c, "/recovery/"+id+"/approve", url.Values{"checked": {"yes"}}), 200, "Vous avez accepté : la structure qui demande", "Vous avez accepté.")
+	r = e.post(c, "/recovery/"+id+"/finish", nil)
+	e.want(r, 200, "Nouvelle carte", "Texte de la carte", "Numéro de dossier : "+number)
+	e.post(c, "/file/close", nil)
+	e.want(e.post(c, "/open", url.Values{"card": {card.String()}}), 410, "Cette carte a été remplacée")
+	e.want(e.get(c, "/recovery"), 200, "Aucune demande pour l'instant.")
+	if strings.Contains(e.get(c, "/recovery").body, "Demandes faites ici") {
+		t.Error("a finished recovery is still listed")
+	}
+}
