@@ -2,15 +2,18 @@ package web
 
 import (
 	"bytes"
+	"crypto/rand"
 	"context"
 	"fmt"
 	"io"
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"baluchon/node"
+	"baluchon/proto"
 	"baluchon/vault"
 )
 
@@ -28,6 +31,8 @@ type fakeNode struct {
 	open func()
 	// recoveries by request id
 	recoveries map[string]*fakeRecovery
+	fed        peer.ID
+	paired     []peer.ID
 }
 
 type fakeFile struct {
@@ -375,4 +380,58 @@ func (f *fakeNode) RecoveryFinish(ctx context.Context, id string) (*vault.Card, 
 		}
 	}
 	return nil, vault.VaultID{}, node.ErrVaultUnreachable
+}
+
+// fakePeer is an Ed25519 peer id (codes need one).
+func fakePeer() peer.ID {
+	_, pub, err := crypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	id, err := peer.IDFromPublicKey(pub)
+	if err != nil {
+		panic(err)
+	}
+	return id
+}
+
+func (f *fakeNode) Federation() (peer.ID, []peer.ID) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fed == "" {
+		return "", nil
+	}
+	return f.fed, []peer.ID{"a", "b"}
+}
+
+func (f *fakeNode) PairingCode() *proto.Code {
+	return &proto.Code{Kind: proto.KindPairing, Peer: fakePeer()}
+}
+
+func (f *fakeNode) Pair(ctx context.Context, code *proto.Code) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.paired = append(f.paired, code.Peer)
+	return nil
+}
+
+func (f *fakeNode) Invite(ctx context.Context) (*proto.Code, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fed == "" {
+		f.fed = "12D3KooWfederation"
+	}
+	c := &proto.Code{Kind: proto.KindInvitation, Peer: fakePeer()}
+	rand.Read(c.Secret[:])
+	return c, nil
+}
+
+func (f *fakeNode) JoinFederation(ctx context.Context, code *proto.Code) (peer.ID, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if code.Secret[0] == 0 {
+		return "", node.ErrInvitation
+	}
+	f.fed = code.Peer
+	return code.Peer, nil
 }

@@ -97,6 +97,7 @@ func TestEveryPageEveryLanguage(t *testing.T) {
 		{anon, "/login", 200, false},
 		{a, "/accounts", 200, true},
 		{a, "/health", 200, true},
+		{a, "/network", 200, true},
 		{w, "/", 200, false},
 		{w, "/register", 200, false},
 		{w, "/file", 200, false},

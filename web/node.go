@@ -7,6 +7,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"baluchon/node"
+	"baluchon/proto"
 	"baluchon/vault"
 )
 
@@ -51,6 +52,14 @@ type Node interface {
 	// Import takes in a CAR file made by an export; a refused file
 	// stores nothing (*node.ImportError).
 	Import(ctx context.Context, r io.Reader, progress func(read int64)) (*node.ImportResult, error)
+	// The network, for the admin: this node's federation and its members;
+	// a pairing code (connect and remember), an invitation into the
+	// federation (one node, a few days), and joining with either.
+	Federation() (peer.ID, []peer.ID)
+	PairingCode() *proto.Code
+	Pair(ctx context.Context, code *proto.Code) error
+	Invite(ctx context.Context) (*proto.Code, error)
+	JoinFederation(ctx context.Context, code *proto.Code) (peer.ID, error)
 	// Status is the node's health, for the admin page.
 	Status(ctx context.Context) (*node.Status, error)
 	// StructureName names a member structure by its node's id.

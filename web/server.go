@@ -213,6 +213,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /accounts", s.admin(s.accountsAdd))
 	mux.HandleFunc("POST /accounts/remove", s.admin(s.accountsRemove))
 	mux.HandleFunc("GET /health", s.admin(s.healthPage))
+	mux.HandleFunc("GET /network", s.admin(s.networkPage))
+	mux.HandleFunc("POST /network/invite", s.admin(s.networkInvite))
+	mux.HandleFunc("POST /network/join", s.admin(s.networkJoin))
 
 	mux.HandleFunc("POST /open", s.auth(s.openPost))
 	mux.HandleFunc("POST /open/photo", s.auth(s.openPhoto))

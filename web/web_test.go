@@ -718,3 +718,21 @@ func TestRecovery(t *testing.T) {
 		t.Error("a finished recovery is still listed")
 	}
 }
+
+func TestNetwork(t *testing.T) {
+	e := newEnv(t)
+	a := e.admin()
+	w := e.worker(a)
+	e.want(e.get(w, "/network"), 403, "réservée à l'administrateur")
+	e.want(e.get(a, "/network"), 200, "Relier un autre serveur", "aucune fédération", `src="data:image/png;base64,`)
+	r := e.post(a, "/network/invite", nil)
+	e.want(r, 200, "il sert une seule fois")
+	m := regexp.MustCompile(`(?s)<div class="code">.*?<p class="cardtext" dir="ltr">([^<]+)</p>`).FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatal("no invitation code on the page")
+	}
+	e.want(e.post(a, "/network/join", url.Values{"code": {"pas un code"}}), 400, "Ce code n'est pas valide")
+	e.want(e.post(a, "/network/join", url.Values{"code": {m[1]}}), 200, "Ce serveur fait maintenant partie de la fédération.")
+	pairing := regexp.MustCompile(`(?s)id="pair-h".*?<p class="cardtext" dir="ltr">([^<]+)</p>`).FindStringSubmatch(r.body)
+	e.want(e.post(a, "/network/join", url.Values{"code": {pairing[1]}}), 200, "Les deux serveurs sont reliés.")
+}
