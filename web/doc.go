@@ -18,6 +18,10 @@
 //	files.go      the open person's file: the card, held only in memory
 //	documents.go  documents (upload, download, preview, trash, access log),
 //	              registering a person, replacing a card, the node's health
+//	deposit.go    mail received for a person: a document left by file number
+//	recovery.go   lost cards: ask the guardians, approve, give the new card
+//	usb.go        a person's file to and from a USB stick (CAR files)
+//	network.go    the admin's network page: pairing, invitations, joining
 //	locale.go     message catalogs (locales/<lang>.json, one file per
 //	              language, go-i18n), dates, sizes and text direction
 //	listen.go     the listener: HTTP on loopback, HTTPS with a self-signed
