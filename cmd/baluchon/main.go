@@ -21,8 +21,10 @@ const usage = `baluchon: a peer-to-peer encrypted safe for people's papers
 Usage: baluchon COMMAND [OPTIONS] [ARGUMENTS]
 
 Node:
-  serve [--listen MULTIADDR]... [--mdns=false]
-                                  run this structure's node (Ctrl-C stops it)
+  serve [--listen MULTIADDR]... [--mdns=false] [--ui HOST:PORT | --ui off]
+                                  run this structure's node (Ctrl-C stops it) and its web page
+                                  (127.0.0.1:8080 by default; another address is served over
+                                  HTTPS with a certificate the node makes)
   init [--listen MULTIADDR]... [--protect-key]
                                   prepare a node's folder without running it; --protect-key
                                   encrypts the node's keys with a passphrase

@@ -14,6 +14,7 @@ import (
 
 	"baluchon/api"
 	"baluchon/node"
+	"baluchon/web"
 )
 
 func cmdServe(e *env, args []string) error {
@@ -21,6 +22,7 @@ func cmdServe(e *env, args []string) error {
 	var listen listFlag
 	f.Var(&listen, "listen", "listen address (repeatable)")
 	mdns := f.Bool("mdns", true, "find other nodes on the local network")
+	ui := f.String("ui", web.DefaultAddr, "address of the structure's web page (HOST:PORT, port 0 for any; 'off' for none)")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -29,9 +31,13 @@ func cmdServe(e *env, args []string) error {
 		return usagef("serve takes no arguments, got %q", pos[0])
 	}
 	var mdnsOpt *bool
+	uiAsked := false
 	f.Visit(func(fl *flag.Flag) {
-		if fl.Name == "mdns" {
+		switch fl.Name {
+		case "mdns":
 			mdnsOpt = mdns
+		case "ui":
+			uiAsked = true
 		}
 	})
 	if !node.IsInitialised(e.home) {
@@ -55,8 +61,15 @@ func cmdServe(e *env, args []string) error {
 	for _, a := range n.Addrs() {
 		fmt.Fprintf(e.stderr, "  reachable at %s\n", a)
 	}
+	waitUI, err := startUI(ctx, e, n, *ui, uiAsked, log)
+	if err != nil {
+		srv.Close()
+		n.Close()
+		return err
+	}
 	fmt.Fprintf(e.stderr, "local API on %s; stop with Ctrl-C\n", srv.Addr())
 	<-ctx.Done()
+	waitUI()
 	fmt.Fprintln(e.stderr, "stopping…")
 	srv.Close()
 	if err := n.Close(); err != nil {

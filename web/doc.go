@@ -1,0 +1,36 @@
+// Package web is the structure's web page: what social workers use instead
+// of the command line. The node serves it (baluchon serve, on
+// 127.0.0.1:8080 by default); it is built over the narrow interface Node,
+// which *node.Node implements, and is tested with a fake of it.
+//
+// Files, by feature:
+//
+//	node.go       Node (what the page needs of a node) and Cards (card PDF, card photo)
+//	server.go     Server, Config, the routes, and the headers every answer
+//	              carries in one place: Content-Security-Policy without
+//	              inline script, nosniff, frame-ancestors none, referrer
+//	              policy, the Host check (DNS rebinding), CSRF
+//	              (net/http.CrossOriginProtection), sessions (scs, in memory)
+//	render.go     the templates (templates/*.html, with layout.html) and the view
+//	accounts.go   the structure's accounts: argon2id hashes in HOME/web-accounts.json
+//	limit.go      login attempts limited per account and per address
+//	pages.go      first visit, login, accounts, opening a file by its card
+//	files.go      the open person's file: the card, held only in memory
+//	documents.go  documents (upload, download, preview, trash, access log),
+//	              registering a person, replacing a card, the node's health
+//	deposit.go    mail received for a person: a document left by file number
+//	recovery.go   lost cards: ask the guardians, approve, give the new card
+//	usb.go        a person's file to and from a USB stick (CAR files)
+//	network.go    the admin's network page: pairing, invitations, joining
+//	locale.go     message catalogs (locales/<lang>.json, one file per
+//	              language, go-i18n), dates, sizes and text direction
+//	listen.go     the listener: HTTP on loopback, HTTPS with a self-signed
+//	              certificate kept in the home elsewhere; HOME/ui
+//	assets/       the style sheet, the icon and page.js (progress only);
+//	              scan.js and vendor/jsQR.js scan cards with the camera
+//
+// The card text a worker types or scans never leaves the server's memory:
+// it is not in a cookie, a URL, a log or the browser's storage; the server
+// forgets it after 10 minutes without use, when the worker closes the file
+// and when they log out. The page works without JavaScript.
+package web

@@ -1,0 +1,187 @@
+package web
+
+import (
+	"encoding/json"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestCatalogsComplete: every catalog has every message of the default
+// one, and every plural form its language needs.
+func TestCatalogsComplete(t *testing.T) {
+	cats, err := loadCatalogs(localeFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(lang string) map[string]any {
+		b, err := fs.ReadFile(localeFS, "locales/"+lang+".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]any{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s.json: %v", lang, err)
+		}
+		return m
+	}
+	def := read(defaultLang)
+	if len(cats.langs) < 3 {
+		t.Errorf("languages %v, want at least fr, en, ar", cats.langs)
+	}
+	for _, lang := range cats.langs {
+		m := read(lang)
+		for id := range def {
+			if _, ok := m[id]; !ok {
+				t.Errorf("%s.json lacks %q", lang, id)
+			}
+		}
+		for id := range m {
+			if _, ok := def[id]; !ok {
+				t.Errorf("%s.json has %q, which %s.json lacks", lang, id, defaultLang)
+			}
+		}
+		if d := cats.dirs[lang]; d != "ltr" && d != "rtl" {
+			t.Errorf("%s.json: dir %q, want ltr or rtl", lang, d)
+		}
+		l := cats.localizer(lang, true)
+		for id, v := range def {
+			if _, plural := v.(map[string]any); !plural {
+				if _, err := l.T(id); err != nil {
+					t.Error(err)
+				}
+				continue
+			}
+			for _, n := range []int{0, 1, 2, 3, 5, 11, 12, 100, 101, 1000000} {
+				if _, err := l.T(id, "Count", n); err != nil {
+					t.Errorf("%v (count %d)", err, n)
+				}
+			}
+		}
+	}
+}
+
+// technical words never shown to a social worker
+var technical = regexp.MustCompile(`(?i)\b(vault|cid|peer|head|manifest|coffre)\b`)
+
+// TestEveryPageEveryLanguage loads every page in each language: a missing
+// message fails it (the server is strict in tests), and so does an inline
+// script or a technical word on a worker's page.
+func TestEveryPageEveryLanguage(t *testing.T) {
+	e := newEnv(t)
+	a := e.admin()
+	w := e.worker(a)
+	// a file with a document in each state
+	e.post(w, "/register", url.Values{"second": {"en"}})
+	e.upload(w, map[string]string{"category": "identity", "expires": "2026-03-15"}, [2]string{"p.pdf", pdf}, [2]string{"j.jpg", jpeg})
+	e.upload(w, map[string]string{"category": "justice", "expires": "2026-01-15"}, [2]string{"titre.pdf", pdf})
+	e.upload(w, map[string]string{"category": "health", "expires": "2026-03-03"}, [2]string{"ame.pdf", pdf})
+	e.post(w, "/file/doc/d3/delete", nil)
+	for _, ff := range e.node.files {
+		e.post(w, "/recovery", url.Values{"number": {ff.id.String()}})
+	}
+	e.get(w, "/file/doc/d1")
+
+	anon := e.client()
+	pages := []struct {
+		c      *http.Client
+		path   string
+		status int
+		admin  bool
+	}{
+		{anon, "/login", 200, false},
+		{a, "/accounts", 200, true},
+		{a, "/health", 200, true},
+		{a, "/network", 200, true},
+		{w, "/", 200, false},
+		{w, "/register", 200, false},
+		{w, "/file", 200, false},
+		{w, "/file/card", 200, false},
+		{w, "/file/doc/d1/view", 200, false},
+		{w, "/file/doc/d2/view", 200, false},
+		{w, "/file/trash", 200, false},
+		{w, "/file/log", 200, false},
+		{w, "/file/replace", 200, false},
+		{w, "/import", 200, false},
+		{w, "/deposit", 200, false},
+		{w, "/recovery", 200, false},
+		{w, "/file/doc/zz", 404, false},
+		{w, "/accounts", 403, false},
+	}
+	for _, lang := range e.srv.cats.langs {
+		for _, c := range []*http.Client{anon, a, w} {
+			e.post(c, "/lang", url.Values{"lang": {lang}})
+		}
+		for _, p := range pages {
+			r := e.get(p.c, p.path)
+			if r.status != p.status {
+				t.Errorf("%s %s: status %d, want %d\n%s", lang, p.path, r.status, p.status, excerpt(r.body))
+				continue
+			}
+			if !strings.Contains(r.body, `lang="`+lang+`"`) {
+				t.Errorf("%s %s: not in %s", lang, p.path, lang)
+			}
+			if inlineScript.MatchString(r.body) {
+				t.Errorf("%s %s: inline script: %s", lang, p.path, inlineScript.FindString(r.body))
+			}
+			if !p.admin {
+				if m := technical.FindString(textOf(r.body)); m != "" {
+					t.Errorf("%s %s: technical word %q on a worker's page", lang, p.path, m)
+				}
+			}
+		}
+		// forms with errors
+		for _, f := range []struct {
+			path string
+			form url.Values
+		}{
+			{"/open", url.Values{"card": {"abc"}}},
+			{"/login", url.Values{"name": {"x"}, "password": {"y"}}},
+		} {
+			if r := e.post(e.client(), f.path, f.form); r.status >= 500 {
+				t.Errorf("%s %s: status %d", lang, f.path, r.status)
+			}
+		}
+		e.want(e.upload(w, nil, [2]string{"v.pdf", ""}, [2]string{"x.exe", "MZ\x00"}), 400)
+	}
+}
+
+var tags = regexp.MustCompile(`(?s)<[^>]*>`)
+
+// textOf is what a page says: its text without tags.
+func textOf(body string) string { return tags.ReplaceAllString(body, " ") }
+
+func TestLanguagesAreFiles(t *testing.T) {
+	files, _ := fs.Glob(localeFS, "locales/*.json")
+	cats, _ := loadCatalogs(localeFS)
+	var want []string
+	for _, f := range files {
+		want = append(want, strings.TrimSuffix(path.Base(f), ".json"))
+	}
+	got := slices.Clone(cats.langs)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) || cats.langs[0] != defaultLang {
+		t.Errorf("languages %v from files %v", cats.langs, want)
+	}
+}
+
+func TestSetupPageEveryLanguage(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.SetupCode = "123-456-789" })
+	for _, lang := range e.srv.cats.langs {
+		c := e.client()
+		e.post(c, "/lang", url.Values{"lang": {lang}})
+		r := e.get(c, "/setup")
+		if r.status != 200 || !strings.Contains(r.body, `lang="`+lang+`"`) {
+			t.Errorf("%s /setup: %d\n%s", lang, r.status, excerpt(r.body))
+		}
+		if r := e.post(c, "/setup", url.Values{"code": {"0"}}); r.status != 400 {
+			t.Errorf("%s /setup with a wrong code: %d", lang, r.status)
+		}
+	}
+}

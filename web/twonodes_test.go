@@ -1,0 +1,136 @@
+package web
+
+import (
+	"bytes"
+	"html"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"baluchon/testnet"
+)
+
+// TestTwoNodes walks the page over two real nodes: register a person at
+// structure A, add a PDF and a photo, open the file at structure B by
+// typing the card, download both byte-identical; replace the card at A;
+// B's page then refuses the old card.
+func TestTwoNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two nodes")
+	}
+	net := testnet.New(t, 2, testnet.Options{Names: []string{"Accueil de jour", "CCAS de Lyon"}})
+	net.Connect(0, 1)
+	envs := make([]*env, 2)
+	for i, n := range net.Nodes {
+		s, err := New(Config{Node: n, Home: net.Home(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.strict = true
+		ts := httptest.NewServer(s)
+		t.Cleanup(func() { ts.Close(); s.Close() })
+		envs[i] = &env{t: t, srv: s, ts: ts, home: net.Home(i)}
+	}
+	a, b := envs[0], envs[1]
+	ca, cb := a.admin(), b.admin()
+
+	r := a.post(ca, "/register", url.Values{"second": {"ar"}})
+	a.want(r, 200, "Dossier créé", "Numéro de dossier", "Accueil de jour")
+	m := regexp.MustCompile(`<p class="cardtext big" dir="ltr">([^<]+)</p>`).FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("no card text on the new file's page:\n%s", excerpt(r.body))
+	}
+	card := html.UnescapeString(m[1])
+	nm := regexp.MustCompile(`Numéro de dossier : ([1-9A-HJ-NP-Za-km-z]+)`).FindStringSubmatch(html.UnescapeString(r.body))
+	if nm == nil {
+		t.Fatal("no file number on the new file's page")
+	}
+	number := nm[1]
+
+	photo := jpeg + strings.Repeat("\x00", 70000)
+	bigPDF := pdf + strings.Repeat("%", 300000)
+	r = a.upload(ca, map[string]string{"category": "identity"}, [2]string{"passeport.pdf", bigPDF}, [2]string{"photo.jpg", photo})
+	a.want(r, 200, "2 documents ajoutés.", "passeport", "photo")
+
+	r = b.post(cb, "/open", url.Values{"card": {card}})
+	b.want(r, 200, "Documents de la personne", "2 documents", "passeport", "photo")
+	ids := regexp.MustCompile(`href="/file/doc/([^/"]+)" download`).FindAllStringSubmatch(r.body, -1)
+	if len(ids) != 2 {
+		t.Fatalf("B lists %d downloads, want 2", len(ids))
+	}
+	got := map[string]bool{}
+	for _, id := range ids {
+		d := b.get(cb, "/file/doc/"+id[1])
+		if d.status != 200 {
+			t.Fatalf("download %s: %d", id[1], d.status)
+		}
+		got[d.body] = true
+	}
+	if !got[bigPDF] || !got[photo] {
+		t.Error("B's downloads are not byte-identical to what A's page took")
+	}
+	b.want(b.get(cb, "/file/log"), 200, "une structure inconnue a ajouté « passeport »", "CCAS de Lyon a ouvert « photo »")
+	b.post(cb, "/file/close", nil)
+
+	// B receives mail for the person: deposited by the file number, A's
+	// page shows it when the card is next shown.
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("number", number)
+	mw.WriteField("title", "Courrier CAF")
+	fw, _ := mw.CreateFormFile("file", "courrier.pdf")
+	io.WriteString(fw, pdf)
+	mw.Close()
+	req, _ := http.NewRequest("POST", b.ts.URL+"/deposit", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	b.want(b.do(cb, req), 200, "« Courrier CAF » est déposé")
+	a.post(ca, "/file/close", nil)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r = a.post(ca, "/open", url.Values{"card": {card}})
+		if strings.Contains(r.body, "Courrier CAF") {
+			a.want(r, 200, "1 document déposé sans la carte vient d'être ajouté au dossier", "3 documents")
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("A's page does not show the deposit:\n%s", excerpt(r.body))
+		}
+		a.post(ca, "/file/close", nil)
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	r = a.post(ca, "/file/replace", nil)
+	a.want(r, 200, "Nouvelle carte")
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		r = b.post(cb, "/open", url.Values{"card": {card}})
+		if r.status == 410 {
+			b.want(r, 410, "Cette carte a été remplacée le")
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("B's page still takes the old card: %d\n%s", r.status, excerpt(r.body))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func TestStructureNameInWords(t *testing.T) {
+	cats, _ := loadCatalogs(localeFS)
+	l := cats.localizer("fr", true)
+	for in, want := range map[string]string{
+		"CCAS de Lyon": "CCAS de Lyon",
+		"an unknown structure (12D3KooW…tzN6eu)": "une structure inconnue",
+		"Secours (removed from the federation)":  "Secours (qui a quitté le réseau)",
+	} {
+		if got := structureName(l, in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}
