@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"baluchon/node"
 	"baluchon/proto"
 	"baluchon/vault"
@@ -44,6 +47,18 @@ func join(t *testing.T, net *Net, i, j int) {
 func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
 	eventuallyErr(t, limit, what, cond, nil)
+}
+
+// mustAnnounce sends a from node to peer to, trying again while the
+// receiver resets the stream (over its per-peer stream limits, as a loaded
+// machine's own background announcements may leave it).
+func mustAnnounce(t *testing.T, ctx context.Context, from host.Host, to peer.ID, a *proto.Announcement) {
+	t.Helper()
+	var err error
+	eventuallyErr(t, 10*time.Second, "announcement refused", func() bool {
+		err = proto.Announce(ctx, from, to, a)
+		return err == nil
+	}, &err)
 }
 
 // eventuallyErr is eventually, with the last error the condition saw in

@@ -233,9 +233,7 @@ func TestTrustFakedName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := proto.Announce(ctx, c.Host(), a.ID(), &proto.Announcement{Vault: v, Records: []*proto.Record{logRec, depRec}}); err != nil {
-		t.Fatal(err)
-	}
+	mustAnnounce(t, ctx, c.Host(), a.ID(), &proto.Announcement{Vault: v, Records: []*proto.Record{logRec, depRec}})
 
 	o, err := a.Open(ctx, card)
 	if err != nil {

@@ -136,9 +136,7 @@ func TestTrustLogAcrossRotations(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, to := range []*node.Node{a, c} {
-		if err := proto.Announce(ctx, b.Host(), to.ID(), &proto.Announcement{Vault: reg.Vault, Records: []*proto.Record{r}}); err != nil {
-			t.Fatal(err)
-		}
+		mustAnnounce(t, ctx, b.Host(), to.ID(), &proto.Announcement{Vault: reg.Vault, Records: []*proto.Record{r}})
 	}
 
 	want := []string{

@@ -154,9 +154,7 @@ func TestTrustOversizedDeposit(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, n := range []*node.Node{a, b} {
-			if err := proto.Announce(ctx, c.Host(), n.ID(), &proto.Announcement{Vault: vid, Records: []*proto.Record{rec}}); err != nil {
-				t.Fatal(err)
-			}
+			mustAnnounce(t, ctx, c.Host(), n.ID(), &proto.Announcement{Vault: vid, Records: []*proto.Record{rec}})
 		}
 	}
 	time.Sleep(2 * time.Second)
