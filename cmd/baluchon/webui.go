@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"syscall"
 
 	"baluchon/cardprint"
 	"baluchon/node"
-	"baluchon/vault"
 	"baluchon/web"
 )
 
@@ -37,7 +35,7 @@ func startUI(ctx context.Context, e *env, n *node.Node, addr string, asked bool,
 		// on the network, whoever comes first must not become the admin
 		code = web.NewSetupCode()
 	}
-	s, err := web.New(web.Config{Node: n, Cards: cardPrinter{}, Home: e.home, TLS: l.TLS, Fingerprint: l.Fingerprint, Hosts: l.Hosts, SetupCode: code, Logger: log})
+	s, err := web.New(web.Config{Node: n, Cards: cardprint.Printer{}, Home: e.home, TLS: l.TLS, Fingerprint: l.Fingerprint, Hosts: l.Hosts, SetupCode: code, Logger: log})
 	if err != nil {
 		l.Close()
 		return nil, err
@@ -65,12 +63,3 @@ func startUI(ctx context.Context, e *env, n *node.Node, addr string, asked bool,
 	return func() { <-done }, nil
 }
 
-// cardPrinter gives the web page the printed card and the reading of card
-// photos (web.Cards).
-type cardPrinter struct{}
-
-func (cardPrinter) CardPDF(w io.Writer, card *vault.Card, structureName, secondLang string) error {
-	return cardprint.Write(w, cardprint.Card{Text: card.String(), Structure: structureName, Lang: secondLang})
-}
-
-func (cardPrinter) ReadCardPhoto(r io.Reader) (string, error) { return cardprint.DecodeImage(r) }
