@@ -62,4 +62,3 @@ func startUI(ctx context.Context, e *env, n *node.Node, addr string, asked bool,
 	}()
 	return func() { <-done }, nil
 }
-
