@@ -48,6 +48,12 @@ type Config struct {
 	SetupCode string
 	// PersonQuota bounds what one person's file may hold; 0: PersonQuota.
 	PersonQuota int64
+	// ClamAV is the address of the clamd that scans uploads ("/run/
+	// clamav/clamd.ctl", "unix:/path" or "127.0.0.1:3310"): an upload is
+	// then refused while it does not answer. Empty: DefaultClamAV are
+	// tried, and uploads are not scanned when none answers. ClamAVOff: no
+	// scan.
+	ClamAV string
 	// Logger logs what goes wrong (never a card text); nil: discarded.
 	Logger *slog.Logger
 	// Now is the clock; nil: time.Now.
@@ -64,6 +70,7 @@ type Server struct {
 	started  *startedRecoveries
 	limiter  *limiter
 	files    *openFiles
+	av       *antivirus
 	sessions *scs.SessionManager
 	cats     *catalogs
 	pages    map[string]*template.Template
@@ -93,6 +100,7 @@ func New(cfg Config) (*Server, error) {
 	if s.accounts, err = loadAccounts(cfg.Home); err != nil {
 		return nil, err
 	}
+	s.av = newAntivirus(cfg.ClamAV, cfg.Home)
 	s.started = &startedRecoveries{path: filepath.Join(cfg.Home, RecoveriesFile)}
 	if s.cats, err = loadCatalogs(localeFS); err != nil {
 		return nil, err
