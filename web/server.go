@@ -54,6 +54,9 @@ type Config struct {
 	// tried, and uploads are not scanned when none answers. ClamAVOff: no
 	// scan.
 	ClamAV string
+	// ScansFolder is the folder the copier scans to; empty: HOME/scans.
+	// The admin may choose another in the page (kept in HOME/web-scans.json).
+	ScansFolder string
 	// Logger logs what goes wrong (never a card text); nil: discarded.
 	Logger *slog.Logger
 	// Now is the clock; nil: time.Now.
@@ -71,6 +74,7 @@ type Server struct {
 	limiter  *limiter
 	files    *openFiles
 	av       *antivirus
+	scans    *scanFolder
 	sessions *scs.SessionManager
 	cats     *catalogs
 	pages    map[string]*template.Template
@@ -101,6 +105,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.av = newAntivirus(cfg.ClamAV, cfg.Home)
+	s.scans = newScanFolder(cfg.Home, cfg.ScansFolder)
 	s.started = &startedRecoveries{path: filepath.Join(cfg.Home, RecoveriesFile)}
 	if s.cats, err = loadCatalogs(localeFS); err != nil {
 		return nil, err
@@ -251,6 +256,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /file/export", s.withFile(s.exportFile))
 	mux.HandleFunc("GET /import", s.auth(s.importPage))
 	mux.HandleFunc("POST /import", s.auth(s.importPost))
+	mux.HandleFunc("GET /scans", s.auth(s.scansPage))
+	mux.HandleFunc("POST /scans/folder", s.admin(s.scansFolder))
+	mux.HandleFunc("POST /file/scans/add", s.withFile(s.scansAdd))
 	mux.HandleFunc("GET /file/replace", s.withFile(s.replacePage))
 	mux.HandleFunc("POST /file/replace", s.withFile(s.replacePost))
 
