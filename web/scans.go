@@ -460,3 +460,36 @@ func (s *Server) scansAdd(w http.ResponseWriter, r *http.Request, f *openFile) {
 	s.sessions.Put(ctx, "flash", flash)
 	http.Redirect(w, r, "/scans", http.StatusSeeOther)
 }
+
+// scanPreview shows a scan in the browser, before it is added: the worker
+// sees whose paper it is. Only what the folder lists is served.
+func (s *Server) scanPreview(w http.ResponseWriter, r *http.Request) {
+	list, root, err := s.scans.list()
+	if err != nil {
+		s.fail(w, r, http.StatusServiceUnavailable, "scans_missing")
+		return
+	}
+	defer root.Close()
+	id := r.URL.Query().Get("scan")
+	i := slices.IndexFunc(list.Items, func(it scanItem) bool { return it.ID == id })
+	if i < 0 {
+		s.fail(w, r, http.StatusNotFound, "scans_gone")
+		return
+	}
+	it := list.Items[i]
+	body, err := it.reader(root, s.node.MaxDocumentBytes())
+	if err != nil {
+		s.fail(w, r, http.StatusNotFound, "scans_gone")
+		return
+	}
+	defer body.Close()
+	h := w.Header()
+	ct, disp := it.MIME, "inline"
+	if !previewable(ct) {
+		ct, disp = "application/octet-stream", "attachment"
+	}
+	h.Set("Content-Type", ct)
+	h.Set("Content-Security-Policy", previewPolicy)
+	h.Set("Content-Disposition", disp)
+	io.Copy(w, body)
+}

@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	jpg "image/jpeg"
+	"image/png"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -196,4 +197,40 @@ func TestScansBounded(t *testing.T) {
 	if !strings.Contains(list.Items[0].Name, time.Duration(maxScans+4).String()) {
 		t.Errorf("the newest is not first: %s", list.Items[0].Name)
 	}
+}
+
+func TestScanPreview(t *testing.T) {
+	e := newEnv(t)
+	dir := filepath.Join(e.home, ScansDir)
+	os.MkdirAll(dir, 0o700)
+	w := e.admin()
+	e.scan(dir, "a.pdf", pdf)
+	e.scan(dir, "p_1.png", pngImage(t))
+	e.scan(dir, "p_2.png", pngImage(t))
+	os.Symlink("/etc/passwd", filepath.Join(dir, "lien.pdf"))
+	e.want(e.get(w, "/scans"), 200, `/scans/preview?scan=a.pdf`)
+	r := e.get(w, "/scans/preview?scan=a.pdf")
+	if r.status != 200 || r.body != pdf || r.header.Get("Content-Type") != "application/pdf" || r.header.Get("Content-Disposition") != "inline" {
+		t.Errorf("preview: %d %q %v", r.status, r.body, r.header)
+	}
+	r = e.get(w, "/scans/preview?scan=p_1.png")
+	if r.status != 200 || !strings.HasPrefix(r.body, "%PDF") {
+		t.Errorf("preview of pages: %d %.40q", r.status, r.body)
+	}
+	for _, bad := range []string{"lien.pdf", "../../../../etc/passwd", "/etc/passwd"} {
+		e.want(e.get(w, "/scans/preview?scan="+url.QueryEscape(bad)), 404, "Ce document scanné n'est plus dans le dossier")
+	}
+	// not logged in: nothing
+	if r := e.get(e.client(), "/scans/preview?scan=a.pdf"); r.body == pdf {
+		t.Error("a scan is shown to someone not logged in")
+	}
+}
+
+func pngImage(t *testing.T) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 30, 40))); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

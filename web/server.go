@@ -257,6 +257,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /import", s.auth(s.importPage))
 	mux.HandleFunc("POST /import", s.auth(s.importPost))
 	mux.HandleFunc("GET /scans", s.auth(s.scansPage))
+	mux.HandleFunc("GET /scans/preview", s.auth(s.scanPreview))
 	mux.HandleFunc("POST /scans/folder", s.admin(s.scansFolder))
 	mux.HandleFunc("POST /file/scans/add", s.withFile(s.scansAdd))
 	mux.HandleFunc("GET /file/replace", s.withFile(s.replacePage))
