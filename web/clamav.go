@@ -52,6 +52,10 @@ func (e *VirusError) Error() string { return "virus found: " + e.Name }
 // refused the stream, or said something unexpected).
 var errScan = errors.New("antivirus scan failed")
 
+// errScanLimit: the file is larger than clamd scans (its StreamMaxLength,
+// 25 MB in Debian's clamd.conf, below the node's largest document).
+var errScanLimit = fmt.Errorf("%w: larger than clamd's StreamMaxLength", errScan)
+
 // clamd is a clamd daemon at one address ("/path/to/socket" or
 // "unix:/path", or "host:port").
 type clamd struct{ addr string }
@@ -166,6 +170,8 @@ func (s *clamStream) verdict() error {
 	}
 	reply = strings.TrimPrefix(reply, "stream: ")
 	switch {
+	case strings.Contains(reply, "size limit exceeded"):
+		return errScanLimit
 	case reply == "OK" && s.err == nil:
 		return nil
 	case strings.HasSuffix(reply, " FOUND"):
@@ -350,6 +356,9 @@ func (s *Server) scanRefusal(l *loc, name string, err error) (status int, msg st
 	case errors.As(err, &v):
 		s.log.Warn("web upload refused by the antivirus", "virus", v.Name)
 		return http.StatusUnprocessableEntity, l.t("upload_virus", "Name", l.bidi(name), "Virus", l.bidi(v.Name)), true
+	case errors.Is(err, errScanLimit):
+		s.log.Error("web upload not scanned", "err", err)
+		return http.StatusRequestEntityTooLarge, l.t("upload_scan_limit", "Name", l.bidi(name)), true
 	case errors.Is(err, errScan):
 		s.log.Error("web upload not scanned", "err", err)
 		return http.StatusServiceUnavailable, l.t("upload_scan_failed", "Name", l.bidi(name)), true

@@ -31,6 +31,8 @@ type fakeClamd struct {
 	streams  int
 	// dropAfter: the connection is closed once this many bytes are read
 	dropAfter int64
+	// limit: clamd's StreamMaxLength
+	limit int64
 }
 
 func newFakeClamd(t *testing.T) *fakeClamd {
@@ -87,7 +89,7 @@ func (f *fakeClamd) conn(c net.Conn) {
 	f.mu.Lock()
 	f.streams++
 	f.received = 0
-	drop := f.dropAfter
+	drop, limit := f.dropAfter, f.limit
 	f.mu.Unlock()
 	var tail []byte // enough of the stream to see EICAR across chunks
 	infected := false
@@ -111,6 +113,10 @@ func (f *fakeClamd) conn(c net.Conn) {
 		f.mu.Unlock()
 		if drop > 0 && got >= drop {
 			return // clamd stopped in the middle
+		}
+		if limit > 0 && got > limit {
+			c.Write([]byte("INSTREAM size limit exceeded. ERROR\x00"))
+			return
 		}
 		tail = append(tail, chunk...)
 		if bytes.Contains(tail, []byte("EICAR")) {
@@ -306,6 +312,22 @@ func TestBigUploadStreams(t *testing.T) {
 	e.want(r, 200, "1 document ajouté.")
 	if got := cd.bytes(); got != int64(len(pdf)+2*half) {
 		t.Errorf("clamd read %d bytes, want %d", got, len(pdf)+2*half)
+	}
+	if l := e.leftovers(); len(l) > 0 {
+		t.Errorf("sealed files left: %v", l)
+	}
+}
+
+func TestUploadOverClamdLimit(t *testing.T) {
+	cd := newFakeClamd(t)
+	cd.limit = 50000
+	e := scanEnv(t, cd.addr)
+	c := e.admin()
+	e.open(c)
+	r := e.upload(c, nil, [2]string{"gros.pdf", pdf + strings.Repeat("x", 300000)})
+	e.want(r, 413, "« gros.pdf » est trop gros pour être analysé par l'antivirus : il n'a pas été enregistré.")
+	if n := e.docs(); n != 0 {
+		t.Errorf("%d documents stored, want none", n)
 	}
 	if l := e.leftovers(); len(l) > 0 {
 		t.Errorf("sealed files left: %v", l)
