@@ -209,6 +209,7 @@ const (
 	AntivirusOn                             // clamd answers: uploads are scanned
 	AntivirusDown                           // clamd is installed or set, but does not answer
 	AntivirusDisabled                       // Config.ClamAV is "off"
+	AntivirusRequired                       // the clamd set in Config.ClamAV does not answer: uploads are refused
 )
 
 // state says whether a clamd answers.
@@ -224,6 +225,9 @@ func (a *antivirus) state(ctx context.Context) AntivirusState {
 		if _, err := os.Stat(strings.TrimPrefix(addr, "unix:")); err == nil {
 			installed = true
 		}
+	}
+	if a.required {
+		return AntivirusRequired
 	}
 	if installed {
 		return AntivirusDown
@@ -375,6 +379,8 @@ func (s *Server) antivirusMessage(ctx context.Context) string {
 		return "antivirus_down"
 	case AntivirusDisabled:
 		return "antivirus_disabled"
+	case AntivirusRequired:
+		return "antivirus_required_down"
 	}
 	return "antivirus_off"
 }

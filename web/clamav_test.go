@@ -246,7 +246,7 @@ func TestClamdRequiredButDown(t *testing.T) {
 	if n := e.docs(); n != 0 {
 		t.Errorf("%d documents stored, want none", n)
 	}
-	e.want(e.get(c, "/health"), 200, "ClamAV est installé mais ne répond pas")
+	e.want(e.get(c, "/health"), 200, "L'antivirus choisi dans la configuration (ClamAV) ne répond pas : les fichiers déposés sont refusés")
 }
 
 func TestNoClamdUploadsAsBefore(t *testing.T) {
@@ -257,6 +257,12 @@ func TestNoClamdUploadsAsBefore(t *testing.T) {
 	e.open(c)
 	e.want(e.upload(c, nil, [2]string{"a.pdf", pdf + eicar}), 200, "1 document ajouté.")
 	e.want(e.get(c, "/health"), 200, "Les fichiers déposés ne sont pas analysés par un antivirus (ClamAV n'est pas installé sur cet ordinateur)")
+	// installed (its socket is there) but not answering
+	sock := filepath.Join(t.TempDir(), "clamd.ctl")
+	os.WriteFile(sock, nil, 0o600)
+	e.srv.av.addrs = []string{sock}
+	e.want(e.get(c, "/health"), 200, "ClamAV est installé mais ne répond pas : les fichiers déposés ne sont pas analysés.")
+	e.want(e.upload(c, nil, [2]string{"b.pdf", pdf}), 200, "1 document ajouté.")
 }
 
 func TestSealedFilesSweptAtStart(t *testing.T) {

@@ -53,7 +53,28 @@ type scanFolder struct {
 	now  func() time.Time
 
 	mu     sync.Mutex
-	chosen string // set by the admin in the page
+	chosen string          // set by the admin in the page
+	taking map[string]bool // scans being added: not twice at once
+}
+
+// take marks the scan id as being added; false if it already is.
+func (f *scanFolder) take(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.taking[id] {
+		return false
+	}
+	if f.taking == nil {
+		f.taking = map[string]bool{}
+	}
+	f.taking[id] = true
+	return true
+}
+
+func (f *scanFolder) done(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.taking, id)
 }
 
 func newScanFolder(home, cfg string) *scanFolder {
@@ -149,7 +170,7 @@ var pageName = regexp.MustCompile(`^(.*?)(\d+)(\.[A-Za-z]+)$`)
 
 func partial(name string) bool {
 	lower := strings.ToLower(name)
-	return strings.HasPrefix(name, ".") || slices.ContainsFunc(partialSuffixes, func(s string) bool { return strings.HasSuffix(lower, s) })
+	return slices.ContainsFunc(partialSuffixes, func(s string) bool { return strings.HasSuffix(lower, s) })
 }
 
 // list reads the folder: regular files only (no link, no sub-folder),
@@ -172,6 +193,9 @@ func (f *scanFolder) list() (*scanList, *os.Root, error) {
 	}
 	var files []file
 	for _, d := range dir {
+		if strings.HasPrefix(d.Name(), ".") {
+			continue // hidden: the system's, not a scan
+		}
 		if !d.Type().IsRegular() || partial(d.Name()) {
 			if d.Type().IsRegular() {
 				out.Writing++
@@ -394,6 +418,11 @@ func (s *Server) scansAdd(w http.ResponseWriter, r *http.Request, f *openFile) {
 		return
 	}
 	it := list.Items[i]
+	if !s.scans.take(it.ID) {
+		s.showScans(w, r, http.StatusConflict, l.t("scans_gone"))
+		return
+	}
+	defer s.scans.done(it.ID)
 	entries, err := s.entries(ctx, f)
 	if err != nil {
 		st, msg := s.cardError(l, err)

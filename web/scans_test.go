@@ -51,6 +51,7 @@ func TestScans(t *testing.T) {
 	e.scan(dir, "b.pdf.part", pdf)
 	os.WriteFile(filepath.Join(dir, "frais.pdf"), []byte(pdf), 0o600) // still being written
 	e.scan(dir, "x.exe", "MZ\x90\x00")
+	e.scan(dir, ".DS_Store", "\x00\x00\x00\x01Bud1")
 	outside := filepath.Join(t.TempDir(), "secret.pdf")
 	os.WriteFile(outside, []byte(pdf+"secret"), 0o600)
 	os.Symlink(outside, filepath.Join(dir, "lien.pdf"))
