@@ -94,9 +94,16 @@ func (s *Server) depositPost(w http.ResponseWriter, r *http.Request) {
 			title = strings.TrimSuffix(name, path.Ext(name))
 		}
 		cr := &capReader{r: br, n: maxDoc}
-		_, err = s.node.Deposit(r.Context(), id, cr, node.DepositMetaIn{Title: title, Category: form.Category, FileName: name, MIME: m})
+		err = s.scanned(r.Context(), cr, func(body io.Reader) error {
+			_, err := s.node.Deposit(r.Context(), id, body, node.DepositMetaIn{Title: title, Category: form.Category, FileName: name, MIME: m})
+			return err
+		})
 		var tl *node.TooLargeError
+		st, msg, refused := s.scanRefusal(v.L, name, err)
 		switch {
+		case refused && !cr.over:
+			v.Error, v.Data = msg, form
+			s.render(w, r, st, "deposit", v)
 		case cr.over || errors.As(err, &tl):
 			refuse(http.StatusRequestEntityTooLarge, "upload_too_large", "Name", v.L.bidi(name), "Size", v.L.Size(maxDoc))
 		case errors.Is(err, node.ErrTooManyDeposits):

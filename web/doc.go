@@ -22,6 +22,12 @@
 //	recovery.go   lost cards: ask the guardians, approve, give the new card
 //	usb.go        a person's file to and from a USB stick (CAR files)
 //	network.go    the admin's network page: pairing, invitations, joining
+//	clamav.go     uploads and deposits scanned by ClamAV (clamd's INSTREAM,
+//	              Debian's socket or Config.ClamAV): sealed under a key made
+//	              for the upload, in HOME/upload-scan, until clamd says clean
+//	scans.go      the copier's scan folder (HOME/scans or the admin's
+//	              choice): scans listed, seen, added to the open file (one
+//	              image per page: one PDF), removed once stored
 //	locale.go     message catalogs (locales/<lang>.json, one file per
 //	              language, go-i18n), dates, sizes and text direction
 //	listen.go     the listener: HTTP on loopback, HTTPS with a self-signed

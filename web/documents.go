@@ -271,9 +271,16 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, f *openFile) {
 		} else if files > 1 {
 			dm.Title = fmt.Sprintf("%s (%d)", meta.Title, files)
 		}
-		e, err := s.node.Add(ctx, f.card, cr, dm)
+		var e vault.Entry
+		err = s.scanned(ctx, cr, func(body io.Reader) (err error) {
+			e, err = s.node.Add(ctx, f.card, body, dm)
+			return err
+		})
 		var tl *node.TooLargeError
+		st, msg, refused := s.scanRefusal(l, name, err)
 		switch {
+		case refused && !cr.over:
+			refuse(st, msg)
 		case cr.over && quota:
 			refuse(http.StatusRequestEntityTooLarge, l.t("upload_quota", "Size", l.Size(s.cfg.PersonQuota)))
 		case cr.over || errors.As(err, &tl):
@@ -591,7 +598,8 @@ func (s *Server) replacePost(w http.ResponseWriter, r *http.Request, f *openFile
 
 type healthData struct {
 	*node.Status
-	Free int64 // bytes free on the home's disk, 0 if unknown
+	Free      int64  // bytes free on the home's disk, 0 if unknown
+	Antivirus string // what is said of the antivirus (a message id)
 }
 
 func (s *Server) healthPage(w http.ResponseWriter, r *http.Request) {
@@ -602,6 +610,6 @@ func (s *Server) healthPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.newView(r)
-	v.Data = healthData{Status: st, Free: diskFree(s.cfg.Home)}
+	v.Data = healthData{Status: st, Free: diskFree(s.cfg.Home), Antivirus: s.antivirusMessage(r.Context())}
 	s.render(w, r, http.StatusOK, "health", v)
 }

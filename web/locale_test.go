@@ -5,7 +5,9 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -86,6 +88,14 @@ func TestEveryPageEveryLanguage(t *testing.T) {
 		e.post(w, "/recovery", url.Values{"number": {ff.id.String()}})
 	}
 	e.get(w, "/file/doc/d1")
+	// scans waiting: one file, the two pages of another, one being written, one refused
+	scans := filepath.Join(e.home, ScansDir)
+	os.MkdirAll(scans, 0o700)
+	e.scan(scans, "courrier.pdf", pdf)
+	e.scan(scans, "page_1.jpg", jpeg)
+	e.scan(scans, "page_2.jpg", jpeg)
+	e.scan(scans, "x.exe", "MZ\x90")
+	os.WriteFile(filepath.Join(scans, "frais.pdf"), []byte(pdf), 0o600)
 
 	anon := e.client()
 	pages := []struct {
@@ -110,6 +120,8 @@ func TestEveryPageEveryLanguage(t *testing.T) {
 		{w, "/import", 200, false},
 		{w, "/deposit", 200, false},
 		{w, "/recovery", 200, false},
+		{w, "/scans", 200, false},
+		{a, "/scans", 200, true},
 		{w, "/file/doc/zz", 404, false},
 		{w, "/accounts", 403, false},
 	}

@@ -48,6 +48,15 @@ type Config struct {
 	SetupCode string
 	// PersonQuota bounds what one person's file may hold; 0: PersonQuota.
 	PersonQuota int64
+	// ClamAV is the address of the clamd that scans uploads ("/run/
+	// clamav/clamd.ctl", "unix:/path" or "127.0.0.1:3310"): an upload is
+	// then refused while it does not answer. Empty: DefaultClamAV are
+	// tried, and uploads are not scanned when none answers. ClamAVOff: no
+	// scan.
+	ClamAV string
+	// ScansFolder is the folder the copier scans to; empty: HOME/scans.
+	// The admin may choose another in the page (kept in HOME/web-scans.json).
+	ScansFolder string
 	// Logger logs what goes wrong (never a card text); nil: discarded.
 	Logger *slog.Logger
 	// Now is the clock; nil: time.Now.
@@ -64,6 +73,8 @@ type Server struct {
 	started  *startedRecoveries
 	limiter  *limiter
 	files    *openFiles
+	av       *antivirus
+	scans    *scanFolder
 	sessions *scs.SessionManager
 	cats     *catalogs
 	pages    map[string]*template.Template
@@ -93,6 +104,8 @@ func New(cfg Config) (*Server, error) {
 	if s.accounts, err = loadAccounts(cfg.Home); err != nil {
 		return nil, err
 	}
+	s.av = newAntivirus(cfg.ClamAV, cfg.Home)
+	s.scans = newScanFolder(cfg.Home, cfg.ScansFolder)
 	s.started = &startedRecoveries{path: filepath.Join(cfg.Home, RecoveriesFile)}
 	if s.cats, err = loadCatalogs(localeFS); err != nil {
 		return nil, err
@@ -243,6 +256,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /file/export", s.withFile(s.exportFile))
 	mux.HandleFunc("GET /import", s.auth(s.importPage))
 	mux.HandleFunc("POST /import", s.auth(s.importPost))
+	mux.HandleFunc("GET /scans", s.auth(s.scansPage))
+	mux.HandleFunc("GET /scans/preview", s.auth(s.scanPreview))
+	mux.HandleFunc("POST /scans/folder", s.admin(s.scansFolder))
+	mux.HandleFunc("POST /file/scans/add", s.withFile(s.scansAdd))
 	mux.HandleFunc("GET /file/replace", s.withFile(s.replacePage))
 	mux.HandleFunc("POST /file/replace", s.withFile(s.replacePost))
 

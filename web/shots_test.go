@@ -79,6 +79,11 @@ func TestPagesInBrowser(t *testing.T) {
 	upPDF, upJPEG := filepath.Join(tmp, "avis-impot.pdf"), filepath.Join(tmp, "photo-bail.jpg")
 	os.WriteFile(upPDF, []byte(pdf), 0o644)
 	os.WriteFile(upJPEG, []byte(jpeg), 0o644)
+	scans := filepath.Join(e.home, ScansDir)
+	os.MkdirAll(scans, 0o700)
+	e.scan(scans, "courrier-caf.pdf", onePagePDF)
+	e.scan(scans, "Scan_20260303_001.jpg", realJPEG(t, 60, 80))
+	e.scan(scans, "Scan_20260303_002.jpg", realJPEG(t, 60, 80))
 
 	for _, vp := range []struct {
 		name string
@@ -154,6 +159,8 @@ func TestPagesInBrowser(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS(".flash")),
 			checkText(".flash", "2 documents ajoutés.", "2 documents added.", "أُضيفت وثيقتان."),
 			checkText("main", "avis-impot"),
+			chromedp.Navigate(u+"/scans"),
+			shot("scans"),
 			chromedp.Navigate(u+"/file/doc/d1/view"),
 			chromedp.Sleep(2*time.Second), // the PDF viewer
 			shot("view"),

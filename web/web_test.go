@@ -56,7 +56,7 @@ func newEnv(t *testing.T, mod ...func(*Config)) *env {
 	c := &clock{t: time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)}
 	fn := newFakeNode(c.Now)
 	home := t.TempDir()
-	cfg := Config{Node: fn, Cards: fakeCards{}, Home: home, Now: c.Now, Logger: slog.New(slog.NewTextHandler(tWriter{t}, nil))}
+	cfg := Config{Node: fn, Cards: fakeCards{}, Home: home, Now: c.Now, ClamAV: ClamAVOff, Logger: slog.New(slog.NewTextHandler(tWriter{t}, nil))}
 	for _, m := range mod {
 		m(&cfg)
 	}

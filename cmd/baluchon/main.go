@@ -21,7 +21,7 @@ const usage = `baluchon: a peer-to-peer encrypted safe for people's papers
 Usage: baluchon COMMAND [OPTIONS] [ARGUMENTS]
 
 Node:
-  serve [--listen MULTIADDR]... [--mdns=false] [--ui HOST:PORT | --ui off]
+  serve [--listen MULTIADDR]... [--mdns=false] [--ui HOST:PORT | --ui off] [--clamav ADDR|off] [--scans DIR]
                                   run this structure's node (Ctrl-C stops it) and its web page
                                   (127.0.0.1:8080 by default; another address is served over
                                   HTTPS with a certificate the node makes)

@@ -23,6 +23,9 @@ func cmdServe(e *env, args []string) error {
 	f.Var(&listen, "listen", "listen address (repeatable)")
 	mdns := f.Bool("mdns", true, "find other nodes on the local network")
 	ui := f.String("ui", web.DefaultAddr, "address of the structure's web page (HOST:PORT, port 0 for any; 'off' for none)")
+	var uo uiOptions
+	f.StringVar(&uo.clamAV, "clamav", "", "clamd that scans uploads (socket path or HOST:PORT; 'off' for none); default: Debian's clamav-daemon if it answers")
+	f.StringVar(&uo.scans, "scans", "", "folder the copier scans to, listed in the web page (default HOME/scans)")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -61,7 +64,7 @@ func cmdServe(e *env, args []string) error {
 	for _, a := range n.Addrs() {
 		fmt.Fprintf(e.stderr, "  reachable at %s\n", a)
 	}
-	waitUI, err := startUI(ctx, e, n, *ui, uiAsked, log)
+	waitUI, err := startUI(ctx, e, n, *ui, uiAsked, uo, log)
 	if err != nil {
 		srv.Close()
 		n.Close()

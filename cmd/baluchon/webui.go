@@ -15,11 +15,17 @@ import (
 // uiOff is the --ui value that serves no page.
 const uiOff = "off"
 
+// uiOptions are serve's flags for the web page beyond its address.
+type uiOptions struct {
+	clamAV string // --clamav
+	scans  string // --scans
+}
+
 // startUI serves the structure's web page of n on addr until ctx ends; the
 // returned function waits for it to stop. When addr is the default (not
 // asked for) and its port is taken, by another node on this machine, the
 // page takes a free port instead.
-func startUI(ctx context.Context, e *env, n *node.Node, addr string, asked bool, log *slog.Logger) (wait func(), err error) {
+func startUI(ctx context.Context, e *env, n *node.Node, addr string, asked bool, uo uiOptions, log *slog.Logger) (wait func(), err error) {
 	if addr == uiOff {
 		return func() {}, nil
 	}
@@ -35,7 +41,7 @@ func startUI(ctx context.Context, e *env, n *node.Node, addr string, asked bool,
 		// on the network, whoever comes first must not become the admin
 		code = web.NewSetupCode()
 	}
-	s, err := web.New(web.Config{Node: n, Cards: cardprint.Printer{}, Home: e.home, TLS: l.TLS, Fingerprint: l.Fingerprint, Hosts: l.Hosts, SetupCode: code, Logger: log})
+	s, err := web.New(web.Config{Node: n, Cards: cardprint.Printer{}, Home: e.home, TLS: l.TLS, Fingerprint: l.Fingerprint, Hosts: l.Hosts, SetupCode: code, ClamAV: uo.clamAV, ScansFolder: uo.scans, Logger: log})
 	if err != nil {
 		l.Close()
 		return nil, err
