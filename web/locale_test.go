@@ -86,6 +86,12 @@ func TestEveryPageEveryLanguage(t *testing.T) {
 		e.post(w, "/recovery", url.Values{"number": {ff.id.String()}})
 	}
 	e.get(w, "/file/doc/d1")
+	e.post(w, "/file/follow", url.Values{"name": {"Amina Diallo"}, "birth": {"1990-05-02"}, "consent": {"yes"}})
+	e.post(w, "/file/doc/d2/private", url.Values{"private": {"yes"}})
+	e.node.mu.Lock()
+	e.node.fed = "12D3KooWfederation"
+	followed := "/followed/" + e.node.followed[0].ID
+	e.node.mu.Unlock()
 
 	anon := e.client()
 	pages := []struct {
@@ -109,6 +115,12 @@ func TestEveryPageEveryLanguage(t *testing.T) {
 		{w, "/file/replace", 200, false},
 		{w, "/import", 200, false},
 		{w, "/deposit", 200, false},
+		{w, "/followed", 200, false},
+		{w, "/followed?q=amina", 200, false},
+		{w, "/followed?q=nobody", 200, false},
+		{w, followed, 200, false},
+		{w, "/followed/nobody", 404, false},
+		{w, "/file/delegations", 200, false},
 		{w, "/recovery", 200, false},
 		{w, "/file/doc/zz", 404, false},
 		{w, "/accounts", 403, false},
