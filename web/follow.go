@@ -27,8 +27,19 @@ const followFor = 365 * 24 * time.Hour
 
 type followedListData struct {
 	Query    string
-	Results  []node.Followed
+	Results  []followedView
 	Searched bool
+}
+
+// followedView is a followed person with their birth date as a date.
+type followedView struct {
+	node.Followed
+	Born time.Time
+}
+
+func viewFollowed(p node.Followed) followedView {
+	t, _ := time.Parse(time.DateOnly, p.Birth)
+	return followedView{Followed: p, Born: t}
 }
 
 func (s *Server) followedPage(w http.ResponseWriter, r *http.Request) {
@@ -41,13 +52,15 @@ func (s *Server) followedPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, "error_generic")
 		return
 	}
-	d.Results = people
+	for _, p := range people {
+		d.Results = append(d.Results, viewFollowed(p))
+	}
 	v.Data = d
 	s.render(w, r, http.StatusOK, "followed", v)
 }
 
 type followedPersonData struct {
-	Person     *node.Followed
+	Person     followedView
 	Categories []categoryView
 	NoAccess   bool
 	FileOpen   bool // this person's file is open (with the card)
@@ -74,7 +87,7 @@ func (s *Server) followedPersonPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.newView(r)
-	d := followedPersonData{Person: p}
+	d := followedPersonData{Person: viewFollowed(*p)}
 	if f := s.openFileOf(r); f != nil && f.vault == p.Vault.String() {
 		d.FileOpen = true
 	}

@@ -50,7 +50,7 @@ func TestFollow(t *testing.T) {
 	}
 	id := e.node.followed[0].ID
 	r = e.get(w, "/followed/"+id)
-	e.want(r, 200, "Céline Dupré", "Carte d'identité", "née ou né le 1987-03-14")
+	e.want(r, 200, "Céline Dupré", "Carte d'identité", "née ou né le 14 mars 1987")
 	if strings.Contains(r.body, "Lettre personnelle") {
 		t.Fatal("a private document is listed without the card")
 	}
@@ -65,7 +65,7 @@ func TestFollow(t *testing.T) {
 	// the file's delegations, with the card
 	vid := e.node.followed[0].Vault
 	e.want(e.post(w, "/open", url.Values{"card": {card.String()}}), 200)
-	e.want(e.get(w, "/file/delegations"), 200, "Qui peut voir ce dossier sans la carte", "notre structure", "Tous les documents, sauf les privés", "Accueil de jour", "CCAS de Lyon")
+	e.want(e.get(w, "/file/delegations"), 200, "Qui peut voir ce dossier sans la carte", "Notre structure", "Tous les documents, sauf les privés", "Accueil de jour", "CCAS de Lyon")
 	e.want(e.post(w, "/file/delegations", url.Values{"to": {"nobody"}, "until": {"2027-01-01"}, "consent": {"yes"}}), 400, "Choisissez une structure de la liste.")
 	to := peer.ID("b").String()
 	e.want(e.post(w, "/file/delegations", url.Values{"to": {to}, "until": {"2027-01-01"}}), 400, "Cochez la case")
