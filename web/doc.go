@@ -22,6 +22,10 @@
 //	recovery.go   lost cards: ask the guardians, approve, give the new card
 //	usb.go        a person's file to and from a USB stick (CAR files)
 //	network.go    the admin's network page: pairing, invitations, joining
+//	follow.go     the people the structure follows: following a person from
+//	              their file, search by name, their documents without the
+//	              card, unfollowing; private documents; a file's delegations
+//	              (given to a member structure, revoked)
 //	locale.go     message catalogs (locales/<lang>.json, one file per
 //	              language, go-i18n), dates, sizes and text direction
 //	listen.go     the listener: HTTP on loopback, HTTPS with a self-signed

@@ -158,7 +158,7 @@ func TestPagesInBrowser(t *testing.T) {
 			// follow them (the forms posted by fetch: no navigation race)
 			chromedp.Evaluate[chromedp.Void](`(async () => {
 				const post = f => fetch(f.action, {method: "POST", body: new URLSearchParams(new FormData(f))});
-				await post(document.querySelector('form[action="/file/doc/d2/private"]'));
+				await fetch("/file/doc/d2/private", {method: "POST", body: new URLSearchParams({private: "yes"})});
 				document.querySelector("#follow-name").value = "Amina Diallo";
 				document.querySelector("#follow-birth").value = "1990-05-02";
 				document.querySelector('form[action="/file/follow"] input[name=consent]').checked = true;
