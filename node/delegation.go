@@ -44,7 +44,7 @@ func (n *Node) sealGrants(ctx context.Context, s *session, m *vault.Manifest, ro
 		}
 		g := &vault.Grant{ID: d.ID, Vault: s.id, Structure: d.Structure, Categories: d.Categories, Granted: d.Granted, Expires: d.Expires}
 		for _, e := range m.Entries() {
-			if !g.Covers(e.Category) {
+			if !g.CoversEntry(e) {
 				continue
 			}
 			key, err := n.fileKey(ctx, s.keys, e)
@@ -86,18 +86,26 @@ type DelegateOptions struct {
 // Delegate gives, with the card, a structure read access to the vault.
 func (n *Node) Delegate(ctx context.Context, card *vault.Card, opts DelegateOptions) (string, error) {
 	defer n.opHold()()
-	if !opts.Until.After(time.Now()) {
-		return "", errors.New("a delegation must end in the future")
-	}
 	if opts.To == n.ID() {
-		return "", errors.New("this structure cannot delegate to itself: its workers already open the vault with the card")
+		return "", errors.New("this structure cannot delegate to itself: its workers already open the vault with the card (to follow the person here, use Follow)")
+	}
+	id, _, err := n.delegate(ctx, card, opts)
+	return id, err
+}
+
+// delegate records a delegation with the card (to this structure too, for
+// Follow) and returns its id and the vault's.
+func (n *Node) delegate(ctx context.Context, card *vault.Card, opts DelegateOptions) (string, vault.VaultID, error) {
+	var none vault.VaultID
+	if !opts.Until.After(time.Now()) {
+		return "", none, errors.New("a delegation must end in the future")
 	}
 	if _, err := n.structureRecipient(opts.To); err != nil {
-		return "", err
+		return "", none, err
 	}
 	s, err := n.open(ctx, card)
 	if err != nil {
-		return "", err
+		return "", none, err
 	}
 	d := vault.Delegation{ID: vault.NewDocumentID(nil), Structure: opts.To.String(), StructureName: n.StructureName(opts.To), Categories: opts.Categories, Granted: time.Now().UTC(), Expires: opts.Until.UTC()}
 	if d.Categories == nil {
@@ -106,18 +114,49 @@ func (n *Node) Delegate(ctx context.Context, card *vault.Card, opts DelegateOpti
 	unlock := n.lockVault(s.id)
 	defer unlock()
 	if err := n.load(ctx, s); err != nil {
-		return "", err
+		return "", none, err
 	}
 	m := vault.Merge(s.manifest, nil)
 	if err := m.AddDelegation(d); err != nil {
-		return "", err
+		return "", none, err
 	}
 	if err := n.commit(ctx, s, m); err != nil {
-		return "", err
+		return "", none, err
 	}
 	n.announce(s)
 	n.logAction(ctx, s, vault.ActionDelegate, "", d.StructureName)
-	return d.ID, nil
+	return d.ID, s.id, nil
+}
+
+// SetPrivate marks document id of the vault of card private, with the
+// card: no delegation covers it from this commit on (the grants sealed at
+// this commit leave it out); private false shares it again with the
+// delegations whose categories cover it.
+func (n *Node) SetPrivate(ctx context.Context, card *vault.Card, id string, private bool) error {
+	defer n.opHold()()
+	s, err := n.open(ctx, card)
+	if err != nil {
+		return err
+	}
+	unlock := n.lockVault(s.id)
+	defer unlock()
+	if err := n.load(ctx, s); err != nil {
+		return err
+	}
+	m := vault.Merge(s.manifest, nil)
+	if e, ok := m.Get(id); !ok {
+		return &NoDocumentError{ID: id}
+	} else if e.Private == private {
+		return nil
+	}
+	if err := m.SetPrivate(id, private); err != nil {
+		return err
+	}
+	if err := n.commit(ctx, s, m); err != nil {
+		return err
+	}
+	n.announce(s)
+	return nil
 }
 
 // RevokeDelegation ends a delegation, with the card, at every node.

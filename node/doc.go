@@ -38,7 +38,10 @@
 //	quota.go        storage quota and limits on deposits
 //	gc.go           garbage collection of unpinned blocks
 //	deposit.go      deposits without the card ("mail received")
-//	delegation.go   delegations: reading a vault without its card
+//	delegation.go   delegations: reading a vault without its card; private
+//	                documents (SetPrivate), which no delegation covers
+//	followed.go     the people this structure follows: Follow, FollowedPeople,
+//	                Unfollow; a list sealed to the structure key, kept here only
 //	recovery.go     recovery of a lost card by guardians; Replace
 //	rotate.go       key rotation (Rotate, RotateFull), retiring old vaults
 //	rekey.go        re-keying and re-encrypting documents for a rotation

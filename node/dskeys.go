@@ -35,6 +35,7 @@ import (
 //	/baluchon/invite/<sha256 of secret, hex>           expiry of a pending invitation        federation.go
 //	/baluchon/removal/<peer>                           removal of a member (proto.Removal)   removal.go
 //	/baluchon/structure/<peer>                         structure record (proto.StructureRecord) structure.go
+//	/baluchon/followed/<entry id>                      a person this structure follows, sealed to the structure key  followed.go
 
 // Mounts of the store (store.go).
 var (
@@ -142,6 +143,12 @@ var (
 	removalPrefix   = ds.NewKey("/baluchon/removal")
 	structurePrefix = ds.NewKey("/baluchon/structure")
 )
+
+// The people this structure follows (followed.go): the key is a random
+// id, the value is sealed to the structure key.
+var followedPrefix = ds.NewKey("/baluchon/followed")
+
+func followedKey(id string) ds.Key { return followedPrefix.ChildString(id) }
 
 func memberKey(p peer.ID) ds.Key    { return memberPrefix.ChildString(p.String()) }
 func removalKey(p peer.ID) ds.Key   { return removalPrefix.ChildString(p.String()) }

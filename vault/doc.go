@@ -172,6 +172,7 @@
 //	added      RFC 3339 time in UTC, years 0 to 9999
 //	added_by   at most 100 characters: the structure   (omitted if empty)
 //	expires    RFC 3339 time in UTC                    (omitted if zero)
+//	private    true: no delegation covers the document (omitted if false)
 //
 // Characters are Unicode code points; texts are valid UTF-8 without
 // control characters. A manifest has version 1, unique ids, no entry with

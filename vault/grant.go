@@ -53,6 +53,12 @@ func (g *Grant) Covers(category string) bool {
 	return len(g.Categories) == 0 || slices.Contains(g.Categories, category)
 }
 
+// CoversEntry reports whether the grant covers a document: its category,
+// and never a document the person marked private.
+func (g *Grant) CoversEntry(e Entry) bool {
+	return !e.Private && g.Covers(e.Category)
+}
+
 // Doc returns the document id of the grant.
 func (g *Grant) Doc(id string) (GrantDoc, bool) {
 	for _, d := range g.Docs {

@@ -51,6 +51,9 @@ type Entry struct {
 	Added    time.Time `json:"added"`
 	AddedBy  string    `json:"added_by,omitempty"` // structure's peer id or name
 	Expires  time.Time `json:"expires,omitzero"`
+	// Private: the person keeps this document to themselves; no
+	// delegation ever covers it.
+	Private bool `json:"private,omitempty"`
 }
 
 // entryJSON is Entry with the CID as a string.
@@ -65,13 +68,14 @@ type entryJSON struct {
 	Added    time.Time `json:"added"`
 	AddedBy  string    `json:"added_by,omitempty"`
 	Expires  time.Time `json:"expires,omitzero"`
+	Private  bool      `json:"private,omitempty"`
 }
 
 // MarshalJSON encodes the entry with its CID as a string.
 func (e Entry) MarshalJSON() ([]byte, error) {
 	j := entryJSON{
 		ID: e.ID, Size: e.Size, Title: e.Title, Category: e.Category, FileName: e.FileName,
-		MIME: e.MIME, Added: e.Added, AddedBy: e.AddedBy, Expires: e.Expires,
+		MIME: e.MIME, Added: e.Added, AddedBy: e.AddedBy, Expires: e.Expires, Private: e.Private,
 	}
 	if e.CID.Defined() {
 		j.CID = e.CID.String()
@@ -98,7 +102,7 @@ func (e *Entry) UnmarshalJSON(b []byte) error {
 	}
 	*e = Entry{
 		ID: j.ID, CID: c, Size: j.Size, Title: j.Title, Category: j.Category, FileName: j.FileName,
-		MIME: j.MIME, Added: j.Added, AddedBy: j.AddedBy, Expires: j.Expires,
+		MIME: j.MIME, Added: j.Added, AddedBy: j.AddedBy, Expires: j.Expires, Private: j.Private,
 	}
 	return nil
 }
@@ -355,6 +359,19 @@ func (m *Manifest) Remove(id string, t time.Time) error {
 	m.init()
 	m.tombstones[id] = t.UTC()
 	m.trash[id] = e
+	return nil
+}
+
+// SetPrivate marks a live document private (no delegation covers it) or
+// shares it again. Where two states disagree, Merge keeps it private: the
+// private entry's JSON sorts first.
+func (m *Manifest) SetPrivate(id string, private bool) error {
+	e, ok := m.entries[id]
+	if !ok {
+		return errors.New("mark document private: no such document in the vault")
+	}
+	e.Private = private
+	m.entries[id] = e
 	return nil
 }
 

@@ -28,6 +28,10 @@
 //	scans.go      the copier's scan folder (HOME/scans or the admin's
 //	              choice): scans listed, seen, added to the open file (one
 //	              image per page: one PDF), removed once stored
+//	follow.go     the people the structure follows: following a person from
+//	              their file, search by name, their documents without the
+//	              card, unfollowing; private documents; a file's delegations
+//	              (given to a member structure, revoked)
 //	locale.go     message catalogs (locales/<lang>.json, one file per
 //	              language, go-i18n), dates, sizes and text direction
 //	listen.go     the listener: HTTP on loopback, HTTPS with a self-signed

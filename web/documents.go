@@ -325,6 +325,11 @@ func (s *Server) serveDoc(w http.ResponseWriter, r *http.Request, f *openFile, i
 		s.fail(w, r, st, "error_plain", "Message", msg)
 		return
 	}
+	s.writeDoc(w, d, inline)
+}
+
+// writeDoc writes a document, as an attachment or inline, and closes it.
+func (s *Server) writeDoc(w http.ResponseWriter, d *node.Document, inline bool) {
 	defer d.Close()
 	h := w.Header()
 	ct := d.MIME

@@ -21,8 +21,9 @@ import (
 // TestBrowserTwoNodes walks two structures' pages in Chromium, on a
 // desktop and on a phone screen: create the admin, register a person at
 // A, upload a PDF and a JPEG, open the file at B by typing the card, fetch
-// both documents byte-identical, replace the card at A; B's page then
-// refuses the old card.
+// both documents byte-identical, the person lets B follow them, B finds
+// them by name without the card and fetches both again, replace the card
+// at A; B's page then refuses the old card.
 func TestBrowserTwoNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts two nodes and a browser")
@@ -147,8 +148,48 @@ func browserWalk(t *testing.T, chrome string, w, h int64) {
 	if fmt.Sprint(got) != fmt.Sprint(sums) {
 		t.Errorf("B's downloads %v, want %v", got, sums)
 	}
+	// The person lets B follow them.
+	if err := chromedp.Do(b,
+		chromedp.SendKeys(chromedp.CSS("#follow-name"), "Amina Diallo"),
+		chromedp.SetValue(chromedp.CSS("#follow-birth"), "1990-05-02"),
+		chromedp.Click(chromedp.CSS(`form[action="/file/follow"] input[name=consent]`)),
+		chromedp.Click(chromedp.CSS(`form[action="/file/follow"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(".flash")),
+	); err != nil {
+		t.Fatalf("follow at B: %v", err)
+	}
+	if msg, _ := chromedp.Run(b, chromedp.Text(chromedp.CSS(".flash"))); !strings.Contains(msg, "Notre structure suit maintenant Amina Diallo") {
+		t.Errorf("B's page after following says %q", msg)
+	}
 	if err := chromedp.Do(b, chromedp.Click(chromedp.CSS(".filebar button")), chromedp.WaitVisible(chromedp.CSS("#card-text"))); err != nil {
 		t.Fatalf("close at B: %v", err)
+	}
+
+	// Without the card, B's worker finds the person by name and fetches
+	// both documents.
+	if err := chromedp.Do(b,
+		chromedp.Click(chromedp.CSS(`nav a[href="/followed"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#q")),
+		chromedp.SendKeys(chromedp.CSS("#q"), "amina"),
+		chromedp.Submit(chromedp.CSS("#q")),
+		chromedp.WaitVisible(chromedp.CSS("a.doc-title")),
+		chromedp.Click(chromedp.CSS("a.doc-title")),
+		chromedp.WaitVisible(chromedp.CSS("li.doc a[download]")),
+	); err != nil {
+		t.Fatalf("find the person at B: %v", err)
+	}
+	got, err = chromedp.Run(b, chromedp.Evaluate[map[string]string](`Promise.all(
+		Array.from(document.querySelectorAll("li.doc")).map(li => {
+			const title = li.querySelector(".doc-title").textContent;
+			const href = li.querySelector("a[download]").getAttribute("href");
+			return fetch(href).then(r => r.arrayBuffer()).then(buf => crypto.subtle.digest("SHA-256", buf))
+				.then(d => [title, Array.from(new Uint8Array(d)).map(x => x.toString(16).padStart(2, "0")).join("")]);
+		})).then(Object.fromEntries)`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("download without the card at B: %v", err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(sums) {
+		t.Errorf("B's downloads without the card %v, want %v", got, sums)
 	}
 
 	// A replaces the card; B's page refuses the old one.

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +36,10 @@ type fakeNode struct {
 	recoveries map[string]*fakeRecovery
 	fed        peer.ID
 	paired     []peer.ID
+	// the people this structure follows, and this node's id
+	followed []node.Followed
+	self     peer.ID
+	members  []peer.ID
 }
 
 type fakeFile struct {
@@ -42,6 +49,7 @@ type fakeFile struct {
 	trash   []node.TrashItem
 	log     []node.LogLine
 	pending []string // titles deposited without the card
+	dels    []node.DelegationInfo
 }
 
 func newFakeNode(now func() time.Time) *fakeNode {
@@ -401,6 +409,9 @@ func (f *fakeNode) Federation() (peer.ID, []peer.ID) {
 	if f.fed == "" {
 		return "", nil
 	}
+	if f.members != nil {
+		return f.fed, slices.Clone(f.members)
+	}
 	return f.fed, []peer.ID{"a", "b"}
 }
 
@@ -434,4 +445,197 @@ func (f *fakeNode) JoinFederation(ctx context.Context, code *proto.Code) (peer.I
 	}
 	f.fed = code.Peer
 	return code.Peer, nil
+}
+
+// The people this structure follows (follow.go).
+
+func (f *fakeNode) ID() peer.ID {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.self == "" {
+		f.self = fakePeer()
+	}
+	return f.self
+}
+
+func (f *fakeNode) delegate(ff *fakeFile, to peer.ID, cats []string, until time.Time) string {
+	f.n++
+	id := fmt.Sprintf("g%d", f.n)
+	ff.dels = append(ff.dels, node.DelegationInfo{Delegation: vault.Delegation{ID: id, Structure: to.String(), StructureName: f.StructureName(to), Categories: cats, Granted: f.now(), Expires: until}})
+	f.logf(ff, vault.ActionDelegate, "", "")
+	return id
+}
+
+func (f *fakeNode) Follow(ctx context.Context, card *vault.Card, opts node.FollowOptions) (*node.Followed, error) {
+	self := f.ID()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ff, err := f.file(card)
+	if err != nil {
+		return nil, err
+	}
+	name := strings.Join(strings.Fields(opts.Name), " ")
+	if name == "" || len([]rune(name)) > 200 {
+		return nil, &node.FollowError{Field: "name", Reason: "is wrong"}
+	}
+	if opts.Birth != "" {
+		if t, err := time.Parse(time.DateOnly, opts.Birth); err != nil || t.After(f.now()) {
+			return nil, &node.FollowError{Field: "birth date", Reason: "is wrong"}
+		}
+	}
+	del := f.delegate(ff, self, opts.Categories, opts.Until)
+	f.followed = slices.DeleteFunc(f.followed, func(p node.Followed) bool { return p.Vault == ff.id })
+	p := node.Followed{ID: fmt.Sprintf("p%d", f.n), Name: name, Birth: opts.Birth, Vault: ff.id, Delegation: del, Until: opts.Until, Added: f.now()}
+	f.followed = append(f.followed, p)
+	return &p, nil
+}
+
+func (f *fakeNode) FollowedPeople(ctx context.Context, query string) ([]node.Followed, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []node.Followed
+	for _, p := range f.followed {
+		if strings.Contains(strings.ToLower(p.Name), strings.ToLower(strings.TrimSpace(query))) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeNode) FollowedPerson(ctx context.Context, id string) (*node.Followed, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.followed {
+		if p.ID == id {
+			return &p, nil
+		}
+	}
+	return nil, node.ErrNotFollowed
+}
+
+func (f *fakeNode) Unfollow(ctx context.Context, card *vault.Card, id string) error {
+	p, err := f.FollowedPerson(ctx, id)
+	if err != nil {
+		return err
+	}
+	if card != nil {
+		if err := f.RevokeDelegation(ctx, card, p.Delegation); err != nil {
+			return err
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.followed = slices.DeleteFunc(f.followed, func(q node.Followed) bool { return q.ID == id })
+	return nil
+}
+
+// byVault returns the file of a vault id.
+func (f *fakeNode) byVault(v vault.VaultID) *fakeFile {
+	for _, ff := range f.files {
+		if ff.id == v {
+			return ff
+		}
+	}
+	return nil
+}
+
+// delegated returns the documents of v this node may open without the card.
+func (f *fakeNode) delegated(v vault.VaultID) ([]vault.Entry, error) {
+	ff := f.byVault(v)
+	if ff == nil {
+		return nil, node.ErrNoDelegation
+	}
+	var d *node.DelegationInfo
+	for i, x := range ff.dels {
+		if x.Structure == f.self.String() && x.Revoked.IsZero() && f.now().Before(x.Expires) {
+			d = &ff.dels[i]
+		}
+	}
+	if d == nil {
+		return nil, node.ErrNoDelegation
+	}
+	var out []vault.Entry
+	for _, e := range ff.entries {
+		if !e.Private && (len(d.Categories) == 0 || slices.Contains(d.Categories, e.Category)) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeNode) DelegatedList(ctx context.Context, v vault.VaultID) ([]vault.Entry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.delegated(v)
+}
+
+func (f *fakeNode) DelegatedGet(ctx context.Context, v vault.VaultID, id string) (*node.Document, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	es, err := f.delegated(v)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range es {
+		if e.ID == id {
+			return &node.Document{Entry: e, Reader: bytes.NewReader(f.byVault(v).data[id]), Closer: io.NopCloser(nil)}, nil
+		}
+	}
+	return nil, node.ErrNoDelegation
+}
+
+func (f *fakeNode) Delegations(ctx context.Context, card *vault.Card) ([]node.DelegationInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ff, err := f.file(card)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(ff.dels), nil
+}
+
+func (f *fakeNode) Delegate(ctx context.Context, card *vault.Card, opts node.DelegateOptions) (string, error) {
+	self := f.ID()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ff, err := f.file(card)
+	if err != nil {
+		return "", err
+	}
+	if opts.To == self {
+		return "", errors.New("this structure cannot delegate to itself")
+	}
+	return f.delegate(ff, opts.To, opts.Categories, opts.Until), nil
+}
+
+func (f *fakeNode) RevokeDelegation(ctx context.Context, card *vault.Card, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ff, err := f.file(card)
+	if err != nil {
+		return err
+	}
+	for i := range ff.dels {
+		if ff.dels[i].ID == id {
+			ff.dels[i].Revoked = f.now()
+			return nil
+		}
+	}
+	return fmt.Errorf("this vault has no delegation %s", id)
+}
+
+func (f *fakeNode) SetPrivate(ctx context.Context, card *vault.Card, id string, private bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ff, err := f.file(card)
+	if err != nil {
+		return err
+	}
+	for i := range ff.entries {
+		if ff.entries[i].ID == id {
+			ff.entries[i].Private = private
+			return nil
+		}
+	}
+	return &node.NoDocumentError{ID: id}
 }

@@ -96,6 +96,12 @@ func TestEveryPageEveryLanguage(t *testing.T) {
 	e.scan(scans, "page_2.jpg", jpeg)
 	e.scan(scans, "x.exe", "MZ\x90")
 	os.WriteFile(filepath.Join(scans, "frais.pdf"), []byte(pdf), 0o600)
+	e.post(w, "/file/follow", url.Values{"name": {"Amina Diallo"}, "birth": {"1990-05-02"}, "consent": {"yes"}})
+	e.post(w, "/file/doc/d2/private", url.Values{"private": {"yes"}})
+	e.node.mu.Lock()
+	e.node.fed = "12D3KooWfederation"
+	followed := "/followed/" + e.node.followed[0].ID
+	e.node.mu.Unlock()
 
 	anon := e.client()
 	pages := []struct {
@@ -119,6 +125,12 @@ func TestEveryPageEveryLanguage(t *testing.T) {
 		{w, "/file/replace", 200, false},
 		{w, "/import", 200, false},
 		{w, "/deposit", 200, false},
+		{w, "/followed", 200, false},
+		{w, "/followed?q=amina", 200, false},
+		{w, "/followed?q=nobody", 200, false},
+		{w, followed, 200, false},
+		{w, "/followed/nobody", 404, false},
+		{w, "/file/delegations", 200, false},
 		{w, "/recovery", 200, false},
 		{w, "/scans", 200, false},
 		{a, "/scans", 200, true},

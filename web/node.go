@@ -66,6 +66,32 @@ type Node interface {
 	StructureName(p peer.ID) string
 	// MaxDocumentBytes is the largest document the node accepts.
 	MaxDocumentBytes() int64
+
+	// The people this structure follows (follow.go). Follow, with the
+	// card, gives this structure a delegation and records the name and
+	// birth date the workers know the person by; FollowedPeople searches
+	// that list by name (case and accents ignored); FollowedPerson returns
+	// one; Unfollow stops following (card not nil: the delegation is
+	// revoked; nil: the person is only forgotten here).
+	Follow(ctx context.Context, card *vault.Card, opts node.FollowOptions) (*node.Followed, error)
+	FollowedPeople(ctx context.Context, query string) ([]node.Followed, error)
+	FollowedPerson(ctx context.Context, id string) (*node.Followed, error)
+	Unfollow(ctx context.Context, card *vault.Card, id string) error
+	// DelegatedList and DelegatedGet open, without the card, the
+	// documents a delegation lets this structure open.
+	DelegatedList(ctx context.Context, v vault.VaultID) ([]vault.Entry, error)
+	DelegatedGet(ctx context.Context, v vault.VaultID, id string) (*node.Document, error)
+	// Delegations of a file, with the card: the list, one given to a
+	// member structure, one revoked.
+	Delegations(ctx context.Context, card *vault.Card) ([]node.DelegationInfo, error)
+	Delegate(ctx context.Context, card *vault.Card, opts node.DelegateOptions) (string, error)
+	RevokeDelegation(ctx context.Context, card *vault.Card, id string) error
+	// SetPrivate marks a document private (no delegation covers it) or
+	// shares it again, with the card.
+	SetPrivate(ctx context.Context, card *vault.Card, id string, private bool) error
+	// ID is this node's id (the structure itself, left out of the
+	// structures a file can be shared with).
+	ID() peer.ID
 }
 
 // Cards prints cards and reads them from photos (package cardprint

@@ -262,6 +262,15 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /file/scans/add", s.withFile(s.scansAdd))
 	mux.HandleFunc("GET /file/replace", s.withFile(s.replacePage))
 	mux.HandleFunc("POST /file/replace", s.withFile(s.replacePost))
+	mux.HandleFunc("GET /followed", s.auth(s.followedPage))
+	mux.HandleFunc("GET /followed/{id}", s.auth(s.followedPersonPage))
+	mux.HandleFunc("GET /followed/{id}/doc/{doc}", s.auth(s.followedDoc))
+	mux.HandleFunc("POST /followed/{id}/unfollow", s.auth(s.unfollow))
+	mux.HandleFunc("POST /file/follow", s.withFile(s.followPost))
+	mux.HandleFunc("POST /file/doc/{id}/private", s.withFile(s.privatePost))
+	mux.HandleFunc("GET /file/delegations", s.withFile(s.delegationsPage))
+	mux.HandleFunc("POST /file/delegations", s.withFile(s.delegatePost))
+	mux.HandleFunc("POST /file/delegations/{id}/revoke", s.withFile(s.revokePost))
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

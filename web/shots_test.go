@@ -161,6 +161,26 @@ func TestPagesInBrowser(t *testing.T) {
 			checkText("main", "avis-impot"),
 			chromedp.Navigate(u+"/scans"),
 			shot("scans"),
+			// the person keeps a document private and lets the structure
+			// follow them (the forms posted by fetch: no navigation race)
+			chromedp.Evaluate[chromedp.Void](`(async () => {
+				const post = f => fetch(f.action, {method: "POST", body: new URLSearchParams(new FormData(f))});
+				await fetch("/file/doc/d2/private", {method: "POST", body: new URLSearchParams({private: "yes"})});
+				document.querySelector("#follow-name").value = "Amina Diallo";
+				document.querySelector("#follow-birth").value = "1990-05-02";
+				document.querySelector('form[action="/file/follow"] input[name=consent]').checked = true;
+				await post(document.querySelector('form[action="/file/follow"]'));
+			})()`, chromedp.EvalAwaitPromise),
+			chromedp.Navigate(u+"/file"),
+			chromedp.WaitVisible(chromedp.CSS(".private-badge")),
+			shot("file-followed"),
+			chromedp.Navigate(u+"/file/delegations"),
+			shot("delegations"),
+			chromedp.Navigate(u+"/followed?q=amina"),
+			shot("followed"),
+			chromedp.Click(chromedp.CSS("a.doc-title")),
+			chromedp.WaitVisible(chromedp.CSS("li.doc a[download]")),
+			shot("followed-person"),
 			chromedp.Navigate(u+"/file/doc/d1/view"),
 			chromedp.Sleep(2*time.Second), // the PDF viewer
 			shot("view"),

@@ -76,7 +76,37 @@ func TestTwoNodes(t *testing.T) {
 		t.Error("B's downloads are not byte-identical to what A's page took")
 	}
 	b.want(b.get(cb, "/file/log"), 200, "une structure inconnue a ajouté « passeport »", "CCAS de Lyon a ouvert « photo »")
+
+	// At B's desk, the person keeps the photo private and lets B follow
+	// them; without the card, B's worker finds them by name and downloads
+	// the passport, never the photo.
+	var photoID, pdfID string
+	for _, id := range ids {
+		if d := b.get(cb, "/file/doc/"+id[1]); d.body == photo {
+			photoID = id[1]
+		} else {
+			pdfID = id[1]
+		}
+	}
+	b.want(b.post(cb, "/file/doc/"+photoID+"/private", url.Values{"private": {"yes"}}), 200, "Ce document est privé")
+	b.want(b.post(cb, "/file/follow", url.Values{"name": {"Amina Diallo"}, "birth": {"1990-05-02"}, "consent": {"yes"}}), 200, "Notre structure suit maintenant Amina Diallo")
 	b.post(cb, "/file/close", nil)
+	r = b.get(cb, "/followed?q=AMINA")
+	b.want(r, 200, "1 personne trouvée", "Amina Diallo")
+	pm := regexp.MustCompile(`href="/followed/([^/"]+)"`).FindStringSubmatch(r.body)
+	if pm == nil {
+		t.Fatalf("no followed person in B's search:\n%s", excerpt(r.body))
+	}
+	r = b.get(cb, "/followed/"+pm[1])
+	b.want(r, 200, "Amina Diallo", "passeport")
+	if strings.Contains(r.body, "/doc/"+photoID) {
+		t.Fatal("B lists the private photo without the card")
+	}
+	if d := b.get(cb, "/followed/"+pm[1]+"/doc/"+pdfID); d.status != 200 || d.body != bigPDF {
+		t.Fatalf("B's download without the card: %d, %d bytes", d.status, len(d.body))
+	}
+	b.want(b.get(cb, "/followed/"+pm[1]+"/doc/"+photoID), 403, "ne nous laisse pas")
+	a.want(a.get(ca, "/followed?q=amina"), 200, "Personne de ce nom")
 
 	// B receives mail for the person: deposited by the file number, A's
 	// page shows it when the card is next shown.

@@ -291,7 +291,7 @@ func TestLoginRateLimit(t *testing.T) {
 func TestCrossOriginRefused(t *testing.T) {
 	e := newEnv(t)
 	c := e.admin()
-	for _, path := range []string{"/login", "/accounts", "/open", "/file/upload", "/file/close", "/logout", "/lang"} {
+	for _, path := range []string{"/login", "/accounts", "/open", "/file/upload", "/file/close", "/logout", "/lang", "/file/follow", "/file/delegations", "/file/doc/d1/private", "/followed/p1/unfollow"} {
 		req, _ := http.NewRequest("POST", e.ts.URL+path, strings.NewReader("name=x&password=y"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Sec-Fetch-Site", "cross-site")
