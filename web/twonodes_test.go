@@ -8,11 +8,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"baluchon/cardprint"
 	"baluchon/testnet"
 )
 
@@ -28,7 +32,7 @@ func TestTwoNodes(t *testing.T) {
 	net.Connect(0, 1)
 	envs := make([]*env, 2)
 	for i, n := range net.Nodes {
-		s, err := New(Config{Node: n, Home: net.Home(i)})
+		s, err := New(Config{Node: n, Home: net.Home(i), Cards: cardprint.Printer{}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,6 +56,15 @@ func TestTwoNodes(t *testing.T) {
 		t.Fatal("no file number on the new file's page")
 	}
 	number := nm[1]
+
+	// The card to print: its QR code holds the card text.
+	pc := a.get(ca, "/file/card.pdf")
+	if pc.status != 200 || !strings.HasPrefix(pc.body, "%PDF") {
+		t.Fatalf("card PDF: %d, %.20q", pc.status, pc.body)
+	}
+	if text, ok := qrOfPDF(t, []byte(pc.body)); ok && text != card {
+		t.Fatalf("the printed card's QR code reads %q, not the card", text)
+	}
 
 	photo := jpeg + strings.Repeat("\x00", 70000)
 	bigPDF := pdf + strings.Repeat("%", 300000)
@@ -163,4 +176,32 @@ func TestStructureNameInWords(t *testing.T) {
 			t.Errorf("%q: %q, want %q", in, got, want)
 		}
 	}
+}
+
+// qrOfPDF renders the first page of a PDF (pdftoppm, poppler-utils) and
+// reads its QR code; ok is false, with a note, when pdftoppm is missing.
+func qrOfPDF(t *testing.T, pdf []byte) (string, bool) {
+	t.Helper()
+	if _, err := exec.LookPath("pdftoppm"); err != nil {
+		t.Log("no pdftoppm (Debian: apt-get install poppler-utils): the printed card's QR code is not read")
+		return "", false
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "card.pdf")
+	if err := os.WriteFile(in, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("pdftoppm", "-r", "200", "-png", "-f", "1", "-l", "1", "-singlefile", in, filepath.Join(dir, "card")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v: %s", err, out)
+	}
+	f, err := os.Open(filepath.Join(dir, "card.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	text, err := cardprint.DecodeImage(f)
+	if err != nil {
+		t.Fatalf("read the printed card's QR code: %v", err)
+	}
+	return text, true
 }
