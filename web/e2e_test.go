@@ -1,8 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net/http/httptest"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"baluchon/cardprint"
 	"baluchon/testnet"
 )
 
@@ -45,7 +48,7 @@ func browserWalk(t *testing.T, chrome string, w, h int64) {
 	net.Connect(0, 1)
 	var urls []string
 	for i, n := range net.Nodes {
-		s, err := New(Config{Node: n, Home: net.Home(i)})
+		s, err := New(Config{Node: n, Home: net.Home(i), Cards: cardprint.Printer{}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,6 +117,22 @@ func browserWalk(t *testing.T, chrome string, w, h int64) {
 		t.Fatal(err)
 	}
 	card = strings.TrimSpace(card)
+	// The card to print, as A's browser gets it: its QR code holds the card.
+	b64, err := chromedp.Run(a, chromedp.Evaluate[string](`fetch("/file/card.pdf").then(r => r.arrayBuffer()).then(b => {
+		let s = "";
+		for (const c of new Uint8Array(b)) s += String.fromCharCode(c);
+		return btoa(s);
+	})`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("card PDF: %v", err)
+	}
+	cardPDF, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || !bytes.HasPrefix(cardPDF, []byte("%PDF")) {
+		t.Fatalf("the card PDF A's browser got is not a PDF (%v)", err)
+	}
+	if text, ok := qrOfPDF(t, cardPDF); ok && text != card {
+		t.Fatalf("the printed card's QR code reads %q, not the card", text)
+	}
 	if err := chromedp.Do(a,
 		chromedp.Navigate(urls[0]+"/file"),
 		chromedp.SetValue(chromedp.CSS("#category"), "identity"),
@@ -167,16 +186,26 @@ func browserWalk(t *testing.T, chrome string, w, h int64) {
 
 	// Without the card, B's worker finds the person by name and fetches
 	// both documents.
+	// (each step waits for an element of the next page only: clicking a
+	// link on a page that is being replaced races with the browser)
 	if err := chromedp.Do(b,
-		chromedp.Click(chromedp.CSS(`nav a[href="/followed"]`)),
+		chromedp.Navigate(urls[1]+"/followed"),
 		chromedp.WaitVisible(chromedp.CSS("#q")),
 		chromedp.SendKeys(chromedp.CSS("#q"), "amina"),
 		chromedp.Submit(chromedp.CSS("#q")),
 		chromedp.WaitVisible(chromedp.CSS("a.doc-title")),
-		chromedp.Click(chromedp.CSS("a.doc-title")),
-		chromedp.WaitVisible(chromedp.CSS("li.doc a[download]")),
 	); err != nil {
 		t.Fatalf("find the person at B: %v", err)
+	}
+	person, err := chromedp.Run(b, chromedp.Evaluate[string](`document.querySelector("a.doc-title").getAttribute("href")`))
+	if err != nil || !strings.HasPrefix(person, "/followed/") {
+		t.Fatalf("the search at B leads to %q (%v)", person, err)
+	}
+	if err := chromedp.Do(b,
+		chromedp.Navigate(urls[1]+person),
+		chromedp.WaitVisible(chromedp.CSS("li.doc a[download]")),
+	); err != nil {
+		t.Fatalf("the person's documents at B: %v", err)
 	}
 	got, err = chromedp.Run(b, chromedp.Evaluate[map[string]string](`Promise.all(
 		Array.from(document.querySelectorAll("li.doc")).map(li => {
