@@ -194,15 +194,11 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, f *openFile) {
 		s.showFile(w, r, f, http.StatusBadRequest, []string{l.t("upload_none")})
 		return
 	}
-	entries, err := s.entries(ctx, f)
+	used, err := s.usedBytes(ctx, f)
 	if err != nil {
 		st, msg := s.cardError(l, err)
 		s.fail(w, r, st, "error_plain", "Message", msg)
 		return
-	}
-	var used int64
-	for _, e := range entries {
-		used += e.Size
 	}
 	maxDoc := s.node.MaxDocumentBytes()
 	var meta node.DocMeta
@@ -617,4 +613,17 @@ func (s *Server) healthPage(w http.ResponseWriter, r *http.Request) {
 	v := s.newView(r)
 	v.Data = healthData{Status: st, Free: diskFree(s.cfg.Home), Antivirus: s.antivirusMessage(r.Context())}
 	s.render(w, r, http.StatusOK, "health", v)
+}
+
+// usedBytes is the size of the open file's documents, for its quota.
+func (s *Server) usedBytes(ctx context.Context, f *openFile) (int64, error) {
+	entries, err := s.entries(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	var used int64
+	for _, e := range entries {
+		used += e.Size
+	}
+	return used, nil
 }

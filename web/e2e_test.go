@@ -154,13 +154,7 @@ func browserWalk(t *testing.T, chrome string, w, h int64) {
 	); err != nil {
 		t.Fatalf("open at B: %v", err)
 	}
-	got, err := chromedp.Run(b, chromedp.Evaluate[map[string]string](`Promise.all(
-		Array.from(document.querySelectorAll("li.doc")).map(li => {
-			const title = li.querySelector(".doc-title").textContent;
-			const href = li.querySelector("a[download]").getAttribute("href");
-			return fetch(href).then(r => r.arrayBuffer()).then(buf => crypto.subtle.digest("SHA-256", buf))
-				.then(d => [title, Array.from(new Uint8Array(d)).map(x => x.toString(16).padStart(2, "0")).join("")]);
-		})).then(Object.fromEntries)`, chromedp.EvalAwaitPromise))
+	got, err := chromedp.Run(b, docSums)
 	if err != nil {
 		t.Fatalf("download at B: %v", err)
 	}
@@ -206,13 +200,7 @@ func browserWalk(t *testing.T, chrome string, w, h int64) {
 	); err != nil {
 		t.Fatalf("the person's documents at B: %v", err)
 	}
-	got, err = chromedp.Run(b, chromedp.Evaluate[map[string]string](`Promise.all(
-		Array.from(document.querySelectorAll("li.doc")).map(li => {
-			const title = li.querySelector(".doc-title").textContent;
-			const href = li.querySelector("a[download]").getAttribute("href");
-			return fetch(href).then(r => r.arrayBuffer()).then(buf => crypto.subtle.digest("SHA-256", buf))
-				.then(d => [title, Array.from(new Uint8Array(d)).map(x => x.toString(16).padStart(2, "0")).join("")]);
-		})).then(Object.fromEntries)`, chromedp.EvalAwaitPromise))
+	got, err = chromedp.Run(b, docSums)
 	if err != nil {
 		t.Fatalf("download without the card at B: %v", err)
 	}
@@ -248,3 +236,13 @@ func browserWalk(t *testing.T, chrome string, w, h int64) {
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// docSums fetches every document the page lists, in the browser, and
+// returns the SHA-256 of each by title.
+var docSums = chromedp.Evaluate[map[string]string](`Promise.all(
+	Array.from(document.querySelectorAll("li.doc")).map(li => {
+		const title = li.querySelector(".doc-title").textContent;
+		const href = li.querySelector("a[download]").getAttribute("href");
+		return fetch(href).then(r => r.arrayBuffer()).then(buf => crypto.subtle.digest("SHA-256", buf))
+			.then(d => [title, Array.from(new Uint8Array(d)).map(x => x.toString(16).padStart(2, "0")).join("")]);
+	})).then(Object.fromEntries)`, chromedp.EvalAwaitPromise)

@@ -423,15 +423,11 @@ func (s *Server) scansAdd(w http.ResponseWriter, r *http.Request, f *openFile) {
 		return
 	}
 	defer s.scans.done(it.ID)
-	entries, err := s.entries(ctx, f)
+	used, err := s.usedBytes(ctx, f)
 	if err != nil {
 		st, msg := s.cardError(l, err)
 		s.fail(w, r, st, "error_plain", "Message", msg)
 		return
-	}
-	var used int64
-	for _, e := range entries {
-		used += e.Size
 	}
 	maxDoc := s.node.MaxDocumentBytes()
 	limit, quota := maxDoc, false
