@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"filippo.io/age"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -55,11 +56,45 @@ func loadStructureKeyWith(home string, kp *keyPass, newPass string) (*age.Hybrid
 // Name returns the structure's name ("structure 12D3…" when the config
 // gives none).
 func (n *Node) Name() string {
-	if n.cfg.Name != "" {
-		return n.cfg.Name
+	n.cfgMu.Lock()
+	name := n.cfg.Name
+	n.cfgMu.Unlock()
+	if name != "" {
+		return name
 	}
 	id := n.ID().String()
 	return "structure " + id[len(id)-6:]
+}
+
+// ErrBadName says that a structure name is empty or too long.
+var ErrBadName = errors.New("a structure's name has 1 to 100 characters")
+
+// SetName changes the structure's name: it is saved in config.json and
+// this node signs a new structure record with it, which the members take
+// at their next exchange (the access log and deposits show it).
+func (n *Node) SetName(ctx context.Context, name string) error {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		return ErrBadName
+	}
+	n.cfgMu.Lock()
+	cfg, err := readConfig(n.home)
+	if err == nil {
+		cfg.Name = name
+		err = writeConfig(n.home, cfg)
+	}
+	if err == nil {
+		n.cfg.Name = name
+	}
+	n.cfgMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("save the structure's name: %w", err)
+	}
+	own, err := proto.SignStructure(n.key, name, n.structKey.Recipient().String(), time.Now())
+	if err != nil {
+		return err
+	}
+	return n.addStructures(ctx, []*proto.StructureRecord{own})
 }
 
 // startStructure loads the structure key and the known structure records,

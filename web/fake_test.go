@@ -34,6 +34,8 @@ type fakeNode struct {
 	open func()
 	// recoveries by request id
 	recoveries map[string]*fakeRecovery
+	// name is the structure's name the page gave the node
+	name string
 	fed        peer.ID
 	paired     []peer.ID
 	// the people this structure follows, and this node's id
@@ -231,6 +233,13 @@ func (f *fakeNode) Status(ctx context.Context) (*node.Status, error) {
 
 func (f *fakeNode) StructureName(p peer.ID) string {
 	return map[peer.ID]string{"a": "Accueil de jour", "b": "CCAS de Lyon", "c": "Secours du Rhône"}[p]
+}
+
+func (f *fakeNode) SetName(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.name = name
+	return nil
 }
 
 func (f *fakeNode) MaxDocumentBytes() int64 { return f.max }

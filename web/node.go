@@ -64,6 +64,8 @@ type Node interface {
 	Status(ctx context.Context) (*node.Status, error)
 	// StructureName names a member structure by its node's id.
 	StructureName(p peer.ID) string
+	// SetName changes the structure's name, which the other structures show.
+	SetName(ctx context.Context, name string) error
 	// MaxDocumentBytes is the largest document the node accepts.
 	MaxDocumentBytes() int64
 

@@ -98,6 +98,10 @@ func (s *Server) setupPost(w http.ResponseWriter, r *http.Request) {
 	default:
 		err := s.accounts.setup(f.Structure, f.Name, pw, s.now())
 		if err == nil {
+			// the other structures read this name in the person's log
+			if err := s.node.SetName(r.Context(), f.Structure); err != nil {
+				s.log.Warn("web: structure name not given to the node", "err", err)
+			}
 			s.startSession(r, f.Name)
 			s.sessions.Put(r.Context(), "flash", v.L.t("flash_setup_done"))
 			http.Redirect(w, r, "/accounts", http.StatusSeeOther)

@@ -52,7 +52,7 @@ func TestRecoveryThreeNodes(t *testing.T) {
 		e.ts = httptest.NewServer(s)
 		t.Cleanup(func() { e.ts.Close(); s.Close() })
 		envs = append(envs, e)
-		clients = append(clients, struct{ c *http.Client }{e.admin()})
+		clients = append(clients, struct{ c *http.Client }{e.adminOf(n.Name())})
 	}
 	a, b, c := envs[0], envs[1], envs[2]
 

@@ -42,7 +42,7 @@ func TestTwoNodes(t *testing.T) {
 		envs[i] = &env{t: t, srv: s, ts: ts, home: net.Home(i)}
 	}
 	a, b := envs[0], envs[1]
-	ca, cb := a.admin(), b.admin()
+	ca, cb := a.adminOf("Accueil de jour"), b.adminOf("CCAS de Lyon")
 
 	r := a.post(ca, "/register", url.Values{"second": {"ar"}})
 	a.want(r, 200, "Dossier créé", "Numéro de dossier", "Accueil de jour")

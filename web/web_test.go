@@ -157,9 +157,23 @@ func excerpt(body string) string {
 // admin makes the admin account and returns a logged-in client.
 func (e *env) admin() *http.Client {
 	e.t.Helper()
+	return e.adminOf("Accueil de jour")
+}
+
+// adminOf is admin for the structure of that name.
+func (e *env) adminOf(structure string) *http.Client {
+	e.t.Helper()
 	c := e.client()
-	r := e.post(c, "/setup", url.Values{"structure": {"Accueil de jour"}, "name": {adminName}, "password": {adminPass}, "password2": {adminPass}})
+	r := e.post(c, "/setup", url.Values{"structure": {structure}, "name": {adminName}, "password": {adminPass}, "password2": {adminPass}})
 	e.want(r, 200, "Le compte administrateur est créé")
+	if e.node != nil {
+		e.node.mu.Lock()
+		name := e.node.name
+		e.node.mu.Unlock()
+		if name != structure {
+			e.t.Fatalf("the node was given the structure name %q at the first visit", name)
+		}
+	}
 	return c
 }
 
