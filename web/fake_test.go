@@ -35,9 +35,9 @@ type fakeNode struct {
 	// recoveries by request id
 	recoveries map[string]*fakeRecovery
 	// name is the structure's name the page gave the node
-	name string
-	fed        peer.ID
-	paired     []peer.ID
+	name   string
+	fed    peer.ID
+	paired []peer.ID
 	// the people this structure follows, and this node's id
 	followed []node.Followed
 	self     peer.ID
