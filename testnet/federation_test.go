@@ -176,7 +176,11 @@ func TestFederation(t *testing.T) {
 			remaining = n
 		}
 	}
-	eventually(t, 30*time.Second, "no member replaced the lost replica", func() bool { return keeps(remaining, vid) })
+	// (a replica copies the vault's states, then its card records)
+	eventually(t, 30*time.Second, "no member replaced the lost replica", func() bool {
+		cards, _ := remaining.VaultCards(ctx, vid)
+		return keeps(remaining, vid) && len(cards) > 0
+	})
 	net.Stop(0) // even A goes: the remaining member has the whole vault
 	_, entries, err := remaining.List(ctx, card)
 	if err != nil {
