@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 )
@@ -131,6 +130,9 @@ func (e *LockedError) Error() string {
 	return fmt.Sprintf("a baluchon node is already running on %s", e.Home)
 }
 
+// errLocked says that another process holds a lock (tryLock, per platform).
+var errLocked = errors.New("locked by another process")
+
 // lockHome takes the home's lock, which the kernel releases when the
 // process ends, even by kill -9.
 func lockHome(home string) (*os.File, error) {
@@ -138,10 +140,10 @@ func lockHome(home string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open lock: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := tryLock(f); err != nil {
 		pid := readPID(f)
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, errLocked) {
 			return nil, &LockedError{Home: home, PID: pid}
 		}
 		return nil, fmt.Errorf("lock home: %w", err)

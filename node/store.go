@@ -13,7 +13,6 @@ import (
 	flatfs "github.com/ipfs/go-ds-flatfs"
 	leveldb "github.com/ipfs/go-ds-leveldb"
 	"github.com/syndtr/goleveldb/leveldb/opt"
-	"golang.org/x/sys/unix"
 )
 
 // store is the node's one embedded datastore, laid out like Kubo's: the
@@ -35,7 +34,7 @@ type store struct {
 
 func openStore(home string) (*store, error) {
 	dir := filepath.Join(home, blocksDir)
-	flat, err := flatfs.CreateOrOpen(dir, flatfs.NextToLast(2), false)
+	flat, err := flatfs.CreateOrOpen(dir, flatfs.NextToLast(2), flatfsSync)
 	if err != nil {
 		return nil, fmt.Errorf("open block store %s: %w", dir, err)
 	}
@@ -66,10 +65,11 @@ func openStore(home string) (*store, error) {
 	}, nil
 }
 
-// syncBlocks makes every block written so far durable: one syncfs(2) of the
-// file system that holds the blocks, instead of one fsync per block.
+// syncBlocks makes every block written so far durable: on Linux one
+// syncfs(2) of the file system that holds the blocks, instead of one fsync
+// per block (elsewhere flatfs syncs each block, syncfs_other.go).
 func (s *store) syncBlocks() error {
-	if err := unix.Syncfs(int(s.blocksDir.Fd())); err != nil {
+	if err := syncFS(s.blocksDir); err != nil {
 		return fmt.Errorf("sync blocks to disk: %w", err)
 	}
 	return nil
