@@ -103,18 +103,14 @@ func (n *Node) delegate(ctx context.Context, card *vault.Card, opts DelegateOpti
 	if _, err := n.structureRecipient(opts.To); err != nil {
 		return "", none, err
 	}
-	s, err := n.open(ctx, card)
+	s, unlock, err := n.openLocked(ctx, card)
 	if err != nil {
 		return "", none, err
 	}
+	defer unlock()
 	d := vault.Delegation{ID: vault.NewDocumentID(nil), Structure: opts.To.String(), StructureName: n.StructureName(opts.To), Categories: opts.Categories, Granted: time.Now().UTC(), Expires: opts.Until.UTC()}
 	if d.Categories == nil {
 		d.Categories = []string{}
-	}
-	unlock := n.lockVault(s.id)
-	defer unlock()
-	if err := n.load(ctx, s); err != nil {
-		return "", none, err
 	}
 	m := vault.Merge(s.manifest, nil)
 	if err := m.AddDelegation(d); err != nil {
@@ -134,15 +130,11 @@ func (n *Node) delegate(ctx context.Context, card *vault.Card, opts DelegateOpti
 // delegations whose categories cover it.
 func (n *Node) SetPrivate(ctx context.Context, card *vault.Card, id string, private bool) error {
 	defer n.opHold()()
-	s, err := n.open(ctx, card)
+	s, unlock, err := n.openLocked(ctx, card)
 	if err != nil {
 		return err
 	}
-	unlock := n.lockVault(s.id)
 	defer unlock()
-	if err := n.load(ctx, s); err != nil {
-		return err
-	}
 	m := vault.Merge(s.manifest, nil)
 	if e, ok := m.Get(id); !ok {
 		return &NoDocumentError{ID: id}
@@ -162,15 +154,11 @@ func (n *Node) SetPrivate(ctx context.Context, card *vault.Card, id string, priv
 // RevokeDelegation ends a delegation, with the card, at every node.
 func (n *Node) RevokeDelegation(ctx context.Context, card *vault.Card, id string) error {
 	defer n.opHold()()
-	s, err := n.open(ctx, card)
+	s, unlock, err := n.openLocked(ctx, card)
 	if err != nil {
 		return err
 	}
-	unlock := n.lockVault(s.id)
 	defer unlock()
-	if err := n.load(ctx, s); err != nil {
-		return err
-	}
 	var d *vault.Delegation
 	for _, x := range s.manifest.Delegations() {
 		if x.ID == id {

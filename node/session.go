@@ -139,6 +139,21 @@ func (n *Node) open(ctx context.Context, card *vault.Card) (*session, error) {
 	return n.openOnce(ctx, card, false)
 }
 
+// openLocked opens the vault of card to change it: it holds the vault's
+// lock (released by unlock) and loads the state current under it, which
+// another session may have changed since open.
+func (n *Node) openLocked(ctx context.Context, card *vault.Card) (s *session, unlock func(), err error) {
+	if s, err = n.open(ctx, card); err != nil {
+		return nil, nil, err
+	}
+	unlock = n.lockVault(s.id)
+	if err := n.load(ctx, s); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return s, unlock, nil
+}
+
 // openOnce is open; followed says that a key rotation's forward was
 // already followed once.
 func (n *Node) openOnce(ctx context.Context, card *vault.Card, followed bool) (*session, error) {

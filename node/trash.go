@@ -256,15 +256,11 @@ func (n *Node) trash(ctx context.Context, s *session) []TrashItem {
 // from which Restore brings it back for a trash period.
 func (n *Node) Remove(ctx context.Context, card *vault.Card, id string) error {
 	defer n.opHold()()
-	s, err := n.open(ctx, card)
+	s, unlock, err := n.openLocked(ctx, card)
 	if err != nil {
 		return err
 	}
-	unlock := n.lockVault(s.id)
 	defer unlock()
-	if err := n.load(ctx, s); err != nil {
-		return err
-	}
 	m := vault.Merge(s.manifest, nil)
 	if _, ok := m.Get(id); !ok {
 		return &NoDocumentError{ID: id}
@@ -297,15 +293,11 @@ func (n *Node) Trash(ctx context.Context, card *vault.Card) ([]TrashItem, error)
 // new document id (a deleted id never comes back), and returns its entry.
 func (n *Node) Restore(ctx context.Context, card *vault.Card, id string) (vault.Entry, error) {
 	defer n.opHold()()
-	s, err := n.open(ctx, card)
+	s, unlock, err := n.openLocked(ctx, card)
 	if err != nil {
 		return vault.Entry{}, err
 	}
-	unlock := n.lockVault(s.id)
 	defer unlock()
-	if err := n.load(ctx, s); err != nil {
-		return vault.Entry{}, err
-	}
 	var found *TrashItem
 	for _, t := range n.trash(ctx, s) {
 		if t.ID == id {
