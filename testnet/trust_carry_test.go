@@ -108,20 +108,7 @@ func TestTrustLogAcrossRotations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, g := range []*node.Node{a, b} {
-		eventually(t, 10*time.Second, "a guardian does not see the request", func() bool {
-			rs, _ := g.RecoveryRequests(ctx)
-			return len(rs) == 1 && rs[0].ID == req.ID
-		})
-		if err := g.RecoveryApprove(ctx, req.ID, c.ID()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var card *vault.Card
-	eventually(t, 10*time.Second, "recovery does not finish", func() bool {
-		card, _, err = c.RecoveryFinish(ctx, req.ID)
-		return err == nil
-	})
+	card := recoverCard(t, ctx, c, req, a, b)
 	_ = fresh
 	step()
 

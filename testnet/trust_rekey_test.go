@@ -335,21 +335,7 @@ func TestFinderReplacementUndone(t *testing.T) {
 	if req.Vault != finderVault.String() {
 		t.Fatalf("the recovery is of vault %s, not of the latest one %s", req.Vault, finderVault)
 	}
-	for _, g := range []*node.Node{a, b} {
-		eventually(t, 10*time.Second, "a guardian does not see the request", func() bool {
-			rs, _ := g.RecoveryRequests(ctx)
-			return len(rs) == 1
-		})
-		rs, _ := g.RecoveryRequests(ctx)
-		if err := g.RecoveryApprove(ctx, rs[0].ID, c.ID()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var card *vault.Card
-	eventually(t, 10*time.Second, "the recovery does not finish", func() bool {
-		card, _, err = c.RecoveryFinish(ctx, req.ID)
-		return err == nil
-	})
+	card := recoverCard(t, ctx, c, req, a, b)
 	// The finder still has the keys of their card's vault: they sign a
 	// state of it without the revocations, and bring it to A.
 	eventually(t, 10*time.Second, "A does not refuse the finder's card", func() bool {
@@ -418,20 +404,7 @@ func TestForgedForwardDoesNotStopRecovery(t *testing.T) {
 	if err != nil {
 		t.Fatalf("recovery after a forged forward: %v", err)
 	}
-	for _, g := range []*node.Node{a, b} {
-		eventually(t, 10*time.Second, "a guardian does not see the request", func() bool {
-			rs, _ := g.RecoveryRequests(ctx)
-			return len(rs) == 1
-		})
-		if err := g.RecoveryApprove(ctx, req.ID, c.ID()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var card *vault.Card
-	eventually(t, 10*time.Second, "the recovery does not finish", func() bool {
-		card, _, err = c.RecoveryFinish(ctx, req.ID)
-		return err == nil
-	})
+	card := recoverCard(t, ctx, c, req, a, b)
 	for i, n := range net.Nodes {
 		eventually(t, 10*time.Second, "the lost card is not refused", func() bool {
 			_, _, err := n.List(ctx, reg.Card)
@@ -441,4 +414,27 @@ func TestForgedForwardDoesNotStopRecovery(t *testing.T) {
 			t.Fatalf("node %d reads %q with the recovered card", i, got)
 		}
 	}
+}
+
+// recoverCard has each guardian approve recovery request req (once it
+// sees it, alone) for the structure at, then finishes it there and
+// returns the new card.
+func recoverCard(t *testing.T, ctx context.Context, at *node.Node, req *node.RecoveryRequest, guardians ...*node.Node) *vault.Card {
+	t.Helper()
+	for _, g := range guardians {
+		eventually(t, 10*time.Second, g.Name()+" does not see the request", func() bool {
+			rs, _ := g.RecoveryRequests(ctx)
+			return len(rs) == 1 && rs[0].ID == req.ID
+		})
+		if err := g.RecoveryApprove(ctx, req.ID, at.ID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var card *vault.Card
+	var err error
+	eventuallyErr(t, 10*time.Second, "the recovery does not finish", func() bool {
+		card, _, err = at.RecoveryFinish(ctx, req.ID)
+		return err == nil
+	}, &err)
+	return card
 }
