@@ -86,6 +86,11 @@ Zone blanche (USB stick):
   export --all -o node.car            write everything this node keeps
   import FILE.car                     take in a file written by export (checked block by block)
 
+This binary:
+  version [--json]                    version, commit, Go version and platform
+  completion bash|zsh|fish|powershell shell completion ('baluchon completion bash --help')
+  COMMAND --help                      help on one command and its options
+
 Every command takes --home DIR: the node's folder (default $BALUCHON_HOME,
 else ~/.baluchon). --card - reads the card text from standard input;
 BALUCHON_CARD=FILE works like --card FILE.
@@ -134,6 +139,7 @@ var commands = map[string]command{
 	"trash":       cmdTrash,
 	"restore":     cmdRestore,
 	"key":         cmdKey,
+	"version":     cmdVersion,
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -143,15 +149,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
-	case "help", "-h", "-help", "--help":
+	case "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	cmd, ok := commands[args[0]]
-	if !ok {
-		return report(stderr, "", usagef("unknown command %q", args[0]))
-	}
-	if err := cmd(e, args[1:]); err != nil {
+	if err := execute(e, args); err != nil {
 		return report(stderr, e.home, err)
 	}
 	return 0
@@ -177,7 +179,7 @@ func (f *flags) parse(args []string) ([]string, error) {
 	for len(args) > 0 {
 		if err := f.FlagSet.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, usagef("%s: see 'baluchon help'", f.Name())
+				return nil, &helpRequest{flags: f.FlagSet}
 			}
 			return nil, usagef("%s: %v", f.Name(), err)
 		}
