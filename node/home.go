@@ -96,6 +96,9 @@ func Init(home string, opts InitOptions) error {
 			return fmt.Errorf("create %s: %w", d, err)
 		}
 	}
+	if err := writeHomeFormat(home, HomeFormat); err != nil {
+		return err
+	}
 	if err := writeConfig(home, cfg); err != nil {
 		return fmt.Errorf("write config: %w", err)
 	}

@@ -173,6 +173,9 @@ func rewriteKeys(home, from, to string) error {
 	if !IsInitialised(home) {
 		return fmt.Errorf("%s: %w", home, ErrNotInitialised)
 	}
+	if _, err := checkHomeFormat(home); err != nil {
+		return err
+	}
 	lock, err := lockHome(home)
 	if err != nil {
 		return err

@@ -122,6 +122,9 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if !IsInitialised(opts.Home) {
 		return nil, fmt.Errorf("%s: %w", opts.Home, ErrNotInitialised)
 	}
+	if _, err := checkHomeFormat(opts.Home); err != nil {
+		return nil, err
+	}
 	cfg, err := readConfig(opts.Home)
 	if err != nil {
 		return nil, err
@@ -142,6 +145,9 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		}
 	}()
 	if n.lock, err = lockHome(opts.Home); err != nil {
+		return nil, err
+	}
+	if err := migrateHome(opts.Home); err != nil {
 		return nil, err
 	}
 	kp := newKeyPass(opts.KeyPassphrase)

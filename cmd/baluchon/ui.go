@@ -58,6 +58,7 @@ func explain(home string, err error) (msg, hint string) {
 		locked *node.LockedError
 		cte    *vault.CardTextError
 		le     *node.ListenError
+		fe     *node.FormatError
 	)
 	switch {
 	case errors.As(err, &h):
@@ -73,6 +74,8 @@ func explain(home string, err error) (msg, hint string) {
 			"start it with: baluchon serve --home " + home
 	case errors.As(err, &locked):
 		return locked.Error(), "stop the other node first, or give this one another folder with --home"
+	case errors.As(err, &fe):
+		return fe.Error(), "install the newer version of baluchon ('baluchon version' prints this one's) and run it on this folder"
 	case errors.As(err, &le):
 		return le.Error(), "choose other addresses or ports with --listen (port 0 picks a free one)"
 	case errors.As(err, &cte):

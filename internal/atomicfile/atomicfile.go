@@ -4,6 +4,7 @@ package atomicfile
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 )
 
 // Write writes data to a temporary file in the same directory as name,
@@ -38,7 +39,12 @@ func Write(name string, data []byte, perm os.FileMode) error {
 	return syncDir(dir)
 }
 
+// syncDir makes a rename in dir durable. Windows cannot sync a directory
+// (FlushFileBuffers on one is refused): NTFS journals the rename itself.
 func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
