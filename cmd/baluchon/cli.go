@@ -74,6 +74,10 @@ var help = map[string]about{
 	"recover finish":     {"finish REQUEST --out NEWCARD [--qr F]", "here, once enough guardians approved: the new card"},
 	"export":             {"export --card FILE -o vault.car | export --all -o node.car", "write one person's vault, or everything this node keeps, to a file"},
 	"import":             {"import FILE.car", "take in a file written by export (checked block by block)"},
+	"service":            {"service install|uninstall|status", "run the node as a system service that starts with the machine"},
+	"service install":    {"install [--user NAME] [--ui HOST:PORT]", "install and start the service (as an administrator); the node's folder is the system's (Linux: /var/lib/baluchon)"},
+	"service uninstall":  {"uninstall", "stop and remove the service; the node's folder is kept"},
+	"service status":     {"status", "running, stopped or not installed"},
 	"version":            {"version [--json]", "print the version, commit, Go version and platform"},
 }
 
@@ -83,6 +87,7 @@ var subcommands = map[string][]string{
 	"federation": {"invite", "join", "members", "remove"},
 	"recover":    {"start", "list", "approve", "finish"},
 	"key":        {"protect", "unprotect", "status"},
+	"service":    {"install", "uninstall", "status"},
 }
 
 // execute runs the command of args.

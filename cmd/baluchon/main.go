@@ -86,6 +86,13 @@ Zone blanche (USB stick):
   export --all -o node.car            write everything this node keeps
   import FILE.car                     take in a file written by export (checked block by block)
 
+Service (the node starts with the machine):
+  service install [--user NAME] [--ui HOST:PORT]
+                                      install and start it (as an administrator); its folder is
+                                      /var/lib/baluchon, %ProgramData%\baluchon or
+                                      /Library/Application Support/baluchon unless --home is given
+  service uninstall | status          remove it (the folder is kept), or say whether it runs
+
 This binary:
   version [--json]                    version, commit, Go version and platform
   completion bash|zsh|fish|powershell shell completion ('baluchon completion bash --help')
@@ -140,6 +147,7 @@ var commands = map[string]command{
 	"restore":     cmdRestore,
 	"key":         cmdKey,
 	"version":     cmdVersion,
+	"service":     cmdService,
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
