@@ -151,8 +151,20 @@ var commands = map[string]command{
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runWith(systemLauncher, args, stdin, stdout, stderr)
+}
+
+// runWith runs the command of args; l says how the program was started
+// (a double click on Windows starts the node and opens its page).
+func runWith(l launcher, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, ctx: context.Background()}
 	if len(args) == 0 {
+		if l.doubleClicked() {
+			if err := startByDoubleClick(e, l); err != nil {
+				return report(stderr, e.home, err)
+			}
+			return 0
+		}
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
