@@ -59,7 +59,11 @@ var help = map[string]about{
 	"get":                {"get --card FILE DOCID [-o OUT] [--raw]", "get a document back"},
 	"rm":                 {"rm --card FILE DOCID...", "delete documents: they go to the trash for 30 days"},
 	"trash":              {"trash --card FILE [--json]", "list deleted documents, with the day each is purged"},
-	"restore":            {"restore --card FILE DOCID | restore BACKUP", "bring a deleted document back (under a new id), or a node's backup onto a new machine"},
+	"restore":            {"restore --card FILE DOCID | restore --home NEWFOLDER [--key FILE] BACKUP.age", "bring a deleted document back (under a new id), or make a new machine's node from a backup"},
+	"backup":             {"backup setup|now|status", "encrypted backups of everything the node keeps, to a folder or USB stick"},
+	"backup setup":       {"setup --to FOLDER [--keep N] [--recipient age1…]", "back up every night while the node runs (newest N kept); prints the backup key to keep safe"},
+	"backup now":         {"now", "ask the running node for a backup now, and wait for it"},
+	"backup status":      {"status", "the last backup, and the disk"},
 	"log":                {"log --card FILE", "who opened what, when (the person's access log)"},
 	"delegate":           {"delegate --card FILE --to PEERID [--category C]... [--days N]", "let a structure open documents without the card"},
 	"revoke":             {"revoke --card FILE DELEGATION", "end a delegation, at every structure"},
@@ -88,6 +92,7 @@ var subcommands = map[string][]string{
 	"recover":    {"start", "list", "approve", "finish"},
 	"key":        {"protect", "unprotect", "status"},
 	"service":    {"install", "uninstall", "status"},
+	"backup":     {"setup", "now", "status"},
 }
 
 // execute runs the command of args.

@@ -86,6 +86,14 @@ Zone blanche (USB stick):
   export --all -o node.car            write everything this node keeps
   import FILE.car                     take in a file written by export (checked block by block)
 
+Backups (everything the node keeps, encrypted, to a folder or USB stick):
+  backup setup --to FOLDER [--keep N] [--recipient age1…]
+                                      every night while the node runs, newest N kept (7);
+                                      prints the backup key to keep away from the computer
+  backup now | status                 one backup now (the node running); when was the last
+  restore --home NEWFOLDER [--key FILE] BACKUP.age
+                                      a new machine's node from a backup (key typed, or --key)
+
 Service (the node starts with the machine):
   service install [--user NAME] [--ui HOST:PORT]
                                       install and start it (as an administrator); its folder is
@@ -144,7 +152,8 @@ var commands = map[string]command{
 	"gc":          cmdGC,
 	"rm":          cmdRm,
 	"trash":       cmdTrash,
-	"restore":     cmdRestore,
+	"restore":     cmdRestoreAny,
+	"backup":      cmdBackup,
 	"key":         cmdKey,
 	"version":     cmdVersion,
 	"service":     cmdService,

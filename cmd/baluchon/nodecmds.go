@@ -70,8 +70,10 @@ func cmdServe(e *env, args []string) error {
 		n.Close()
 		return err
 	}
+	waitBackups := startBackups(ctx, e.home, n, log)
 	fmt.Fprintf(e.stderr, "local API on %s; stop with Ctrl-C\n", srv.Addr())
 	<-ctx.Done()
+	waitBackups()
 	waitUI()
 	fmt.Fprintln(e.stderr, "stopping…")
 	srv.Close()
