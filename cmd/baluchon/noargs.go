@@ -23,17 +23,15 @@ type launcher struct {
 // arguments and without a terminal: run the node on the default home, log
 // to HOME/logs as well as to the window, and open the browser on its web
 // page, where the first visit sets the structure up (its name, the admin
-// account, joining a federation). Closing the window stops the node.
+// account). Closing the window stops the node.
 func startByDoubleClick(e *env, l launcher) error {
 	home, err := resolveHome("")
 	if err != nil {
 		return err
 	}
-	logw := openLog(home)
-	defer logw.Close()
 	urls := make(chan string, 1)
 	window := e.stderr
-	e.stderr = io.MultiWriter(window, logw, &pageWatcher{found: urls})
+	e.stderr = io.MultiWriter(window, &pageWatcher{found: urls}) // serve also logs to HOME/logs
 	fmt.Fprintln(window, "baluchon starts; its web page opens in the browser. Close this window to stop the node.")
 	done := make(chan error, 1)
 	go func() { done <- cmdServe(e, []string{"--home", home}) }()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -48,6 +49,9 @@ func cmdServe(e *env, args []string) error {
 			return err
 		}
 	}
+	logw := openLog(e.home) // HOME/logs/baluchon.log, as well as the terminal
+	defer logw.Close()
+	e.stderr = io.MultiWriter(e.stderr, logw)
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -141,9 +141,8 @@ func installService(e *env, s service.Service, user string) error {
 // runService is what the service manager starts: serve, until it is told
 // to stop.
 func runService(e *env, name, ui string) error {
-	logw := openLog(e.home)
-	defer logw.Close()
-	p := &serviceProgram{e: e, log: logw, ui: ui}
+	// serve writes its log to HOME/logs; a service has no terminal.
+	p := &serviceProgram{e: e, log: io.Discard, ui: ui}
 	s, err := service.New(p, &service.Config{Name: name})
 	if err != nil {
 		return err
@@ -171,8 +170,11 @@ func (p *serviceProgram) Start(service.Service) error {
 	go func() {
 		err := cmdServe(se, args)
 		if err != nil {
+			// serve failed before its log was open, or while starting.
+			logw := openLog(se.home)
 			msg, hint := explain(se.home, err)
-			slog.New(slog.NewTextHandler(p.log, nil)).Error("the node stopped", "err", msg, "hint", hint)
+			slog.New(slog.NewTextHandler(logw, nil)).Error("the node stopped", "err", msg, "hint", hint)
+			logw.Close()
 		}
 		p.done <- err
 		if ctx.Err() == nil {
