@@ -17,6 +17,10 @@
 //	node.go         Options, Start and Close: the node assembled in order
 //	config.go       Config (HOME/config.json) and its defaults
 //	home.go         Init, the home folder, its lock
+//	homeformat.go   HomeFormat: HOME/format, migrations of older homes,
+//	                FormatError for a newer one
+//	backup.go       Backup (everything the node keeps, age-encrypted) and
+//	                Restore onto a new folder
 //	keyfile.go      the node's keys, optionally under a passphrase
 //	store.go        the datastore: flatfs blocks + leveldb, mounted in one
 //	dskeys.go       every datastore key: the layout, in one place
