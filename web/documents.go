@@ -599,6 +599,7 @@ func (s *Server) replacePost(w http.ResponseWriter, r *http.Request, f *openFile
 
 type healthData struct {
 	*node.Status
+	healthExtra // warnings and the diagnostic report (diagnostic.go)
 	Free      int64  // bytes free on the home's disk, 0 if unknown
 	Antivirus string // what is said of the antivirus (a message id)
 }
@@ -611,7 +612,7 @@ func (s *Server) healthPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.newView(r)
-	v.Data = healthData{Status: st, Free: diskFree(s.cfg.Home), Antivirus: s.antivirusMessage(r.Context())}
+	v.Data = healthData{Status: st, Free: diskFree(s.cfg.Home), Antivirus: s.antivirusMessage(r.Context()), healthExtra: s.healthExtra(r.Context(), st)}
 	s.render(w, r, http.StatusOK, "health", v)
 }
 

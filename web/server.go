@@ -57,6 +57,11 @@ type Config struct {
 	// ScansFolder is the folder the copier scans to; empty: HOME/scans.
 	// The admin may choose another in the page (kept in HOME/web-scans.json).
 	ScansFolder string
+	// Version is the program's version, for the diagnostic report.
+	Version string
+	// Reachable lists the node's addresses, for the diagnostic report;
+	// nil: not reported.
+	Reachable func() []string
 	// Logger logs what goes wrong (never a card text); nil: discarded.
 	Logger *slog.Logger
 	// Now is the clock; nil: time.Now.

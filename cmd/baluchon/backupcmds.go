@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,7 @@ import (
 
 	"filippo.io/age"
 
-	"baluchon/internal/atomicfile"
+	"baluchon/internal/backupfiles"
 	"baluchon/internal/diskspace"
 	"baluchon/node"
 )
@@ -31,53 +30,23 @@ import (
 // away from the node and the backups. See docs/install.md.
 
 const (
-	backupSettingsFile = "backup.json"        // written by 'backup setup'
-	backupStatusFile   = "backup-status.json" // written by the node
-	backupRequestFile  = "backup.now"         // 'backup now' asks the node
+	backupSettingsFile = backupfiles.SettingsFile
+	backupStatusFile   = backupfiles.StatusFile
+	backupRequestFile  = "backup.now" // 'backup now' asks the node
 	backupPrefix       = "baluchon-backup-"
 	backupSuffix       = ".age"
 	defaultBackupKeep  = 7
 	backupEvery        = 24 * time.Hour
-	backupTooOld       = 7 * 24 * time.Hour
 )
 
-// backupSettings is HOME/backup.json.
-type backupSettings struct {
-	Folder    string `json:"folder"`
-	Recipient string `json:"recipient"` // age1…
-	Keep      int    `json:"keep"`
-}
+type (
+	backupSettings = backupfiles.Settings
+	backupStatus   = backupfiles.Status
+)
 
-// backupStatus is HOME/backup-status.json.
-type backupStatus struct {
-	Last      time.Time `json:"last,omitzero"` // last backup written
-	LastFile  string    `json:"last_file,omitempty"`
-	LastBytes int64     `json:"last_bytes,omitempty"`
-	Error     string    `json:"error,omitempty"` // of the last attempt, if it failed
-	ErrorTime time.Time `json:"error_time,omitzero"`
-}
+func readJSON(name string, v any) (bool, error) { return backupfiles.ReadJSON(name, v) }
 
-func readJSON(name string, v any) (bool, error) {
-	b, err := os.ReadFile(name)
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return false, fmt.Errorf("%s is damaged: %w", name, err)
-	}
-	return true, nil
-}
-
-func writeJSON(name string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(name, append(b, '\n'), 0o600)
-}
+func writeJSON(name string, v any) error { return backupfiles.Write(name, v) }
 
 func cmdBackup(e *env, args []string) error {
 	const use = "usage: baluchon backup setup --to FOLDER [--keep N] [--recipient age1…] | now | status"
@@ -307,7 +276,7 @@ func printBackupHealth(e *env, now time.Time) int {
 	default:
 		fmt.Fprintf(e.stdout, "backup last %s (%s)\n", st.Last.UTC().Format("2006-01-02T15:04:05Z"), st.LastFile)
 	}
-	if configured && now.Sub(st.Last) > backupTooOld {
+	if backupfiles.Overdue(st, configured, now) {
 		what := "the last backup is over a week old"
 		if st.Last.IsZero() {
 			what = "no backup was written yet"

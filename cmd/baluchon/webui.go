@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"syscall"
 
+	ma "github.com/multiformats/go-multiaddr"
+
 	"baluchon/cardprint"
 	"baluchon/node"
 	"baluchon/web"
@@ -41,7 +43,8 @@ func startUI(ctx context.Context, e *env, n *node.Node, addr string, asked bool,
 		// on the network, whoever comes first must not become the admin
 		code = web.NewSetupCode()
 	}
-	s, err := web.New(web.Config{Node: n, Cards: cardprint.Printer{}, Home: e.home, TLS: l.TLS, Fingerprint: l.Fingerprint, Hosts: l.Hosts, SetupCode: code, ClamAV: uo.clamAV, ScansFolder: uo.scans, Logger: log})
+	s, err := web.New(web.Config{Node: n, Cards: cardprint.Printer{}, Home: e.home, TLS: l.TLS, Fingerprint: l.Fingerprint, Hosts: l.Hosts, SetupCode: code, ClamAV: uo.clamAV, ScansFolder: uo.scans, Logger: log,
+		Version: currentVersion().String(), Reachable: func() []string { return multiaddrStrings(n.Addrs()) }})
 	if err != nil {
 		l.Close()
 		return nil, err
@@ -67,4 +70,13 @@ func startUI(ctx context.Context, e *env, n *node.Node, addr string, asked bool,
 		}
 	}()
 	return func() { <-done }, nil
+}
+
+// multiaddrStrings is the text of each address.
+func multiaddrStrings(as []ma.Multiaddr) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.String()
+	}
+	return out
 }

@@ -60,4 +60,19 @@
       xhr.send(new FormData(form));
     });
   });
+  // a button with data-copy copies the text of the element it names
+  // (the admin's diagnostic report) and says so
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var source = document.getElementById(button.dataset.copy);
+    if (!source) { return; }
+    button.addEventListener("click", function () {
+      var done = function () { status(button.parentNode, button.dataset.copied); };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(source.value).then(done, function () { source.select(); });
+      } else {
+        source.select();
+        if (document.execCommand && document.execCommand("copy")) { done(); }
+      }
+    });
+  });
 })();
