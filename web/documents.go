@@ -599,9 +599,10 @@ func (s *Server) replacePost(w http.ResponseWriter, r *http.Request, f *openFile
 
 type healthData struct {
 	*node.Status
-	healthExtra        // warnings and the diagnostic report (diagnostic.go)
-	Free        int64  // bytes free on the home's disk, 0 if unknown
-	Antivirus   string // what is said of the antivirus (a message id)
+	Free      int64  // bytes free on the home's disk, 0 if unknown
+	Antivirus string // what is said of the antivirus (a message id)
+
+	healthExtra // warnings and the diagnostic report (diagnostic.go)
 }
 
 func (s *Server) healthPage(w http.ResponseWriter, r *http.Request) {
