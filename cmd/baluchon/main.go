@@ -170,7 +170,11 @@ func runWith(l launcher, args []string, stdin io.Reader, stdout, stderr io.Write
 	if len(args) == 0 {
 		if l.doubleClicked() {
 			if err := startByDoubleClick(e, l); err != nil {
-				return report(stderr, e.home, err)
+				code := report(stderr, e.home, err)
+				// The window closes when the program ends: let it be read.
+				fmt.Fprintln(stderr, "press Enter to close this window")
+				io.ReadAll(io.LimitReader(stdin, 1))
+				return code
 			}
 			return 0
 		}

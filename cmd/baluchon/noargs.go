@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+
+	"baluchon/api"
+	"baluchon/web"
 )
 
 // launcher is how the program was started, and how it opens a page: the
@@ -28,6 +33,12 @@ func startByDoubleClick(e *env, l launcher) error {
 	home, err := resolveHome("")
 	if err != nil {
 		return err
+	}
+	// Already running (a second double click): open its page.
+	if _, err := api.Dial(home); err == nil {
+		if b, err := os.ReadFile(filepath.Join(home, web.AddrFile)); err == nil {
+			return l.openBrowser(strings.TrimSpace(string(b)))
+		}
 	}
 	urls := make(chan string, 1)
 	window := e.stderr
