@@ -76,7 +76,8 @@ func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) {
 
 type setupForm struct {
 	Structure, Name string
-	Code            bool // a setup code is asked
+	Code            bool   // a setup code is asked
+	Invitation      string // an invitation into a federation, to join once set up (setupjoin.go)
 }
 
 func (s *Server) setupPost(w http.ResponseWriter, r *http.Request) {
@@ -85,6 +86,8 @@ func (s *Server) setupPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := setupForm{Structure: strings.TrimSpace(r.PostFormValue("structure")), Name: strings.TrimSpace(r.PostFormValue("name")), Code: s.cfg.SetupCode != ""}
+	f.Invitation = strings.TrimSpace(r.PostFormValue("invitation"))
+	invitation, invErr := parseSetupInvitation(f.Invitation)
 	pw, pw2 := r.PostFormValue("password"), r.PostFormValue("password2")
 	v := s.newView(r)
 	v.Data = f
@@ -95,6 +98,8 @@ func (s *Server) setupPost(w http.ResponseWriter, r *http.Request) {
 		v.Error = v.L.t("error_structure_name")
 	case pw != pw2:
 		v.Error = v.L.t("error_password_mismatch")
+	case invErr != nil:
+		v.Error = v.L.t("network_bad_code")
 	default:
 		err := s.accounts.setup(f.Structure, f.Name, pw, s.now())
 		if err == nil {
@@ -104,6 +109,10 @@ func (s *Server) setupPost(w http.ResponseWriter, r *http.Request) {
 			}
 			s.startSession(r, f.Name)
 			s.sessions.Put(r.Context(), "flash", v.L.t("flash_setup_done"))
+			if invitation != nil {
+				s.setupJoin(w, r, v.L, invitation)
+				return
+			}
 			http.Redirect(w, r, "/accounts", http.StatusSeeOther)
 			return
 		}

@@ -31,9 +31,12 @@
 (function () {
   "use strict";
 
-  var form = document.getElementById("open-card");
+  // The form is #open-card (a card: the file opens at once), or a form
+  // with data-scan="code" (a pairing or invitation code, into its input
+  // with data-scan-into; data-scan-submit="no": only filled in).
+  var form = document.getElementById("open-card") || document.querySelector("form[data-scan]");
   var video = document.getElementById("scan-video");
-  var input = document.getElementById("card-text");
+  var input = form && (form.querySelector("input[data-scan-into]") || document.getElementById("card-text"));
   var button = document.getElementById("scan-start");
   var status = document.getElementById("scan-status");
   if (!form || !video || !input || !button) {
@@ -48,6 +51,19 @@
   function looksLikeCard(text) {
     return typeof text === "string" && text.length <= 64 &&
       base58.test(text.replace(separators, ""));
+  }
+
+  // A code (proto/codes.go): 12 to 400 characters of the same alphabet.
+  var codeChars = /^[1-9A-HJ-NP-Za-km-z]{12,400}$/;
+  var wantsCode = form.dataset.scan === "code";
+  var submitOnScan = form.dataset.scanSubmit !== "no";
+
+  function looksRight(text) {
+    if (wantsCode) {
+      return typeof text === "string" && text.length <= 600 &&
+        codeChars.test(text.replace(separators, ""));
+    }
+    return looksLikeCard(text);
   }
 
   function say(key) {
@@ -114,11 +130,13 @@
       var code = jsQR(ctx.getImageData(0, 0, w, h).data, w, h, {
         inversionAttempts: "dontInvert"
       });
-      if (code && looksLikeCard(code.data)) {
+      if (code && looksRight(code.data)) {
         input.value = code.data.trim();
         stop();
         say("");
-        if (form.requestSubmit) {
+        if (!submitOnScan) {
+          input.focus();
+        } else if (form.requestSubmit) {
           form.requestSubmit();
         } else {
           form.submit();
