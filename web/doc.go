@@ -15,6 +15,7 @@
 //	accounts.go   the structure's accounts: argon2id hashes in HOME/web-accounts.json
 //	limit.go      login attempts limited per account and per address
 //	pages.go      first visit, login, accounts, opening a file by its card
+//	setupjoin.go  the first visit joins a federation (an invitation typed or scanned)
 //	files.go      the open person's file: the card, held only in memory
 //	documents.go  documents (upload, download, preview, trash, access log),
 //	              registering a person, replacing a card, the node's health
@@ -22,6 +23,7 @@
 //	recovery.go   lost cards: ask the guardians, approve, give the new card
 //	usb.go        a person's file to and from a USB stick (CAR files)
 //	network.go    the admin's network page: pairing, invitations, joining
+//	diagnostic.go the admin's health page: disk and backup warnings, the diagnostic report
 //	clamav.go     uploads and deposits scanned by ClamAV (clamd's INSTREAM,
 //	              Debian's socket or Config.ClamAV): sealed under a key made
 //	              for the upload, in HOME/upload-scan, until clamd says clean
