@@ -306,7 +306,7 @@ func isBackupRestore(args []string) bool {
 		return false
 	}
 	for _, a := range args {
-		if a == "--card" || a == "-card" || strings.HasPrefix(a, "--card=") || a == "--" {
+		if a == "--card" || a == "-card" || strings.HasPrefix(a, "--card=") || strings.HasPrefix(a, "-card=") || a == "--" {
 			return false
 		}
 	}
