@@ -248,14 +248,22 @@ func (k *card) drawFront(ctx *canvas.Context) {
 
 	// The structure, across the bottom.
 	label := k.fr.Messages["front_structure"]
-	if k.second != nil && !k.second.rtl() {
+	// The second language's label follows the French one when the Latin
+	// font draws it; otherwise (Arabic, Ge'ez) it is drawn apart, on the
+	// right, in its own font.
+	apart := k.second != nil && (k.second.rtl() || k.font[k.second] != k.latin)
+	if k.second != nil && !apart {
 		label += " / " + k.second.Messages["front_structure"]
 	}
 	ly := qrY + qrSize + 4.2
 	fitLine(k.latin, label+"\u00a0:", 6, 50, muted, false).draw(ctx, qrX, ly)
-	if k.second != nil && k.second.rtl() {
-		l2 := fitLine(k.font[k.second], k.second.Messages["front_structure"]+":", 6, 30, muted, true)
-		drawLine(ctx, l2, CardWidth-3.5-30, ly, 30, true)
+	if apart {
+		l2text := k.second.Messages["front_structure"]
+		if _, ok := covers(k.font[k.second], ":"); ok {
+			l2text += ":"
+		}
+		l2 := fitLine(k.font[k.second], l2text, 6, 30, muted, k.second.rtl())
+		drawLine(ctx, l2, CardWidth-3.5-30, ly, 30, k.second.rtl())
 	}
 	rtlName := k.second != nil && k.structureFont == k.fontBold[k.second] && k.second.rtl()
 	name := fitLine(k.structureFont, k.structure, 9, CardWidth-qrX-3.5, ink, rtlName)
