@@ -135,9 +135,20 @@ func prepare(c Card) (*card, error) {
 	if err != nil {
 		return nil, fmt.Errorf("card text: %w", err)
 	}
+	k, err := prepareText(c.Structure, c.Lang)
+	if err != nil {
+		return nil, err
+	}
+	k.text = vc.String()
+	return k, nil
+}
+
+// prepareText checks the structure's name and loads the catalogs and
+// fonts of French and lang (what a card and a papers sheet share).
+func prepareText(structure, lang string) (*card, error) {
+	var err error
 	k := &card{
-		text:      vc.String(),
-		structure: strings.Join(strings.Fields(c.Structure), " "),
+		structure: strings.Join(strings.Fields(structure), " "),
 		font:      map[*catalog]*canvas.Font{},
 		fontBold:  map[*catalog]*canvas.Font{},
 	}
@@ -150,8 +161,8 @@ func prepare(c Card) (*card, error) {
 	if k.fr, err = loadCatalog("fr"); err != nil {
 		return nil, err
 	}
-	if c.Lang != "" && c.Lang != "fr" {
-		if k.second, err = loadCatalog(c.Lang); err != nil {
+	if lang != "" && lang != "fr" {
+		if k.second, err = loadCatalog(lang); err != nil {
 			return nil, err
 		}
 	}

@@ -116,6 +116,7 @@ func newPersonSite(timeout time.Duration) (*personSite, error) {
 
 func (s *Server) personRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /file/person", s.withFile(s.personPage))
+	mux.HandleFunc("GET /file/papers.pdf", s.withFile(s.papersPDF))
 	mux.HandleFunc("POST /kiosk/start", s.auth(s.kioskStart))
 	mux.HandleFunc("GET /kiosk", s.kioskPage)
 	mux.HandleFunc("POST /kiosk/open", s.kioskOpen)

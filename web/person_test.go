@@ -362,3 +362,15 @@ func TestFollowedExpiring(t *testing.T) {
 	r := e.get(c, "/followed")
 	e.want(r, 200, "1 personne que vous suivez a un papier qui finit ce mois-ci.")
 }
+
+func TestPapersSheet(t *testing.T) {
+	e := newEnv(t)
+	c := e.admin()
+	e.personFile(c)
+	r := e.get(c, "/file")
+	e.want(r, 200, `href="/file/papers.pdf"`, `href="/file/person"`)
+	r = e.get(c, "/file/papers.pdf?lang=ti")
+	if r.status != 200 || !strings.HasPrefix(r.body, "%PDF-1.4 papers of 3 documents (ti)") || r.header.Get("Content-Type") != "application/pdf" {
+		t.Fatalf("papers: %d %q", r.status, r.body)
+	}
+}
