@@ -495,6 +495,9 @@ type cardData struct {
 	Text      string // the card text, only on the page right after it is made
 	Cards     bool
 	Replaced  bool
+	// ForPerson explains the card to the person in their language
+	// (person.go), with its audio.
+	ForPerson *personView
 }
 
 func (s *Server) registerPage(w http.ResponseWriter, r *http.Request) {
@@ -551,6 +554,7 @@ func (s *Server) cardPage(w http.ResponseWriter, r *http.Request, f *openFile) {
 	if f.fresh {
 		d.Text = f.card.String()
 	}
+	d.ForPerson = s.newPersonView(r, s.personLang(r, f.secondLang))
 	v.Data = d
 	s.render(w, r, http.StatusOK, "card", v)
 }

@@ -374,3 +374,14 @@ func TestPapersSheet(t *testing.T) {
 		t.Fatalf("papers: %d %q", r.status, r.body)
 	}
 }
+
+// TestCardPageForThePerson: the card's page explains the card to the
+// person in the language chosen for the card, with its audio.
+func TestCardPageForThePerson(t *testing.T) {
+	e := newEnv(t)
+	c := e.admin()
+	r := e.get(c, "/register")
+	e.want(r, 200, `<option value="ti" lang="ti">ትግርኛ</option>`, `<option value="fa-AF" lang="fa-AF">دری</option>`)
+	r = e.post(c, "/register", url.Values{"second": {"ar"}})
+	e.want(r, 200, `lang="ar" dir="rtl"`, "هذه البطاقة تفتح أوراقك في كل مؤسسات الشبكة.", `data-audio="/audio/ar/card_open"`)
+}
