@@ -120,6 +120,10 @@ func (d *decoder) memberSet() *MemberSet {
 		return m
 	}
 	n = d.count(MaxSetRecordings)
+	if n == 0 {
+		d.fail(errors.New("member set: an empty list of recordings is left out"))
+		return nil
+	}
 	for range n {
 		b := d.bytes(MaxRecordSize)
 		if d.err != nil {

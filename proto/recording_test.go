@@ -81,3 +81,4 @@ func TestRecordingRefused(t *testing.T) {
 		})
 	}
 }
+
