@@ -132,7 +132,7 @@ type personView struct {
 	Langs    []personLang
 	Path     string
 	Kiosk    bool
-	Timeout  int // kiosk: seconds before the page forgets the card
+	Timeout  int // kiosk: milliseconds before the page forgets the card
 	Open     bool
 	Error    string
 	Tiles    []tileView
@@ -363,7 +363,7 @@ func (s *Server) kioskPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) showKiosk(w http.ResponseWriter, r *http.Request, status int, errMsg string) {
 	v := s.newPersonView(r, s.personLang(r, ""))
 	v.Kiosk = true
-	v.Timeout = int(s.person.kiosk.timeout / time.Second)
+	v.Timeout = int(s.person.kiosk.timeout / time.Millisecond)
 	v.Error = errMsg
 	if f, ok := s.person.kiosk.get(s.sessions.GetString(r.Context(), "kfile")); ok {
 		v.Open = true

@@ -82,7 +82,7 @@ const measure = `(async () => {
 // French, Arabic and Tigrinya there (docs/screenshots/person-*.png).
 func TestPersonViewInBrowser(t *testing.T) {
 	bctx := newBrowser(t, 1024, 900)
-	e := newEnv(t)
+	e := newEnv(t, func(c *Config) { c.KioskTimeout = 3 * time.Second })
 	c := e.admin()
 	card := e.personFile(c)
 	u := e.ts.URL
@@ -99,6 +99,20 @@ func TestPersonViewInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := os.Getenv("BALUCHON_SCREENSHOTS")
+	axe := axeCheck(t, bctx)
+	if err := chromedp.Do(bctx, chromedp.Navigate(u+"/recordings"), chromedp.WaitVisible(chromedp.CSS("#ti"))); err != nil {
+		t.Fatal(err)
+	}
+	axe("languages and voices")
+	if dir != "" {
+		b, err := chromedp.Run(bctx, chromedp.Screenshot(chromedp.CSS("#ti")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "recordings-ti.png"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, lang := range e.srv.person.cats.langs {
 		err := chromedp.Do(bctx, chromedp.Navigate(u+"/file/person?lang="+lang), chromedp.WaitVisible(chromedp.CSS(".tile")))
 		if err != nil {
@@ -109,6 +123,9 @@ func TestPersonViewInBrowser(t *testing.T) {
 			t.Fatalf("%s: %v", lang, err)
 		}
 		checkLayout(t, lang, got)
+		if lang == "fr" || lang == "ar" || lang == "ti" {
+			axe("person view in " + lang)
+		}
 		if dir != "" && (lang == "fr" || lang == "ar" || lang == "ti") {
 			b, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 			if err != nil {
@@ -132,6 +149,26 @@ func TestPersonViewInBrowser(t *testing.T) {
 	checkLayout(rec, "ar", got)
 	if len(rec.errs) == 0 {
 		t.Error("an Arabic page laid out left to right passes the check")
+	}
+	// The kiosk, started from the worker's home page, before and after a
+	// card is shown.
+	if err := chromedp.Do(bctx, chromedp.Navigate(u+"/"),
+		chromedp.Click(chromedp.CSS(`form[action="/kiosk/start"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("#card-text"))); err != nil {
+		t.Fatal(err)
+	}
+	axe("kiosk")
+	if err := chromedp.Do(bctx, chromedp.SendKeys(chromedp.CSS("#card-text"), card.String()),
+		chromedp.Submit(chromedp.CSS("#card-text")), chromedp.WaitVisible(chromedp.CSS(".tile"))); err != nil {
+		t.Fatal(err)
+	}
+	axe("kiosk papers")
+	// after the timeout, the kiosk's page goes back to asking for a card
+	if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS("#card-text"))); err != nil {
+		t.Fatalf("the kiosk does not forget the card: %v", err)
+	}
+	if n := e.srv.person.kiosk.len(); n != 0 {
+		t.Fatalf("the kiosk holds %d cards after its timeout", n)
 	}
 }
 
@@ -262,4 +299,28 @@ func TestRecordingPlaysAtAnotherNode(t *testing.T) {
 	}
 	cb := b.adminOf("CCAS de Lyon")
 	b.want(b.get(cb, "/recordings"), 200, "Enregistré par Accueil de jour")
+}
+
+// axeCheck returns a function that runs axe-core ($BALUCHON_AXE) on the
+// tab's page and fails on a serious violation; without axe-core it does
+// nothing.
+func axeCheck(t *testing.T, bctx context.Context) func(what string) {
+	path := os.Getenv("BALUCHON_AXE")
+	if path == "" {
+		return func(string) {}
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read axe-core: %v", err)
+	}
+	return func(what string) {
+		t.Helper()
+		vs, err := chromedp.Run(bctx, chromedp.Evaluate[[]axeViolation](string(src)+axeRun, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("axe on %s: %v", what, err)
+		}
+		for _, v := range vs {
+			t.Errorf("%s: %s (%s): %s %v", what, v.ID, v.Impact, v.Help, v.Nodes)
+		}
+	}
 }

@@ -247,7 +247,7 @@ func TestKioskForgetsTheCard(t *testing.T) {
 		}
 	}
 	r = e.post(k, "/kiosk/open", url.Values{"card": {card.String()}, "lang": {"ar"}})
-	e.want(r, 200, `dir="rtl"`, "أوراقي", "Passeport", `http-equiv="refresh"`, `action="/kiosk/close"`)
+	e.want(r, 200, `dir="rtl"`, "أوراقي", "Passeport", `data-forget="300"`, `action="/kiosk/close"`)
 	personLinks(t, r.body, "/kiosk", "/kiosk/close")
 	if strings.Contains(r.body, card.String()) {
 		t.Fatal("the kiosk's page holds the card text")

@@ -1,8 +1,14 @@
 // person.js: the person's view reads its lines aloud. A button with
 // data-audio (one or more addresses, separated by spaces) plays them one
-// after the other; a second click stops. Works under script-src 'self'.
+// after the other; a second click stops. A kiosk's page (body
+// data-forget="milliseconds") goes back to the empty kiosk when the server has
+// forgotten the card. Works under script-src 'self'.
 (function () {
   "use strict";
+  var forget = Number(document.body.dataset.forget);
+  if (forget > 0) {
+    setTimeout(function () { location.replace("/kiosk"); }, forget + 500);
+  }
   var playing = null;
   function stop() {
     if (playing) { playing.pause(); playing = null; }
