@@ -164,7 +164,7 @@ type tileView struct {
 }
 
 // personLang picks the person's language: the one in the URL, else the
-// file's second language, else the browser's.
+// file's second language, else the page's.
 func (s *Server) personLang(r *http.Request, second string) string {
 	p := s.person.cats
 	if q := r.URL.Query().Get("lang"); q != "" && slices.Contains(p.langs, q) {
@@ -172,6 +172,9 @@ func (s *Server) personLang(r *http.Request, second string) string {
 	}
 	if second != "" && slices.Contains(p.langs, second) {
 		return second
+	}
+	if l := s.lang(r); slices.Contains(p.langs, l) {
+		return l
 	}
 	return p.pick(r.Header.Get("Accept-Language"))
 }
