@@ -81,4 +81,3 @@ func TestRecordingRefused(t *testing.T) {
 		})
 	}
 }
-
