@@ -200,8 +200,16 @@ func (s *Server) line(l *loc, key string) spokenLine {
 
 // audioURL is the address of the audio of key in lang, or "".
 func (s *Server) audioURL(lang, key string) string {
-	if _, _, ok := s.audioFor(lang, key); !ok {
+	if !spoken.IsKey(key) || !slices.Contains(s.person.cats.langs, lang) {
 		return ""
+	}
+	if _, err := fs.Stat(audioFS, path.Join("audio", lang, key+".ogg")); err != nil {
+		if s.cfg.Recordings == nil {
+			return ""
+		}
+		if _, ok := s.cfg.Recordings.Recording(lang, key); !ok {
+			return ""
+		}
 	}
 	return "/audio/" + lang + "/" + key
 }

@@ -154,7 +154,7 @@ func TestPersonViewInBrowser(t *testing.T) {
 	// card is shown.
 	if err := chromedp.Do(bctx, chromedp.Navigate(u+"/"),
 		chromedp.Click(chromedp.CSS(`form[action="/kiosk/start"] button`)),
-		chromedp.WaitVisible(chromedp.CSS("#card-text"))); err != nil {
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/kiosk/open"] #card-text`))); err != nil {
 		t.Fatal(err)
 	}
 	axe("kiosk")
@@ -164,7 +164,7 @@ func TestPersonViewInBrowser(t *testing.T) {
 	}
 	axe("kiosk papers")
 	// after the timeout, the kiosk's page goes back to asking for a card
-	if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS("#card-text"))); err != nil {
+	if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS(`form[action="/kiosk/open"] #card-text`))); err != nil {
 		t.Fatalf("the kiosk does not forget the card: %v", err)
 	}
 	if n := e.srv.person.kiosk.len(); n != 0 {
