@@ -316,12 +316,20 @@ func (k *card) drawBack(ctx *canvas.Context) {
 		row.icon(ctx, margin, y+(rowH-iconSize)/2-0.3, iconSize)
 		var paras []*para
 		total := 0.0
-		for _, cat := range k.catalogs() {
-			pa := wrap(face(k.font[cat], size, ink), cat.Messages[row.key], textW, cat.rtl())
-			paras = append(paras, pa)
-			total += pa.height()
-		}
 		gap := 0.8
+		// a long sentence (Pashto, Somali) is made smaller until its row
+		// holds it
+		for sz := size; ; sz *= 0.93 {
+			paras, total = nil, 0
+			for _, cat := range k.catalogs() {
+				pa := wrap(face(k.font[cat], sz, ink), cat.Messages[row.key], textW, cat.rtl())
+				paras = append(paras, pa)
+				total += pa.height()
+			}
+			if total+gap*float64(len(paras)-1) <= rowH-1 || sz < size*0.7 {
+				break
+			}
+		}
 		ty := y + (rowH-0.6-total-gap*float64(len(paras)-1))/2
 		for _, pa := range paras {
 			pa.draw(ctx, textX, ty, textW)
