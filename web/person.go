@@ -40,7 +40,7 @@ var personTemplates embed.FS
 // The audio files of the person's view made by espeak-ng
 // (web/audio/generate.go): audio/<lang>/<key>.ogg, Ogg Opus.
 //
-//go:embed audio
+//go:embed audio/*/*.ogg
 var audioFS embed.FS
 
 // KioskTimeout is how long a kiosk shows a person's papers before it
