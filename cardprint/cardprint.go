@@ -135,9 +135,20 @@ func prepare(c Card) (*card, error) {
 	if err != nil {
 		return nil, fmt.Errorf("card text: %w", err)
 	}
+	k, err := prepareText(c.Structure, c.Lang)
+	if err != nil {
+		return nil, err
+	}
+	k.text = vc.String()
+	return k, nil
+}
+
+// prepareText checks the structure's name and loads the catalogs and
+// fonts of French and lang (what a card and a papers sheet share).
+func prepareText(structure, lang string) (*card, error) {
+	var err error
 	k := &card{
-		text:      vc.String(),
-		structure: strings.Join(strings.Fields(c.Structure), " "),
+		structure: strings.Join(strings.Fields(structure), " "),
 		font:      map[*catalog]*canvas.Font{},
 		fontBold:  map[*catalog]*canvas.Font{},
 	}
@@ -150,8 +161,8 @@ func prepare(c Card) (*card, error) {
 	if k.fr, err = loadCatalog("fr"); err != nil {
 		return nil, err
 	}
-	if c.Lang != "" && c.Lang != "fr" {
-		if k.second, err = loadCatalog(c.Lang); err != nil {
+	if lang != "" && lang != "fr" {
+		if k.second, err = loadCatalog(lang); err != nil {
 			return nil, err
 		}
 	}
@@ -248,14 +259,22 @@ func (k *card) drawFront(ctx *canvas.Context) {
 
 	// The structure, across the bottom.
 	label := k.fr.Messages["front_structure"]
-	if k.second != nil && !k.second.rtl() {
+	// The second language's label follows the French one when the Latin
+	// font draws it; otherwise (Arabic, Ge'ez) it is drawn apart, on the
+	// right, in its own font.
+	apart := k.second != nil && (k.second.rtl() || k.font[k.second] != k.latin)
+	if k.second != nil && !apart {
 		label += " / " + k.second.Messages["front_structure"]
 	}
 	ly := qrY + qrSize + 4.2
 	fitLine(k.latin, label+"\u00a0:", 6, 50, muted, false).draw(ctx, qrX, ly)
-	if k.second != nil && k.second.rtl() {
-		l2 := fitLine(k.font[k.second], k.second.Messages["front_structure"]+":", 6, 30, muted, true)
-		drawLine(ctx, l2, CardWidth-3.5-30, ly, 30, true)
+	if apart {
+		l2text := k.second.Messages["front_structure"]
+		if _, ok := covers(k.font[k.second], ":"); ok {
+			l2text += ":"
+		}
+		l2 := fitLine(k.font[k.second], l2text, 6, 30, muted, k.second.rtl())
+		drawLine(ctx, l2, CardWidth-3.5-30, ly, 30, k.second.rtl())
 	}
 	rtlName := k.second != nil && k.structureFont == k.fontBold[k.second] && k.second.rtl()
 	name := fitLine(k.structureFont, k.structure, 9, CardWidth-qrX-3.5, ink, rtlName)
@@ -297,12 +316,20 @@ func (k *card) drawBack(ctx *canvas.Context) {
 		row.icon(ctx, margin, y+(rowH-iconSize)/2-0.3, iconSize)
 		var paras []*para
 		total := 0.0
-		for _, cat := range k.catalogs() {
-			pa := wrap(face(k.font[cat], size, ink), cat.Messages[row.key], textW, cat.rtl())
-			paras = append(paras, pa)
-			total += pa.height()
-		}
 		gap := 0.8
+		// a long sentence (Pashto, Somali) is made smaller until its row
+		// holds it
+		for sz := size; ; sz *= 0.93 {
+			paras, total = nil, 0
+			for _, cat := range k.catalogs() {
+				pa := wrap(face(k.font[cat], sz, ink), cat.Messages[row.key], textW, cat.rtl())
+				paras = append(paras, pa)
+				total += pa.height()
+			}
+			if total+gap*float64(len(paras)-1) <= rowH-1 || sz < size*0.7 {
+				break
+			}
+		}
 		ty := y + (rowH-0.6-total-gap*float64(len(paras)-1))/2
 		for _, pa := range paras {
 			pa.draw(ctx, textX, ty, textW)

@@ -83,9 +83,13 @@ func itoa(n int) string {
 	}
 }
 
+// renderLangs are the languages whose cards TestWriteEachLanguage renders
+// (one per script and direction: rendering takes about a second).
+var renderLangs = map[string]bool{"": true, "fr": true, "en": true, "ar": true, "ru": true, "ti": true}
+
 // TestWriteEachLanguage prints a card in each language and layout,
-// renders it with pdftoppm and checks that its QR code reads back as the
-// card text.
+// renders it with pdftoppm (those of renderLangs) and checks that its QR
+// code reads back as the card text.
 func TestWriteEachLanguage(t *testing.T) {
 	dir := keepDir(t)
 	text := testCardText(t, 7)
@@ -111,6 +115,9 @@ func TestWriteEachLanguage(t *testing.T) {
 				p := filepath.Join(dir, "card-"+name+".pdf")
 				if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
 					t.Fatal(err)
+				}
+				if !renderLangs[lang] {
+					return // the QR code is drawn alike in every language
 				}
 				start = time.Now()
 				imgs := render(t, p, 300)
@@ -138,11 +145,11 @@ func TestWriteRefuses(t *testing.T) {
 		card Card
 		want string
 	}{
-		{"unknown language", Card{Text: text, Structure: "S", Lang: "xx"}, `unknown card language "xx": the known languages are ar, en, fr`},
+		{"unknown language", Card{Text: text, Structure: "S", Lang: "xx"}, `unknown card language "xx": the known languages are ar, en, es, fa-AF, fr, ps, ro, ru, so, sq, ti, uk, ur`},
 		{"not a card", Card{Text: "hello", Structure: "S"}, "card text"},
 		{"empty structure", Card{Text: text, Structure: "  "}, "the structure's name is empty"},
 		{"long structure", Card{Text: text, Structure: strings.Repeat("a", MaxStructureLen+1)}, "too long to print"},
-		{"unprintable structure", Card{Text: text, Structure: "Приют"}, "the structure's name has a character the card cannot print (U+041F)"},
+		{"unprintable structure", Card{Text: text, Structure: "收容所"}, "the structure's name has a character the card cannot print (U+6536)"},
 		{"unknown layout", Card{Text: text, Structure: "S", Layout: 7}, "unknown layout"},
 	}
 	for _, tc := range tests {

@@ -25,6 +25,11 @@ var messageKeys = []string{
 	"front_title", "front_structure",
 	"back_open", "back_keep", "back_lost",
 	"sheet_print", "sheet_cut", "sheet_fold", "sheet_glue", "sheet_warn",
+	// the "your papers" sheet (papers.go)
+	"papers_title", "papers_intro", "papers_document", "papers_expires",
+	"papers_guardians", "papers_no_guardian", "papers_printed",
+	"category_identity", "category_health", "category_benefits", "category_housing",
+	"category_work", "category_taxes", "category_justice", "category_other",
 }
 
 // catalog is one language's file under locales/.

@@ -28,6 +28,13 @@
 // sides, with no duplex printer. CardSize gives two pages of 85.6 × 54 mm
 // (front, then back) for a card printer.
 //
+// WritePapers prints the A4 sheet "your papers" that the person keeps:
+// their documents (category and title) with their end dates, the
+// structures that hold a recovery share of their file (the ones that can
+// help if the card is lost), who printed it and when, in French and the
+// second language; it holds no card text. A title no font of the sheet
+// draws is printed with "?" for what it cannot draw.
+//
 // Write may be called from several goroutines: each call parses its own
 // fonts (about 10–25 ms a card on a small machine, 25–35 kB of PDF). The
 // PDF carries its creation time (tdewolff/canvas writes it) and nothing
@@ -36,7 +43,13 @@
 // # Languages
 //
 // The texts live in one JSON catalog per language under locales/ (fr.json
-// is the reference: every catalog has its keys): adding a language is
+// is the reference: every catalog has its keys): 13 languages, those of
+// the web page's person's view (ar, en, es, fa-AF for Dari, fr, ps, ro,
+// ru, so, sq, ti, uk, ur); web/personlocales/REVIEWS.tsv says who reviewed
+// each (machine-drafted ones are to be reviewed by a native speaker). A
+// font draws one script: a message in Arabic or Ge'ez holds no Latin
+// letters (Noto Sans Ethiopic has no Latin at all, not even digits).
+// Adding a language is
 // adding a file, which names the font its script needs from fonts/ and
 // its direction ("ltr" or "rtl"). The PDF is drawn with
 // github.com/tdewolff/canvas, which shapes text through
@@ -58,11 +71,14 @@
 // cut down with fonttools to the characters the card needs, keeping
 // their OpenType layout tables:
 //
-//	LAT="U+0020-007E,U+00A0-00FF,U+0100-017F,U+0152-0153,U+2010-2027,U+2030-203A,U+20AC,U+2122,U+2190-2193,U+00B7"
-//	ARA="U+0020-0040,U+005B-0060,U+007B-007E,U+00A0,U+00AB,U+00BB,U+060C-066D,U+0670-06D5,U+200C-200F,U+2010-2027"
+//	LAT="U+0020-007E,U+00A0-00FF,U+0100-017F,U+0152-0153,U+0218-021B,U+0400-045F,U+0490-0491,U+2010-2027,U+2030-203A,U+20AC,U+2122,U+2190-2193,U+00B7"
+//	ARA="U+0020-0040,U+005B-0060,U+007B-007E,U+00A0,U+00AB,U+00BB,U+060C-066D,U+0670-06FF,U+200C-200F,U+2010-2027"
+//	ETH="U+0020-007E,U+00A0,U+1360-1368,U+2010-2027,"$(the Ge'ez characters of locales/ti.json)
 //	pyftsubset NotoSans-Regular.ttf --unicodes="$LAT" --layout-features='*' --output-file=NotoSans-Regular.ttf
 //	pyftsubset NotoSans-Bold.ttf --unicodes="$LAT" --layout-features='*' --output-file=NotoSans-Bold.ttf
 //	pyftsubset NotoSansArabic-Regular.ttf --unicodes="$ARA" --layout-features='*' --output-file=NotoSansArabic-Regular.ttf
+//	pyftsubset NotoSansEthiopic-Regular.ttf --unicodes="$ETH" --layout-features='*' --output-file=NotoSansEthiopic-Regular.ttf
+//	pyftsubset NotoSansEthiopic-Bold.ttf --unicodes="$ETH" --layout-features='*' --output-file=NotoSansEthiopic-Bold.ttf
 //	pyftsubset NotoSansMono-Bold.ttf --unicodes="U+0020-007E" --layout-features='*' --output-file=NotoSansMono-Bold.ttf
 //
 // The PDF embeds only the glyphs it uses.

@@ -53,5 +53,15 @@ func ExampleLanguages() {
 	// Output:
 	// ar العربية
 	// en English
+	// es Español
+	// fa-AF دری
 	// fr Français
+	// ps پښتو
+	// ro Română
+	// ru Русский
+	// so Soomaali
+	// sq Shqip
+	// ti ትግርኛ
+	// uk Українська
+	// ur اردو
 }

@@ -54,6 +54,10 @@
 //	federation.go   the federation: Invite, JoinFederation, members
 //	removal.go      taking a member out of the federation
 //	structure.go    structure keys and names of the members
+//	recordings.go   spoken texts of the person's view recorded at a
+//	                structure (Record, Recording): signed records that travel
+//	                in the member set, kept when a current member wrote them
+//	guardians.go    Guardians: the structures holding a file's recovery shares
 //	sync.go         syncing vaults with members; Status
 //	holders.go      which members hold which vault, proved by a block
 //	discovery.go    mDNS on the local network; pairing codes

@@ -35,6 +35,7 @@ import (
 //	/baluchon/invite/<sha256 of secret, hex>           expiry of a pending invitation        federation.go
 //	/baluchon/removal/<peer>                           removal of a member (proto.Removal)   removal.go
 //	/baluchon/structure/<peer>                         structure record (proto.StructureRecord) structure.go
+//	/baluchon/recording/<lang>/<key>                   newest recording (proto.Record, RecordRecording) recordings.go
 //	/baluchon/followed/<entry id>                      a person this structure follows, sealed to the structure key  followed.go
 
 // Mounts of the store (store.go).

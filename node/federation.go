@@ -250,6 +250,7 @@ func (n *Node) answerMembers(ctx context.Context, from peer.ID, ms *proto.Member
 	if err := n.addStructures(ctx, ms.Structures); err != nil {
 		return nil, err
 	}
+	n.takeRecordings(ctx, from, ms.Recordings)
 	return n.memberSet(), nil
 }
 
@@ -276,5 +277,6 @@ func (n *Node) pushMembers(ctx context.Context) {
 		if err := n.addStructures(ctx, ms.Structures); err != nil {
 			n.log.Debug("structures from peer", "peer", p, "err", err)
 		}
+		n.takeRecordings(ctx, p, ms.Recordings)
 	}
 }

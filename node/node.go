@@ -87,6 +87,7 @@ type Node struct {
 	// fedMu guards federation and members; inviteMu makes the use of an
 	// invitation atomic.
 	fedMu      sync.Mutex
+	recMu      sync.Mutex // recordings.go
 	followMu   sync.Mutex // the list of followed people (followed.go)
 	federation peer.ID
 	members    map[peer.ID]*proto.MemberCert

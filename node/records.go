@@ -162,8 +162,8 @@ func (n *Node) takeRecords(ctx context.Context, rs []*proto.Record) {
 		}
 	}()
 	for _, r := range rs {
-		if !n.acceptsAuthor(r.Author) {
-			continue
+		if !n.acceptsAuthor(r.Author) || r.Kind == proto.RecordRecording {
+			continue // recordings travel in member sets (recordings.go)
 		}
 		front, _ := n.frontier(ctx, r.Vault)
 		keep := len(front) > 0

@@ -190,7 +190,7 @@ func (n *Node) structureRecipient(p peer.ID) (age.Recipient, error) {
 }
 
 func (n *Node) memberSet() *proto.MemberSet {
-	ms := &proto.MemberSet{Certs: n.certs(), Removals: n.removals()}
+	ms := &proto.MemberSet{Certs: n.certs(), Removals: n.removals(), Recordings: n.recordings(context.Background())}
 	n.fedMu.Lock()
 	defer n.fedMu.Unlock()
 	for _, s := range n.structures {

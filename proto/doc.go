@@ -136,11 +136,16 @@
 //	request:  member set
 //	response: status ‖ member set
 //	member set: list of certificate (bytes) ‖ list of structure record (bytes) ‖
-//	            list of removal (bytes)
+//	            list of removal (bytes) [‖ list of recording (bytes)]
 //
 // Certificates (MemberCert), structure records (StructureRecord) and
 // removals (Removal) are each signed and verify on their own; a removal
 // travels with the certificate that allowed it. At most MaxMembers of each.
+// The recordings (records of kind RecordRecording, recording.go: a spoken
+// text of the person's view recorded at a structure) come last, at most
+// MaxSetRecordings, and the list is left out when there are none; a node
+// keeps only those whose author is a current member. Known-answer file:
+// testdata/recording.hex.
 // Known-answer files: testdata/memberset.hex, testdata/removal.hex.
 // # /baluchon/block/1.0.0
 //

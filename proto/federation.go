@@ -29,7 +29,7 @@ const (
 	maxCID        = 128
 
 	maxJoinRequest    = InviteSecretSize
-	maxCertList       = 8 + MaxMembers*(MaxCertSize+4) + 8 + MaxMembers*(maxStructRecord+4) + 8 + MaxMembers*(MaxRemovalSize+4)
+	maxCertList       = 8 + MaxMembers*(MaxCertSize+4) + 8 + MaxMembers*(maxStructRecord+4) + 8 + MaxMembers*(MaxRemovalSize+4) + 8 + MaxSetRecordings*(MaxRecordSize+4)
 	maxSyncMessage    = 8 << 20
 	maxCardsRequest   = 32
 	maxCardsResponse  = 1 + 8 + MaxCards*maxCardRecord
@@ -72,6 +72,9 @@ type MemberSet struct {
 	Certs      []*MemberCert
 	Structures []*StructureRecord
 	Removals   []*Removal
+	// Recordings are recording records (RecordRecording), at most
+	// MaxSetRecordings; the list is left out when empty.
+	Recordings []*Record
 }
 
 func appendMemberSet(dst []byte, m *MemberSet) []byte {
@@ -84,7 +87,17 @@ func appendMemberSet(dst []byte, m *MemberSet) []byte {
 	for _, s := range ss {
 		dst = appendBytes(dst, s.Marshal())
 	}
-	return appendRemovals(dst, m.Removals)
+	dst = appendRemovals(dst, m.Removals)
+	if rs := m.Recordings; len(rs) > 0 {
+		if len(rs) > MaxSetRecordings {
+			rs = rs[:MaxSetRecordings]
+		}
+		dst = appendUvarint(dst, len(rs))
+		for _, r := range rs {
+			dst = appendBytes(dst, r.Marshal())
+		}
+	}
+	return dst
 }
 
 func (d *decoder) memberSet() *MemberSet {
@@ -103,6 +116,29 @@ func (d *decoder) memberSet() *MemberSet {
 		m.Structures = append(m.Structures, s)
 	}
 	m.Removals = d.removals()
+	if d.err != nil || len(d.b) == 0 {
+		return m
+	}
+	n = d.count(MaxSetRecordings)
+	if n == 0 {
+		d.fail(errors.New("member set: an empty list of recordings is left out"))
+		return nil
+	}
+	for range n {
+		b := d.bytes(MaxRecordSize)
+		if d.err != nil {
+			return nil
+		}
+		r, err := ParseRecord(b)
+		if err == nil && r.Kind != RecordRecording {
+			err = errors.New("not a recording")
+		}
+		if err != nil {
+			d.fail(fmt.Errorf("member set recording: %w", err))
+			return nil
+		}
+		m.Recordings = append(m.Recordings, r)
+	}
 	return m
 }
 

@@ -30,6 +30,7 @@ const (
 	RecordRecovery = 3 // payload: request id (bytes) ‖ requester's structure recipient (bytes) ‖ guardians (list of bytes)
 	RecordApproval = 4 // payload: request id (bytes) ‖ requester (bytes: peer id) ‖ share sealed to the requester (bytes)
 	RecordHead     = 5 // payload: the CID of a head the author wrote (binary CID, not length-prefixed)
+	// RecordRecording (6, recording.go): a spoken text of the person's view.
 )
 
 const (
@@ -100,7 +101,7 @@ func ParseRecord(b []byte) (*Record, error) {
 	if err := d.end(); err != nil {
 		return nil, fmt.Errorf("record: %w", err)
 	}
-	if r.Kind < RecordDeposit || r.Kind > RecordHead {
+	if r.Kind < RecordDeposit || r.Kind > RecordRecording {
 		return nil, errors.New("record: unknown kind")
 	}
 	if err := verify(r.Author, recordSigContext, r.unsigned(), r.Sig); err != nil {

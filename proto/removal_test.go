@@ -215,6 +215,8 @@ func FuzzDecodeMemberSet(f *testing.F) {
 	r, _ := SignRemoval(k, id, m, vectorTime)
 	f.Add(appendMemberSet(nil, &MemberSet{Certs: []*MemberCert{root, cert}, Structures: []*StructureRecord{st}, Removals: []*Removal{r}}))
 	f.Add(appendMemberSet(nil, &MemberSet{}))
+	rec, _ := SignRecording(k, &Recording{Lang: "ti", Key: "card_lost", MIME: "audio/ogg", Audio: []byte("OggS")}, vectorTime)
+	f.Add(appendMemberSet(nil, &MemberSet{Certs: []*MemberCert{root}, Recordings: []*Record{rec}}))
 	var v vault.VaultID
 	a, _ := SignRecord(k, RecordHead, v, vectorTime, []byte{1, 0x55, 0x12, 0x20})
 	f.Add(a.Marshal())

@@ -495,6 +495,9 @@ type cardData struct {
 	Text      string // the card text, only on the page right after it is made
 	Cards     bool
 	Replaced  bool
+	// ForPerson explains the card to the person in their language
+	// (person.go), with its audio.
+	ForPerson *personView
 }
 
 func (s *Server) registerPage(w http.ResponseWriter, r *http.Request) {
@@ -505,12 +508,13 @@ func (s *Server) registerPage(w http.ResponseWriter, r *http.Request) {
 
 type cardLang struct{ Code, Name string }
 
-// cardLangs are the languages a card's second side may be in.
+// cardLangs are the languages a card's second side may be in: those of
+// the person's view (person.go).
 func (s *Server) cardLangs(page string) []cardLang {
 	var out []cardLang
-	for _, c := range s.cats.langs {
+	for _, c := range s.person.cats.langs {
 		if c != defaultLang {
-			out = append(out, cardLang{Code: c, Name: s.cats.names[c]})
+			out = append(out, cardLang{Code: c, Name: s.person.cats.names[c]})
 		}
 	}
 	return out
@@ -518,7 +522,7 @@ func (s *Server) cardLangs(page string) []cardLang {
 
 func (s *Server) registerPost(w http.ResponseWriter, r *http.Request) {
 	second := r.PostFormValue("second")
-	if !slices.Contains(s.cats.langs, second) {
+	if !slices.Contains(s.person.cats.langs, second) {
 		second = ""
 	}
 	c, err := s.node.Register(r.Context(), node.CreateOptions{})
@@ -550,6 +554,7 @@ func (s *Server) cardPage(w http.ResponseWriter, r *http.Request, f *openFile) {
 	if f.fresh {
 		d.Text = f.card.String()
 	}
+	d.ForPerson = s.newPersonView(r, s.personLang(r, f.secondLang))
 	v.Data = d
 	s.render(w, r, http.StatusOK, "card", v)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"baluchon/cardprint"
 	"baluchon/node"
 	"baluchon/proto"
 	"baluchon/vault"
@@ -246,6 +247,11 @@ func (f *fakeNode) MaxDocumentBytes() int64 { return f.max }
 
 // fakeCards writes a stand-in PDF and reads "photos" holding the card text.
 type fakeCards struct{}
+
+func (fakeCards) PapersPDF(w io.Writer, p cardprint.Papers) error {
+	_, err := fmt.Fprintf(w, "%%PDF-1.4 papers of %d documents (%s)\n", len(p.Docs), p.Lang)
+	return err
+}
 
 func (fakeCards) CardPDF(w io.Writer, card *vault.Card, structureName, secondLang string) error {
 	_, err := fmt.Fprintf(w, "%%PDF-1.4 card of %s (%s)\n", structureName, secondLang)

@@ -29,6 +29,7 @@ type followedListData struct {
 	Query    string
 	Results  []followedView
 	Searched bool
+	Expiring int // people followed with a document ending this month (reminders.go)
 }
 
 // followedView is a followed person with their birth date as a date.
@@ -55,6 +56,7 @@ func (s *Server) followedPage(w http.ResponseWriter, r *http.Request) {
 	for _, p := range people {
 		d.Results = append(d.Results, viewFollowed(p))
 	}
+	d.Expiring = s.expiringFollowed(r.Context())
 	v.Data = d
 	s.render(w, r, http.StatusOK, "followed", v)
 }

@@ -34,10 +34,10 @@ type catalogs struct {
 	dirs   map[string]string
 }
 
-func loadCatalogs(fsys fs.FS) (*catalogs, error) {
+func loadCatalogs(fsys fs.FS, dir string) (*catalogs, error) {
 	b := i18n.NewBundle(language.French)
 	b.RegisterUnmarshalFunc("json", json.Unmarshal)
-	files, err := fs.Glob(fsys, "locales/*.json")
+	files, err := fs.Glob(fsys, path.Join(dir, "*.json"))
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ import (
 // TestCatalogsComplete: every catalog has every message of the default
 // one, and every plural form its language needs.
 func TestCatalogsComplete(t *testing.T) {
-	cats, err := loadCatalogs(localeFS)
+	cats, err := loadCatalogs(localeFS, "locales")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func textOf(body string) string { return tags.ReplaceAllString(body, " ") }
 
 func TestLanguagesAreFiles(t *testing.T) {
 	files, _ := fs.Glob(localeFS, "locales/*.json")
-	cats, _ := loadCatalogs(localeFS)
+	cats, _ := loadCatalogs(localeFS, "locales")
 	var want []string
 	for _, f := range files {
 		want = append(want, strings.TrimSuffix(path.Base(f), ".json"))

@@ -62,6 +62,12 @@ type Config struct {
 	// Reachable lists the node's addresses, for the diagnostic report;
 	// nil: not reported.
 	Reachable func() []string
+	// Recordings keeps the spoken texts recorded by a structure's
+	// interpreter (person.go); nil: only the embedded audio is played.
+	Recordings Recordings
+	// KioskTimeout is how long a kiosk shows a person's papers before it
+	// forgets the card; 0: KioskTimeout.
+	KioskTimeout time.Duration
 	// Logger logs what goes wrong (never a card text); nil: discarded.
 	Logger *slog.Logger
 	// Now is the clock; nil: time.Now.
@@ -82,6 +88,7 @@ type Server struct {
 	scans    *scanFolder
 	sessions *scs.SessionManager
 	cats     *catalogs
+	person   *personSite // the person's view (person.go)
 	pages    map[string]*template.Template
 	handler  http.Handler
 	strict   bool // tests: a missing message fails the page
@@ -112,7 +119,13 @@ func New(cfg Config) (*Server, error) {
 	s.av = newAntivirus(cfg.ClamAV, cfg.Home)
 	s.scans = newScanFolder(cfg.Home, cfg.ScansFolder)
 	s.started = &startedRecoveries{path: filepath.Join(cfg.Home, RecoveriesFile)}
-	if s.cats, err = loadCatalogs(localeFS); err != nil {
+	if s.cats, err = loadCatalogs(localeFS, "locales"); err != nil {
+		return nil, err
+	}
+	if cfg.KioskTimeout <= 0 {
+		cfg.KioskTimeout = KioskTimeout
+	}
+	if s.person, err = newPersonSite(cfg.KioskTimeout); err != nil {
 		return nil, err
 	}
 	if s.pages, err = parsePages(); err != nil {
@@ -139,6 +152,7 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Close() error {
 	s.stopOnce.Do(func() { close(s.stop) })
 	s.files.clear()
+	s.person.kiosk.clear()
 	return nil
 }
 
@@ -161,7 +175,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // contentSecurityPolicy is the policy of every answer: no inline script,
 // nothing from another site, never framed.
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; " +
-	"media-src 'self' blob:; worker-src 'self'; connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+	"media-src 'self' blob:; font-src 'self'; worker-src 'self'; connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 // previewPolicy is the policy of a document shown in the page's frame.
 const previewPolicy = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
@@ -175,7 +189,7 @@ func secure(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+		h.Set("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
 		if !strings.HasPrefix(r.URL.Path, "/assets/") {
 			h.Set("Cache-Control", "no-store")
 		}
@@ -276,6 +290,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /file/delegations", s.withFile(s.delegationsPage))
 	mux.HandleFunc("POST /file/delegations", s.withFile(s.delegatePost))
 	mux.HandleFunc("POST /file/delegations/{id}/revoke", s.withFile(s.revokePost))
+
+	s.personRoutes(mux)
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

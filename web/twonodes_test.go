@@ -165,7 +165,7 @@ func TestTwoNodes(t *testing.T) {
 }
 
 func TestStructureNameInWords(t *testing.T) {
-	cats, _ := loadCatalogs(localeFS)
+	cats, _ := loadCatalogs(localeFS, "locales")
 	l := cats.localizer("fr", true)
 	for in, want := range map[string]string{
 		"CCAS de Lyon": "CCAS de Lyon",

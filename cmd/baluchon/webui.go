@@ -43,7 +43,7 @@ func startUI(ctx context.Context, e *env, n *node.Node, addr string, asked bool,
 		// on the network, whoever comes first must not become the admin
 		code = web.NewSetupCode()
 	}
-	s, err := web.New(web.Config{Node: n, Cards: cardprint.Printer{}, Home: e.home, TLS: l.TLS, Fingerprint: l.Fingerprint, Hosts: l.Hosts, SetupCode: code, ClamAV: uo.clamAV, ScansFolder: uo.scans, Logger: log,
+	s, err := web.New(web.Config{Node: n, Cards: cardprint.Printer{}, Recordings: n, Home: e.home, TLS: l.TLS, Fingerprint: l.Fingerprint, Hosts: l.Hosts, SetupCode: code, ClamAV: uo.clamAV, ScansFolder: uo.scans, Logger: log,
 		Version: currentVersion().String(), Reachable: func() []string { return multiaddrStrings(n.Addrs()) }})
 	if err != nil {
 		l.Close()
