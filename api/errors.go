@@ -102,7 +102,7 @@ func (s *server) errorCode(err error) (int, string) {
 		return http.StatusBadRequest, CodeBadCode
 	case errors.Is(err, node.ErrInvitation):
 		return http.StatusForbidden, CodeInvitation
-	case errors.As(err, &ie):
+	case errors.As(err, &ie), errors.As(err, new(*node.HaveError)):
 		return http.StatusUnprocessableEntity, CodeBadImport
 	case errors.As(err, &cte):
 		return http.StatusBadRequest, CodeBadCard
