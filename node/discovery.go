@@ -75,7 +75,7 @@ func (n *Node) shareableAddrs() []ma.Multiaddr {
 	if len(lan) > proto.MaxCodeAddrs {
 		lan = lan[:proto.MaxCodeAddrs]
 	}
-	return lan
+	return withBluetooth(lan, n.host.Addrs())
 }
 
 // PairingCode returns the code that lets another node connect to this one
