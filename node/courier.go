@@ -194,6 +194,10 @@ func ReadHave(r io.Reader) (*Have, error) {
 	return h, nil
 }
 
+// ErrNothingInCommon says that this node keeps none of the vaults a have
+// file names.
+var ErrNothingInCommon = errors.New("this node keeps none of the vaults the have file names: give the card of a person whose vault the other node should get")
+
 // PlanExportDelta plans the export of what the node of have lacks: of the
 // vault of card (and the vaults it replaced), or, when card is nil, of
 // the vaults named in have that this node keeps.
@@ -208,6 +212,9 @@ func (n *Node) PlanExportDelta(ctx context.Context, have *Have, card *vault.Card
 			if front, ferr := n.frontier(ctx, hv.Vault); ferr == nil && len(front) > 0 && !slices.Contains(vs, hv.Vault) {
 				vs = append(vs, hv.Vault)
 			}
+		}
+		if len(vs) == 0 {
+			return nil, ErrNothingInCommon
 		}
 		func() {
 			defer n.opHold()()
