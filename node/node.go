@@ -189,8 +189,8 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		n.cfg.MDNS = opts.MDNS
 	}
 	// mDNS only makes sense, and only talks to the network, when the node
-	// listens beyond loopback.
-	if *n.cfg.MDNS && !loopbackOnly(n.host.Addrs()) {
+	// listens beyond loopback (on a link there now, or to come: links.go).
+	if *n.cfg.MDNS && !loopbackOnly(n.host.Network().ListenAddresses()) {
 		if err := n.startMDNS(); err != nil {
 			return nil, fmt.Errorf("start local network discovery (mDNS): %w", err)
 		}

@@ -144,3 +144,33 @@ func TestNSWeakLink(t *testing.T) {
 		}
 	}
 }
+
+// TestNSPANLater: two nodes start with no network at all; a Bluetooth PAN
+// (a new interface, bnep0, 2 Mbit/s and 20 ms each way) comes up between
+// them later, as when a laptop joins a Raspberry Pi's PAN or a phone's
+// tethering: the nodes find each other by mDNS on it, with no address
+// typed and no restart, and a card made at one opens at the other.
+func TestNSPANLater(t *testing.T) {
+	t.Parallel()
+	ns := NewNS(t, NSOptions{N: 2})
+	for i := range 2 {
+		ns.NoLink(i)
+		ns.MustRun(i, "init")
+		ns.Start(i)
+	}
+	time.Sleep(3 * time.Second)
+	if out := ns.MustRun(1, "peers"); strings.Contains(out, "/p2p/") {
+		t.Fatalf("host 1 has a peer with no network at all:\n%s", out)
+	}
+	link := ns.PANLink(Shaping{Rate: 2_000_000, Delay: 20 * time.Millisecond})
+	up := time.Now()
+	waitFor(t, ns, 1, 60*time.Second, ns.PeerID(0), "peers")
+	t.Logf("mDNS on the new PAN link: B found A %v after the link came up", time.Since(up).Round(100*time.Millisecond))
+
+	dir := t.TempDir()
+	card := filepath.Join(dir, "card.txt")
+	ns.MustRun(0, "card", "new", "--out", card)
+	id := nsAdd(t, ns, 0, card, "Récépissé", "recepisse.txt", "Récépissé de demande d'asile n° 7512345678")
+	waitFor(t, ns, 1, 60*time.Second, id, "ls", "--card", card)
+	t.Logf("link: %+v", link.Stats())
+}

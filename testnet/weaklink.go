@@ -82,7 +82,7 @@ func (ns *NS) WeakLink(s Shaping) *WeakLink {
 	if _, err := os.Stat("/dev/net/tun"); err != nil {
 		ns.tb.Skipf("testnet: a weak link needs tc netem (kernel module sch_netem) or TAP devices (/dev/net/tun), and this machine has neither: %v", err)
 	}
-	if err := wl.userSpace(); err != nil {
+	if err := wl.userSpace(weakTAP); err != nil {
 		ns.tb.Fatalf("testnet: no tc netem here, and the user-space link failed: %v", err)
 	}
 	wl.Via = "user-space link (this kernel has no sch_netem)"
@@ -137,11 +137,47 @@ func (wl *WeakLink) Stats() [2]LinkStats {
 	return wl.stats
 }
 
-// userSpace moves both hosts' addresses to TAP devices and carries the
-// frames between them.
-func (wl *WeakLink) userSpace() error {
+// PANLink joins the two hosts of ns (N must be 2) by a new link, shaped,
+// such as a Bluetooth PAN or a phone's tethering makes when it connects:
+// a new Ethernet-like interface, named bnep0 as Linux names a PAN's, that
+// appears in each host's namespace (possibly while its node runs) and
+// takes the host's address. Call NoLink first for hosts that must have no
+// link before.
+func (ns *NS) PANLink(s Shaping) *WeakLink {
+	ns.tb.Helper()
+	if len(ns.hosts) != 2 {
+		ns.tb.Fatalf("testnet: PANLink needs an NS of 2 hosts, this one has %d", len(ns.hosts))
+	}
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		ns.tb.Skipf("testnet: a PAN link is made of TAP devices, and this machine has no /dev/net/tun: %v", err)
+	}
+	wl := &WeakLink{ns: ns, shape: s, Via: "user-space link"}
+	if err := wl.userSpace("bnep0"); err != nil {
+		ns.tb.Fatalf("testnet: make the PAN link: %v", err)
+	}
+	return wl
+}
+
+// NoLink takes host i off the bridge before its node starts: eth0 down,
+// without its address. The host then has no network at all.
+func (ns *NS) NoLink(i int) {
+	ns.tb.Helper()
+	h := ns.host(i)
+	for _, args := range [][]string{
+		{"-n", h.netns, "addr", "flush", "dev", "eth0"},
+		{"-n", h.netns, "link", "set", "eth0", "down"},
+	} {
+		if err := ip(args...); err != nil {
+			ns.tb.Fatalf("testnet: unplug host %d: %v", i, err)
+		}
+	}
+}
+
+// userSpace moves both hosts' addresses to TAP devices named name and
+// carries the frames between them.
+func (wl *WeakLink) userSpace(name string) error {
 	for i, h := range wl.ns.hosts {
-		tap, err := openTAP(h.netns, weakTAP)
+		tap, err := openTAP(h.netns, name)
 		if err != nil {
 			wl.close()
 			return err
@@ -150,8 +186,8 @@ func (wl *WeakLink) userSpace() error {
 		for _, args := range [][]string{
 			{"-n", h.netns, "addr", "flush", "dev", "eth0"},
 			{"-n", h.netns, "link", "set", "eth0", "down"},
-			{"-n", h.netns, "addr", "add", wl.ns.IP(i) + "/24", "dev", weakTAP},
-			{"-n", h.netns, "link", "set", weakTAP, "up"},
+			{"-n", h.netns, "addr", "add", wl.ns.IP(i) + "/24", "dev", name},
+			{"-n", h.netns, "link", "set", name, "up"},
 		} {
 			if err := ip(args...); err != nil {
 				wl.close()
