@@ -55,6 +55,8 @@
 //	sync.go         syncing vaults with members; Status
 //	holders.go      which members hold which vault, proved by a block
 //	discovery.go    mDNS on the local network; pairing codes
+//	links.go        mDNS follows the network links that come and go (a
+//	                Bluetooth PAN, tethering)
 //	bluetooth.go    the RFCOMM transport when the machine has an adapter;
 //	                Bluetooth addresses in codes
 //	transfers.go    block counts of bitswap (a resumed transfer fetches no
