@@ -3,6 +3,7 @@
 package testnet
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -73,9 +74,10 @@ func TestNSWeakLink(t *testing.T) {
 	}
 	_, _, _, usedA := nsTransfers(t, ns, 0)
 
-	// B is shown the card: it opens (and keeps) the vault. Its 'ls'
-	// runs until it succeeds; an attempt cut short by the cut fails and
-	// the next one goes on from what came.
+	// B is shown the card: it opens (and keeps) the vault. 'ls' waits
+	// (up to 6 minutes, not Run's 2: the transfer itself takes about 2)
+	// and is run again if it fails; an attempt that failed leaves what
+	// came in B's store, and the next one goes on from there.
 	type attempt struct {
 		err  error
 		took time.Duration
@@ -86,7 +88,9 @@ func TestNSWeakLink(t *testing.T) {
 		var tries []attempt
 		for time.Since(openStart) < 6*time.Minute {
 			s := time.Now()
-			_, stderr, err := ns.Run(1, "ls", "--card", card)
+			ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute-time.Since(openStart))
+			_, stderr, err := ns.run(ctx, 1, "ls", "--card", card)
+			cancel()
 			if err != nil {
 				err = fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr))
 			}
