@@ -1,6 +1,9 @@
 package node
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/libp2p/go-libp2p"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -23,7 +26,11 @@ import (
 // otherwise it does nothing.
 func bluetoothOption(cfg *Config) libp2p.Option {
 	return func(c *libp2p.Config) error {
+		asked := listensOnBluetooth(cfg.Listen)
 		if cfg.Bluetooth != nil && !*cfg.Bluetooth {
+			if asked {
+				return errors.New("a listen address is a Bluetooth one, but \"bluetooth\" is false in config.json")
+			}
 			return nil
 		}
 		s := cfg.bluetooth
@@ -31,14 +38,23 @@ func bluetoothOption(cfg *Config) libp2p.Option {
 			s = rfcomm.System()
 		}
 		if s == nil {
+			if asked {
+				return errors.New("a listen address is a Bluetooth one, but baluchon speaks Bluetooth on Linux only (join by a Bluetooth network instead: docs/bluetooth.md)")
+			}
 			return nil
 		}
-		bd, ok, _ := s.Adapter()
+		bd, ok, err := s.Adapter()
 		if !ok {
+			if asked {
+				if err == nil {
+					err = errors.New("no adapter is powered on (bluetoothctl power on)")
+				}
+				return fmt.Errorf("a listen address is a Bluetooth one, but this machine cannot listen on Bluetooth: %w", err)
+			}
 			return nil
 		}
 		opts := []libp2p.Option{libp2p.Transport(rfcomm.New(s))}
-		if !listensOnBluetooth(cfg.Listen) {
+		if !asked {
 			a, err := proto.BluetoothMultiaddr(bd, rfcomm.DefaultChannel)
 			if err != nil {
 				return err

@@ -233,3 +233,23 @@ func TestBluetoothRealAdapter(t *testing.T) {
 		t.Fatalf("echo: %q, %v", got, err)
 	}
 }
+
+// TestBluetoothListenWithoutAdapter: a Bluetooth listen address on a
+// machine that cannot listen on Bluetooth is a clear error at start.
+func TestBluetoothListenWithoutAdapter(t *testing.T) {
+	off := false
+	home := filepath.Join(t.TempDir(), "n")
+	cfg := node.Config{Listen: []string{"/bt/B8:27:EB:00:00:09/rfcomm/25"}, MDNS: &off, Bluetooth: &off}
+	if err := node.Init(home, node.InitOptions{Config: &cfg, Identity: Identity(t.Name(), 0)}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.Start(context.Background(), node.Options{Home: home})
+	if err == nil {
+		n.Close()
+		t.Fatal("a node with Bluetooth off started with a Bluetooth listen address")
+	}
+	if !strings.Contains(err.Error(), "Bluetooth") {
+		t.Fatalf("the error does not say Bluetooth: %v", err)
+	}
+	t.Log(err)
+}
