@@ -31,4 +31,5 @@
 //	deposits.go     /v1/vaults/{vault}/deposit, /v1/vaults/{vault}/pending
 //	federation.go   /v1/federation…
 //	usb.go          /v1/export, /v1/import (CAR files)
+//	courier.go      /v1/have, /v1/export/delta (what another node lacks)
 package api

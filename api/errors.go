@@ -24,6 +24,7 @@ const (
 	CodeBadAddr          = "bad_addr"
 	CodeUnreachable      = "unreachable"
 	CodeBadImport        = "bad_import"
+	CodeBadHave          = "bad_have" // a have file that cannot be used (courier.go)
 	CodeBadCode          = "bad_code"
 	CodeInvitation       = "invitation"
 	CodeCardReplaced     = "card_replaced"
@@ -104,6 +105,8 @@ func (s *server) errorCode(err error) (int, string) {
 		return http.StatusForbidden, CodeInvitation
 	case errors.As(err, &ie):
 		return http.StatusUnprocessableEntity, CodeBadImport
+	case errors.As(err, new(*node.HaveError)), errors.Is(err, node.ErrNothingInCommon):
+		return http.StatusUnprocessableEntity, CodeBadHave
 	case errors.As(err, &cte):
 		return http.StatusBadRequest, CodeBadCard
 	case errors.Is(err, node.ErrUnknownCard):

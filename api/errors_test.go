@@ -28,6 +28,8 @@ func TestErrorCodes(t *testing.T) {
 		{node.ErrRequesterMismatch, http.StatusForbidden, CodeRefused},
 		{node.ErrCannotRemove, http.StatusForbidden, CodeRefused},
 		{node.ErrNotMember, http.StatusForbidden, CodeRefused},
+		{&node.HaveError{}, http.StatusUnprocessableEntity, CodeBadHave},
+		{node.ErrNothingInCommon, http.StatusUnprocessableEntity, CodeBadHave},
 		{&proto.CodeError{Msg: "bad code"}, http.StatusBadRequest, CodeBadCode},
 		{node.ErrInvitation, http.StatusForbidden, CodeInvitation},
 		{&node.ImportError{Err: errors.New("truncated")}, http.StatusUnprocessableEntity, CodeBadImport},

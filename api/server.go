@@ -140,6 +140,7 @@ func newHandler(n Node, token string, log *slog.Logger) http.Handler {
 	s.depositRoutes(mux)
 	s.federationRoutes(mux)
 	s.usbRoutes(mux)
+	s.courierRoutes(mux)
 	return auth(token, mux)
 }
 

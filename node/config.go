@@ -11,6 +11,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"baluchon/internal/atomicfile"
+	"baluchon/internal/rfcomm"
 )
 
 // Config is a node's settings, kept in HOME/config.json. Zero fields take
@@ -37,6 +38,13 @@ type Config struct {
 	// MDNS, when false, stops the node from announcing itself and looking
 	// for other nodes on the local network. Default: true.
 	MDNS *bool `json:"mdns,omitempty"`
+	// Bluetooth, when false, keeps the node off Bluetooth. Default: true,
+	// the node listens on RFCOMM (channel 25) when the machine has a
+	// Bluetooth adapter, Linux only (node/bluetooth.go).
+	Bluetooth *bool `json:"bluetooth,omitempty"`
+	// bluetooth, when not nil, replaces the machine's Bluetooth sockets
+	// (Options.Bluetooth).
+	bluetooth rfcomm.Sockets
 	// Replicas is how many structures of the federation keep each vault.
 	// Default: 2.
 	Replicas int `json:"replicas,omitempty"`

@@ -7,7 +7,6 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
@@ -19,13 +18,14 @@ import (
 const mdnsService = "_baluchon._udp"
 
 // startMDNS announces the node on the local network and connects to the
-// baluchon nodes it finds there.
+// baluchon nodes it finds there; it follows the links that come and go
+// (links.go).
 func (n *Node) startMDNS() error {
-	svc := mdns.NewMdnsService(n.host, mdnsService, mdnsNotifee{n})
-	if err := svc.Start(); err != nil {
+	w, err := n.watchLinks()
+	if err != nil {
 		return err
 	}
-	n.mdns = svc
+	n.mdns = w
 	return nil
 }
 
@@ -75,7 +75,7 @@ func (n *Node) shareableAddrs() []ma.Multiaddr {
 	if len(lan) > proto.MaxCodeAddrs {
 		lan = lan[:proto.MaxCodeAddrs]
 	}
-	return lan
+	return withBluetooth(lan, n.host.Addrs())
 }
 
 // PairingCode returns the code that lets another node connect to this one

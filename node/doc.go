@@ -51,6 +51,8 @@
 //	rekey.go        re-keying and re-encrypting documents for a rotation
 //	rotatetrash.go  the trash a rotation carries to the new vault
 //	car.go          export and import of CAR files (USB sticks)
+//	courier.go      have files and delta exports: only what another node
+//	                lacks (Have, WriteHave, ReadHave, PlanExportDelta)
 //	federation.go   the federation: Invite, JoinFederation, members
 //	removal.go      taking a member out of the federation
 //	structure.go    structure keys and names of the members
@@ -61,4 +63,10 @@
 //	sync.go         syncing vaults with members; Status
 //	holders.go      which members hold which vault, proved by a block
 //	discovery.go    mDNS on the local network; pairing codes
+//	links.go        mDNS follows the network links that come and go (a
+//	                Bluetooth PAN, tethering)
+//	bluetooth.go    the RFCOMM transport when the machine has an adapter;
+//	                Bluetooth addresses in codes
+//	transfers.go    block counts of bitswap (a resumed transfer fetches no
+//	                block twice)
 package node

@@ -32,6 +32,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
+	"baluchon/internal/rfcomm"
 	"baluchon/proto"
 )
 
@@ -54,6 +55,9 @@ type Options struct {
 	// protected (see keyfile.go); it is called at most once, and only
 	// then. Nil: a protected key gives ErrKeyLocked.
 	KeyPassphrase func() (string, error)
+	// Bluetooth, when not nil, replaces the machine's Bluetooth sockets
+	// (tests give an rfcomm.StandIn adapter).
+	Bluetooth rfcomm.Sockets
 }
 
 // Node is one structure's running program: libp2p host, encrypted block
@@ -167,6 +171,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if n.store, err = openStore(opts.Home); err != nil {
 		return nil, err
 	}
+	n.cfg.bluetooth = opts.Bluetooth
 	if n.host, err = newHost(n.key, &n.cfg); err != nil {
 		return nil, err
 	}
@@ -191,8 +196,8 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		n.cfg.MDNS = opts.MDNS
 	}
 	// mDNS only makes sense, and only talks to the network, when the node
-	// listens beyond loopback.
-	if *n.cfg.MDNS && !loopbackOnly(n.host.Addrs()) {
+	// listens beyond loopback (on a link there now, or to come: links.go).
+	if *n.cfg.MDNS && !loopbackOnly(n.host.Network().ListenAddresses()) {
 		if err := n.startMDNS(); err != nil {
 			return nil, fmt.Errorf("start local network discovery (mDNS): %w", err)
 		}
@@ -230,6 +235,7 @@ func newHost(key crypto.PrivKey, cfg *Config) (host.Host, error) {
 		libp2p.ConnectionManager(cm),
 		libp2p.DisableMetrics(),
 		libp2p.UserAgent("baluchon"),
+		bluetoothOption(cfg),
 	)
 	if err != nil {
 		rm.Close()
@@ -477,10 +483,10 @@ func (n *Node) goRun(f func(ctx context.Context)) {
 	}()
 }
 
-// loopbackOnly reports whether every address is a loopback one.
+// loopbackOnly reports whether every IP address is a loopback one.
 func loopbackOnly(addrs []ma.Multiaddr) bool {
 	for _, a := range addrs {
-		if !manet.IsIPLoopback(a) {
+		if _, err := manet.ToIP(a); err == nil && !manet.IsIPLoopback(a) {
 			return false
 		}
 	}

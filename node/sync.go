@@ -445,6 +445,10 @@ type Status struct {
 	// Holdings is how many (vault, member) holdings this node counts:
 	// each shown by a block the member served (see holders.go).
 	Holdings int `json:"holdings"`
+
+	// Transfers counts the blocks received since the node started
+	// (transfers.go).
+	Transfers TransferStats `json:"transfers"`
 }
 
 // Status reports, for each vault this node keeps, how many structures are
@@ -455,7 +459,7 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 	n.fedMu.Lock()
 	structures := len(n.structures)
 	n.fedMu.Unlock()
-	st := &Status{Peer: n.ID().String(), Federation: fed.String(), Members: len(members), Structures: structures, Connected: len(n.host.Network().Peers()), UsedBytes: used, QuotaBytes: n.cfg.MaxStorageBytes, Vaults: []VaultStatus{}}
+	st := &Status{Peer: n.ID().String(), Federation: fed.String(), Members: len(members), Structures: structures, Connected: len(n.host.Network().Peers()), UsedBytes: used, QuotaBytes: n.cfg.MaxStorageBytes, Vaults: []VaultStatus{}, Transfers: n.TransferStats()}
 	if fed == "" {
 		st.Federation = ""
 	}

@@ -26,13 +26,19 @@ import (
 //
 // An address is a type byte (1 IPv4/TCP, 2 IPv4/UDP/QUIC-v1, 3 IPv6/TCP,
 // 4 IPv6/UDP/QUIC-v1) ‖ the IP (4 or 16 bytes) ‖ the port (2 bytes, big
-// endian). At most MaxCodeAddrs addresses.
+// endian), or type 5 (Bluetooth RFCOMM, multiaddr.go) ‖ the adapter's
+// address (6 bytes, as printed) ‖ the channel (1 byte). At most
+// MaxCodeAddrs addresses. Codes without type 5 are those of earlier
+// versions, byte for byte; an earlier version refuses a code with one.
 
 // Code kinds.
 const (
 	KindPairing    = 1
 	KindInvitation = 2
 )
+
+// codeAddrBluetooth is the type byte of a Bluetooth RFCOMM address.
+const codeAddrBluetooth = 5
 
 // MaxCodeAddrs is the most addresses a code carries.
 const MaxCodeAddrs = 6
@@ -111,6 +117,9 @@ func (c *Code) payload() ([]byte, error) {
 }
 
 func encodeCodeAddr(a ma.Multiaddr) ([]byte, bool) {
+	if bd, ch, ok := SplitBluetoothMultiaddr(a); ok {
+		return append(append([]byte{codeAddrBluetooth}, bd[:]...), ch), true
+	}
 	var ipS, portS string
 	var quic, tcp bool
 	ma.ForEach(a, func(c ma.Component) bool {
@@ -226,6 +235,18 @@ func decodeCodePayload(b []byte) (*Code, error) {
 	}
 	for range n {
 		typ := d.byte()
+		if typ == codeAddrBluetooth {
+			bd, ch := d.fixed(6), d.byte()
+			if d.err != nil {
+				return nil, bad
+			}
+			a, err := BluetoothMultiaddr([6]byte(bd), ch)
+			if err != nil {
+				return nil, bad
+			}
+			c.Addrs = append(c.Addrs, a)
+			continue
+		}
 		var ipLen int
 		var proto string
 		switch typ {

@@ -147,6 +147,15 @@
 // keeps only those whose author is a current member. Known-answer file:
 // testdata/recording.hex.
 // Known-answer files: testdata/memberset.hex, testdata/removal.hex.
+// # Addresses
+//
+// Nodes are reached at libp2p multiaddrs: TCP and QUIC over IP, and, over
+// Bluetooth Classic, /bt/<adapter address>/rfcomm/<channel>, two
+// multiaddr protocols of baluchon's own that this package registers with
+// go-multiaddr (multiaddr.go; codes 0x3b7400 and 0x3b7401, from the
+// multicodec private-use range). Pairing and invitation codes carry such
+// addresses in a compact form (codes.go: type 5).
+//
 // # /baluchon/block/1.0.0
 //
 // Members only: show that the responder holds a block, so that a member

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	ma "github.com/multiformats/go-multiaddr"
 	mh "github.com/multiformats/go-multihash"
 
 	"baluchon/vault"
@@ -126,6 +127,9 @@ func FuzzParseCode(f *testing.F) {
 		f.Add(testCode(f, k).String())
 	}
 	f.Add("abc-def")
+	bt := testCode(f, KindPairing)
+	bt.Addrs = append(bt.Addrs, ma.StringCast("/bt/B8:27:EB:12:34:56/rfcomm/25"))
+	f.Add(bt.String())
 	f.Fuzz(func(t *testing.T, text string) {
 		c, err := ParseCode(text)
 		if err != nil {

@@ -85,6 +85,8 @@ Zone blanche (USB stick):
   export --card FILE -o vault.car     write one person's vault (encrypted) to a file
   export --all -o node.car            write everything this node keeps
   import FILE.car                     take in a file written by export (checked block by block)
+  have -o have.json                   list what this node keeps, for a courier to carry
+  export --have have.json -o d.car    write only what the node of have.json lacks
 
 Backups (everything the node keeps, encrypted, to a folder or USB stick):
   backup setup --to FOLDER [--keep N] [--recipient age1…]
@@ -138,6 +140,7 @@ var commands = map[string]command{
 	"get":         cmdGet,
 	"export":      cmdExport,
 	"import":      cmdImport,
+	"have":        cmdHave,
 	"pair":        cmdPair,
 	"federation":  cmdFederation,
 	"status":      cmdStatus,

@@ -13,9 +13,13 @@ func cmdExport(e *env, args []string) error {
 	card := cardFlag(f)
 	all := f.Bool("all", false, "export every vault this node keeps")
 	out := f.String("o", "", "the CAR file to write")
+	have := f.String("have", "", "only what the node that wrote this file (baluchon have) lacks")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
+	}
+	if *have != "" {
+		return exportDelta(e, *have, *card, *all, *out, pos)
 	}
 	if len(pos) != 0 || *out == "" || (*all == (*card != "" || os.Getenv("BALUCHON_CARD") != "")) {
 		return usagef("export takes --card FILE (one person's vault) or --all (everything this node keeps), and -o FILE.car")
