@@ -38,6 +38,11 @@ func TestHelpEveryCommand(t *testing.T) {
 		}
 	}
 	walk(root, nil)
+	for name := range commands {
+		if _, ok := help[name]; !ok {
+			t.Errorf("command %q has no line in help (cli.go): its --help would say nothing of what it does", name)
+		}
+	}
 	if n < len(commands) {
 		t.Fatalf("checked %d commands, want at least %d", n, len(commands))
 	}
