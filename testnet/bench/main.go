@@ -553,4 +553,3 @@ func runNode(home string) error {
 	s.Close()
 	return errors.Join(n.Close())
 }
-
