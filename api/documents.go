@@ -17,6 +17,10 @@ import (
 // Routes of the documents of a vault opened by its card:
 //
 //	POST /v1/docs?title=&category=&name=&mime=   (card) body: the document → DocInfo
+//	POST /v1/docs/batch      (card) body: multipart/form-data, for each
+//	                         document a part "meta" (JSON BatchMeta) then
+//	                         a part "doc" (its bytes) → []DocInfo; one
+//	                         vault state for all, nothing stored if one fails
 //	GET  /v1/docs            (card) → ListInfo
 //	GET  /v1/docs/{id}[?raw=1] (card) → the document (plaintext, or age ciphertext)
 //	POST /v1/open            (card) opens the vault, fetching it if this node
@@ -25,6 +29,7 @@ import (
 //	                         {"vault": ID, "docs": N} or {"code": …, "error": …}
 func (s *server) documentRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/docs", s.withCard(s.add))
+	mux.HandleFunc("POST /v1/docs/batch", s.withCard(s.addBatch))
 	mux.HandleFunc("GET /v1/docs", s.withCard(s.list))
 	mux.HandleFunc("GET /v1/docs/{id}", s.withCard(s.get))
 	mux.HandleFunc("POST /v1/open", s.withCard(s.open))
