@@ -349,9 +349,18 @@ func (n *Node) PinnedFiles(ctx context.Context) []cid.Cid {
 			if err != nil {
 				continue
 			}
-			if pn, ok := nd.(*merkledag.ProtoNode); ok && string(pn.Data()) == manifestTag {
+			if pn, ok := nd.(*merkledag.ProtoNode); ok && isManifestRoot(pn.Data()) {
 				for _, l := range pn.Links() {
 					out = append(out, l.Cid)
+					if l.Name != linkPage {
+						continue
+					}
+					// A page node of a paged state: its page and documents.
+					if pg, err := n.dag.Get(ctx, l.Cid); err == nil {
+						for _, pl := range pg.Links() {
+							out = append(out, pl.Cid)
+						}
+					}
 				}
 			}
 		}

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -30,6 +29,9 @@ type session struct {
 	// deposits are the documents deposited without the card that this
 	// session took into the manifest.
 	deposits []vault.Entry
+	// paged is the paged state loaded (one head of version 2), whose
+	// unchanged pages the next commit reuses; nil otherwise.
+	paged *pagedState
 }
 
 // CardReplacedError says that a card was replaced (or revoked after a
@@ -299,10 +301,14 @@ func (n *Node) load(ctx context.Context, s *session) error {
 	if public.MovedTo != nil {
 		return &MovedError{To: *public.MovedTo}
 	}
+	s.paged = nil
 	for i, h := range front {
-		m, err := n.readManifest(ctx, s.keys, roots[i].body)
+		m, ps, err := n.readState(ctx, s.keys, roots[i], nil)
 		if err != nil {
 			return fmt.Errorf("read vault state %d: %w", h.Seq, err)
+		}
+		if len(front) == 1 {
+			s.paged = ps
 		}
 		merged = vault.Merge(merged, m)
 	}
@@ -331,26 +337,15 @@ func (n *Node) commit(ctx context.Context, s *session, m *vault.Manifest) error 
 		s.public = s.keys.NewPublicState()
 	}
 	n.purgeTrash(m)
-	var buf bytes.Buffer
-	if err := m.Encrypt(&buf, s.keys.Recipient()); err != nil {
-		return fmt.Errorf("encrypt manifest: %w", err)
+	root := &stateRoot{grants: map[peer.ID]ipld.Node{}, shares: map[peer.ID]ipld.Node{}, paged: true}
+	body, pages, paged, err := n.writePages(ctx, s, m)
+	if err != nil {
+		return err
 	}
-	root := &stateRoot{grants: map[peer.ID]ipld.Node{}, shares: map[peer.ID]ipld.Node{}}
-	var err error
-	if root.body, err = n.addStream(&buf); err != nil {
-		return fmt.Errorf("store manifest: %w", err)
-	}
+	root.body, root.pages = body, pages
 	if root.public, err = n.putRawNode(ctx, s.public.Marshal()); err != nil {
 		return err
 	}
-	for _, e := range m.Entries() {
-		nd, err := n.dag.Get(ctx, e.CID)
-		if err != nil {
-			return fmt.Errorf("document %s of the vault: %w", e.ID, err)
-		}
-		root.docs = append(root.docs, nd)
-	}
-	n.linkTrash(ctx, m, root)
 	if err := n.sealGrants(ctx, s, m, root); err != nil {
 		return err
 	}
@@ -374,6 +369,7 @@ func (n *Node) commit(ctx context.Context, s *session, m *vault.Manifest) error 
 		s.manifest = old
 		return err
 	}
+	s.paged = paged
 	return nil
 }
 
