@@ -111,6 +111,11 @@ type Node struct {
 	gcMu sync.RWMutex
 	// clock is Options.Clock.
 	clock func() time.Time
+	// logq holds access-log records until they are stored (accesslog.go).
+	logq logQueue
+	// pulls remembers when the records of each vault were last pulled
+	// from the peers (recordpull.go).
+	pulls pullMemo
 }
 
 // Start opens the node in opts.Home and starts it. The caller must Close it.
@@ -290,6 +295,9 @@ func (n *Node) Close() error {
 		n.peering.Stop()
 	}
 	n.wg.Wait()
+	if n.store != nil {
+		n.flushLog(context.Background())
+	}
 	if n.host != nil {
 		proto.Unregister(n.host)
 	}

@@ -60,6 +60,13 @@ func (n *Node) VaultRecords(ctx context.Context, v vault.VaultID) ([]*proto.Reco
 
 // localRecords returns the records this node keeps for v.
 func (n *Node) localRecords(ctx context.Context, v vault.VaultID) ([]*proto.Record, error) {
+	return n.localRecordsOf(ctx, v, nil)
+}
+
+// localRecordsOf returns the records of v kept here whose kind want
+// accepts (nil: all), parsing only those.
+func (n *Node) localRecordsOf(ctx context.Context, v vault.VaultID, want func(kind byte) bool) ([]*proto.Record, error) {
+	n.flushLog(ctx)
 	res, err := n.store.ldb.Query(ctx, prefixQuery(recordsPrefix(v)))
 	if err != nil {
 		return nil, err
@@ -70,6 +77,9 @@ func (n *Node) localRecords(ctx context.Context, v vault.VaultID) ([]*proto.Reco
 	}
 	var out []*proto.Record
 	for _, e := range entries {
+		if k, ok := proto.RecordKind(e.Value); !ok || (want != nil && !want(k)) {
+			continue
+		}
 		if r, err := proto.ParseRecord(e.Value); err == nil {
 			out = append(out, r)
 		}
@@ -229,8 +239,12 @@ func (n *Node) logAction(ctx context.Context, s *session, action, docID, note st
 func (n *Node) logTo(ctx context.Context, v vault.VaultID, r age.Recipient, action, docID, note string) {
 	e := &vault.LogEntry{Time: time.Now().UTC(), Actor: n.ID().String(), ActorName: n.Name(), Action: action, DocID: docID, Note: note}
 	sealed, err := e.Seal(r)
+	var rec *proto.Record
 	if err == nil {
-		_, err = n.addRecord(context.WithoutCancel(ctx), proto.RecordLog, v, sealed)
+		rec, err = proto.SignRecord(n.key, proto.RecordLog, v, time.Now(), sealed)
+	}
+	if err == nil {
+		n.queueRecord(rec) // stored and announced with others (accesslog.go)
 	}
 	if err != nil {
 		n.log.Warn("access log entry not written", "vault", v, "err", err)

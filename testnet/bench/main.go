@@ -30,6 +30,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -549,6 +550,18 @@ func duBlocks(home string) (int64, error) {
 func runNode(home string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if dir := os.Getenv("BALUCHON_BENCH_PROFILE"); dir != "" {
+		// A CPU profile of each node process, for whoever tunes it.
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d.cpu", filepath.Base(home), os.Getpid())))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	n, err := node.Start(ctx, node.Options{Home: home})
 	if err != nil {
 		return err
