@@ -339,4 +339,3 @@ func (m *Manifest) PageOf(bits int) (live, trashed [][]Entry) {
 	}
 	return live, trashed
 }
-
