@@ -27,7 +27,9 @@ const maxBatch = 10000
 // collected later) and AddBatch returns that error.
 func (n *Node) AddBatch(ctx context.Context, card *vault.Card, each func(add AddFunc) error) ([]vault.Entry, error) {
 	defer n.opHold()()
-	s, err := n.open(ctx, card)
+	// The manifest is read under the vault's lock, once the documents are
+	// stored: this first opening needs none of its pages.
+	s, err := n.openPages(ctx, card, func(int, int) bool { return false })
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +74,8 @@ func (n *Node) AddBatch(ctx context.Context, card *vault.Card, each func(add Add
 	unlock := n.lockVault(s.id)
 	defer unlock()
 	// Another session may have changed the vault meanwhile: start again
-	// from the current state.
+	// from the current state, the whole manifest.
+	s.pages = nil
 	if err := n.load(ctx, s); err != nil {
 		return nil, err
 	}

@@ -134,6 +134,17 @@ func (n *Node) pendingDeposits(ctx context.Context, v vault.VaultID) []*proto.Re
 	return n.vaultRecords(ctx, v, func(k byte) bool { return k == proto.RecordDeposit })
 }
 
+// depositsToTake reports whether one of deposits is not yet taken into
+// s's vault.
+func (n *Node) depositsToTake(s *session, deposits []*proto.Record) bool {
+	for _, d := range deposits {
+		if _, done := s.public.Deposits[recordCID(d).String()]; !done {
+			return true
+		}
+	}
+	return false
+}
+
 // takeDeposit makes the manifest entry of a pending deposit, and marks it
 // taken in the session's public state. It reports false for a deposit
 // already taken or that does not open.

@@ -56,8 +56,9 @@ type pagedState struct {
 
 // readState decrypts the manifest of a state, either version. For a paged
 // state it also returns what a commit reuses; skip, when not nil, leaves
-// out the pages whose node it names (their documents are known already).
-func (n *Node) readState(ctx context.Context, keys *vault.Keys, rl *rootLinks, skip func(cid.Cid) bool) (*vault.Manifest, *pagedState, error) {
+// out the pages it names (by place or node): then no pagedState is
+// returned.
+func (n *Node) readState(ctx context.Context, keys *vault.Keys, rl *rootLinks, skip func(bits, page int, node cid.Cid) bool) (*vault.Manifest, *pagedState, error) {
 	if !rl.paged {
 		m, err := n.readManifest(ctx, keys, rl.body)
 		return m, nil, err
@@ -76,7 +77,7 @@ func (n *Node) readState(ctx context.Context, keys *vault.Keys, rl *rootLinks, s
 	}
 	ps := &pagedState{vault: keys.VaultID(), index: ix, plain: make([][]byte, len(rl.pages)), links: rl.pages}
 	for i, l := range rl.pages {
-		if skip != nil && skip(l.Cid) {
+		if skip != nil && skip(ix.Bits, i, l.Cid) {
 			ps = nil
 			continue
 		}

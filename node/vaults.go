@@ -320,7 +320,8 @@ func (n *Node) GetRaw(ctx context.Context, card *vault.Card, id string) (*Docume
 
 func (n *Node) get(ctx context.Context, card *vault.Card, id string, raw bool) (*Document, error) {
 	defer n.opHold()()
-	s, err := n.open(ctx, card)
+	// Only the page of the manifest where id is is read.
+	s, err := n.openPages(ctx, card, func(bits, page int) bool { return page == vault.Bucket(id, bits) })
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"time"
 
 	"filippo.io/age"
 	"golang.org/x/crypto/chacha20poly1305"
@@ -276,9 +277,24 @@ func (m *Manifest) OpenPage(key PageKey, bits, page int, sealed []byte) ([]byte,
 	return plain, m.addPage(plain, bits, page)
 }
 
+// pageInJSON is pageJSON as decoded: entries decoded by the page's one
+// decoder (Entry's own UnmarshalJSON makes a decoder per entry).
+type pageInJSON struct {
+	V          int               `json:"v"`
+	Page       int               `json:"page"`
+	Entries    []entryJSON       `json:"entries"`
+	Tombstones []tombstoneInJSON `json:"tombstones"`
+}
+
+type tombstoneInJSON struct {
+	ID      string     `json:"id"`
+	Deleted time.Time  `json:"deleted"`
+	Entry   *entryJSON `json:"entry,omitempty"`
+}
+
 // addPage decodes the plaintext of a page into m.
 func (m *Manifest) addPage(b []byte, bits, page int) error {
-	var pj pageJSON
+	var pj pageInJSON
 	if err := decodeJSON(b, &pj); err != nil {
 		return fmt.Errorf("manifest page %d: %w", page, err)
 	}
@@ -304,16 +320,24 @@ func (m *Manifest) addPage(b []byte, bits, page int) error {
 		}
 		m.tombstones[t.ID] = t.Deleted.UTC()
 		if t.Entry != nil {
-			if err := t.Entry.check(); err != nil {
+			e, err := t.Entry.entry()
+			if err == nil {
+				err = e.check()
+			}
+			if err != nil {
 				return fmt.Errorf("manifest page %d tombstone %d: %w", page, i+1, err)
 			}
-			if t.Entry.ID != t.ID {
+			if e.ID != t.ID {
 				return fmt.Errorf("manifest page %d tombstone %d: its entry has another id", page, i+1)
 			}
-			m.trash[t.ID] = normalize(*t.Entry)
+			m.trash[t.ID] = normalize(e)
 		}
 	}
-	for i, e := range pj.Entries {
+	for i := range pj.Entries {
+		e, err := pj.Entries[i].entry()
+		if err != nil {
+			return fmt.Errorf("manifest page %d entry %d: %w", page, i+1, err)
+		}
 		if Bucket(e.ID, bits) != page {
 			return fmt.Errorf("manifest page %d entry %d: its id belongs to another page", page, i+1)
 		}
