@@ -1,5 +1,14 @@
 package api
 
+// Route of several documents added as one change (the command line's
+// add with several files):
+//
+//	POST /v1/docs/batch  (card) body: multipart/form-data, for each
+//	                     document a part "meta" (JSON BatchMeta) then a
+//	                     part "doc" (its bytes) → []DocInfo; one new vault
+//	                     state for all, made durable once; nothing is
+//	                     stored when one document fails
+
 import (
 	"context"
 	"encoding/json"

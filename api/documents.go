@@ -17,10 +17,7 @@ import (
 // Routes of the documents of a vault opened by its card:
 //
 //	POST /v1/docs?title=&category=&name=&mime=   (card) body: the document → DocInfo
-//	POST /v1/docs/batch      (card) body: multipart/form-data, for each
-//	                         document a part "meta" (JSON BatchMeta) then
-//	                         a part "doc" (its bytes) → []DocInfo; one
-//	                         vault state for all, nothing stored if one fails
+//	POST /v1/docs/batch      (card) several documents, one vault state (batch.go)
 //	GET  /v1/docs            (card) → ListInfo
 //	GET  /v1/docs/{id}[?raw=1] (card) → the document (plaintext, or age ciphertext)
 //	POST /v1/open            (card) opens the vault, fetching it if this node

@@ -35,6 +35,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipfs/go-datastore"
+	flatfs "github.com/ipfs/go-ds-flatfs"
+
 	"baluchon/api"
 	"baluchon/node"
 	"baluchon/vault"
@@ -148,7 +151,11 @@ func run(scale float64, seed uint64, dir string, batch int) error {
 	if err != nil {
 		return fmt.Errorf("age encryption: %w", err)
 	}
-	fmt.Printf("limits: loopback TCP %.0f MB/s, age-only encryption %.0f MB/s\n", tcp, ageRate)
+	store, err := storeOnly(docs)
+	if err != nil {
+		return fmt.Errorf("block store: %w", err)
+	}
+	fmt.Printf("limits: loopback TCP %.0f MB/s, age-only encryption %.0f MB/s, block store writes %.0f MB/s\n", tcp, ageRate, store)
 
 	if dir == "" {
 		d, err := os.MkdirTemp("", "baluchon-bench-")
@@ -191,6 +198,8 @@ func run(scale float64, seed uint64, dir string, batch int) error {
 	addRate := mb / addTime.Seconds()
 	res = append(res, result{"add", fmt.Sprintf("%.1f MB/s (%.1f s)", addRate, addTime.Seconds()), fmt.Sprintf("age %.0f MB/s", ageRate),
 		fmt.Sprintf("%.2f", addRate/ageRate), "≥ 0.50 of age", ptr(addRate >= 0.5*ageRate)})
+	res = append(res, result{"add, against the block store", "", fmt.Sprintf("store %.0f MB/s", store),
+		fmt.Sprintf("%.2f", addRate/store), "", nil})
 	k := min(100, len(per))
 	first, last := meanMS(per[:k]), meanMS(per[len(per)-k:])
 	res = append(res, result{"add, time per document", fmt.Sprintf("first %d: %.1f ms, last %d: %.1f ms", k, first, k, last), "", fmt.Sprintf("last/first %.2f", last/first),
@@ -481,6 +490,53 @@ func ageOnly(docs []doc) (float64, error) {
 		elapsed += time.Since(t)
 	}
 	return float64(totalSize(docs)) / 1e6 / elapsed.Seconds(), nil
+}
+
+// storeOnly writes blocks of the sizes an add writes for the workload
+// (per document: its age header, its 1 MiB leaves, a root node) to a
+// flatfs store laid out as a node's, then syncs once, and returns MB/s
+// of documents: the speed of the disk and file system for our blocks.
+func storeOnly(docs []doc) (float64, error) {
+	dir, err := os.MkdirTemp("", "baluchon-bench-store-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	fs, err := flatfs.CreateOrOpen(filepath.Join(dir, "blocks"), flatfs.NextToLast(2), false)
+	if err != nil {
+		return 0, err
+	}
+	defer fs.Close()
+	buf := make([]byte, node.ChunkSize)
+	rand.NewChaCha8([32]byte{2}).Read(buf)
+	ctx := context.Background()
+	k := 0
+	put := func(size int) error {
+		k++
+		// A distinct block each time: its first bytes are its number.
+		binary.LittleEndian.PutUint64(buf, uint64(k))
+		key := datastore.NewKey(fmt.Sprintf("CIQ%040X", k))
+		return fs.Put(ctx, key, buf[:size])
+	}
+	t := time.Now()
+	for _, d := range docs {
+		if err := put(1700); err != nil {
+			return 0, err
+		}
+		for left := d.size; left > 0; left -= node.ChunkSize {
+			if err := put(int(min(left, node.ChunkSize))); err != nil {
+				return 0, err
+			}
+		}
+		if err := put(120); err != nil {
+			return 0, err
+		}
+	}
+	sync := exec.Command("sync", "-f", filepath.Join(dir, "blocks"))
+	if err := sync.Run(); err != nil {
+		return 0, fmt.Errorf("sync -f: %w", err)
+	}
+	return float64(totalSize(docs)) / 1e6 / time.Since(t).Seconds(), nil
 }
 
 // benchNode is a node running as a child process.
