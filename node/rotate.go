@@ -228,7 +228,9 @@ func (n *Node) reencrypt(ctx context.Context, old, keys *vault.Keys, c cid.Cid) 
 	if err != nil {
 		return cid.Undef, err
 	}
-	nd, _, err := n.storeEncrypted(plain, 0, keys.EncryptDocument)
+	// Not synced here: the rotation's commit syncs every block once,
+	// before the state that names them (commitRoot).
+	nd, _, err := n.storeEncryptedUnsynced(plain, 0, keys.EncryptDocument)
 	if err != nil {
 		return cid.Undef, err
 	}
