@@ -310,6 +310,11 @@ func (n *Node) setFrontier(ctx context.Context, h head, front, dropped []head) e
 		}) {
 			continue
 		}
+		if n.covers(ctx, h.Manifest, d.Manifest) {
+			// Everything it links, the new state links (supersede.go).
+			n.dropSuperseded(ctx, h.Vault, d.Manifest)
+			continue
+		}
 		// Kept for a trash period: a newer state, even one signed with
 		// the vault key, never takes documents off the disk at once.
 		n.keepState(ctx, h.Vault, d.Manifest)

@@ -116,6 +116,8 @@ type Node struct {
 	// pulls remembers when the records of each vault were last pulled
 	// from the peers (recordpull.go).
 	pulls pullMemo
+	// sgc throttles the collections of superseded states (supersede.go).
+	sgc supersedeGC
 }
 
 // Start opens the node in opts.Home and starts it. The caller must Close it.

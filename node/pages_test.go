@@ -179,3 +179,52 @@ func blockBytes(t *testing.T, n *Node) int64 {
 	}
 	return total
 }
+
+// TestSupersededStates checks that a state superseded by one that adds
+// documents is not kept (its blocks leave at the next collection), and
+// that one superseded by a deletion is kept for the trash period.
+func TestSupersededStates(t *testing.T) {
+	ctx := context.Background()
+	n := startNode(t, Config{})
+	card, v, err := n.CreateVault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 5 {
+		e, err := n.Add(ctx, card, bytes.NewReader(bytes.Repeat([]byte{byte(i)}, 3000)), DocMeta{Title: fmt.Sprint(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, e.ID)
+	}
+	kept := func() int {
+		ks, err := n.keptStates(ctx, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ks)
+	}
+	if k := kept(); k != 0 {
+		t.Fatalf("%d states kept after adds only, want 0", k)
+	}
+	if _, err := n.GC(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := blockBytes(t, n)
+	if err := n.Remove(ctx, card, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if k := kept(); k != 1 {
+		t.Fatalf("%d states kept after a deletion, want 1", k)
+	}
+	if _, err := n.GC(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The deleted document is restorable, its blocks here.
+	trash, err := n.Trash(ctx, card)
+	if err != nil || len(trash) != 1 || trash[0].ID != ids[0] {
+		t.Fatalf("trash after a deletion: %v, %v", trash, err)
+	}
+	t.Logf("blocks: %d bytes before the deletion, %d after", before, blockBytes(t, n))
+}
