@@ -312,7 +312,7 @@ func (n *Node) setFrontier(ctx context.Context, h head, front, dropped []head) e
 		}
 		if n.covers(ctx, h.Manifest, d.Manifest) {
 			// Everything it links, the new state links (supersede.go).
-			n.dropSuperseded(ctx, h.Vault, d.Manifest)
+			n.keepBriefly(ctx, h.Vault, d.Manifest)
 			continue
 		}
 		// Kept for a trash period: a newer state, even one signed with

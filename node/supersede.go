@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"sync"
 	"time"
@@ -14,22 +15,23 @@ import (
 
 // A state superseded by one that still links every document it linked,
 // each live one still live, protects nothing that the newer state does
-// not: it is unpinned at once instead of being kept for a trash period
-// (trash.go), and collected soon. A state that a newer one supersedes by
-// dropping a document (a deletion, or a forged state) is kept as before.
-// Without the vault's keys a node compares the document links of the two
-// states' roots and page nodes (pages.go); page nodes that both states
-// share link the same documents and are not read, so that the comparison
-// costs what changed.
+// not: it is kept for supersededGrace only (so that a peer that heard of
+// it a moment ago can still fetch it), not for a trash period (trash.go),
+// and collected soon after. A state that a newer one supersedes by
+// dropping a document (a deletion, or a forged state) is kept for the
+// trash period as before. Without the vault's keys a node compares the
+// document links of the two states' roots and page nodes (pages.go); page
+// nodes that both states share link the same documents and are not read,
+// so that the comparison costs what changed.
 
-// supersededGCEvery bounds the collections that superseded states start.
-const supersededGCEvery = 10 * time.Minute
+// supersededGrace is how long a covered superseded state is kept.
+const supersededGrace = 10 * time.Minute
 
-// supersedeGC remembers the last collection started for superseded
-// states.
+// supersedeGC remembers whether a collection of superseded states is
+// planned.
 type supersedeGC struct {
-	mu   sync.Mutex
-	last time.Time
+	mu        sync.Mutex
+	scheduled bool
 }
 
 // docLinks are the documents a state links: live, and in its trash.
@@ -111,21 +113,49 @@ func (n *Node) covers(ctx context.Context, newer, older cid.Cid) bool {
 	return true
 }
 
-// dropSuperseded unpins the superseded state at root, which a newer state
-// covers, and collects soon. The caller holds the vault lock.
-func (n *Node) dropSuperseded(ctx context.Context, v vault.VaultID, root cid.Cid) {
-	if err := n.pinner.Unpin(ctx, root, true); err != nil {
-		n.log.Debug("unpin superseded vault state", "vault", v, "err", err)
+// keepBriefly keeps the superseded state at root, which a newer state
+// covers, for supersededGrace: it is recorded as kept since a trash
+// period minus the grace (a date that no trash listing takes, since the
+// newer state has every document live), and a collection is planned. The
+// caller holds the vault lock.
+func (n *Node) keepBriefly(ctx context.Context, v vault.VaultID, root cid.Cid) {
+	var b [8]byte
+	since := n.now().Add(-n.trashPeriod() + supersededGrace)
+	binary.BigEndian.PutUint64(b[:], uint64(since.UnixNano()))
+	if err := n.store.ldb.Put(ctx, keptKey(v, root), b[:]); err != nil {
+		n.log.Warn("record superseded vault state", "vault", v, "err", err)
 		return
 	}
 	g := &n.sgc
 	g.mu.Lock()
-	due := time.Since(g.last) > supersededGCEvery
-	if due {
-		g.last = time.Now()
-	}
+	start := !g.scheduled
+	g.scheduled = true
 	g.mu.Unlock()
-	if due {
-		n.gcSoon()
+	if !start {
+		return
 	}
+	n.goRun(func(ctx context.Context) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(supersededGrace + time.Minute):
+		}
+		g.mu.Lock()
+		g.scheduled = false
+		g.mu.Unlock()
+		n.expireKept(ctx)
+		// Never wait for the lock: a waiting collection would stop every
+		// operation that comes after it behind a long fetch.
+		for !n.gcMu.TryLock() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(30 * time.Second):
+			}
+		}
+		defer n.gcMu.Unlock()
+		if _, err := n.collect(ctx); err != nil {
+			n.log.Warn("garbage collection failed", "err", err)
+		}
+	})
 }
