@@ -139,7 +139,7 @@ func TestCommitWritesTheChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = n.AddBatch(ctx, card, func(add AddFunc) error {
-		for i := range 600 {
+		for i := range 300 {
 			if _, err := add(bytes.NewReader([]byte{byte(i)}), DocMeta{Title: fmt.Sprintf("un titre assez long pour peser, numéro %d", i)}); err != nil {
 				return err
 			}
@@ -154,14 +154,14 @@ func TestCommitWritesTheChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	written := blockBytes(t, n) - before
-	// The index (an age file of about 2 kB), the root (32 page links),
+	// The index (an age file of about 2 kB), the root (16 page links),
 	// one page of about 20 entries and its node, the head, the public
-	// state, the document: well under what one manifest of 600 entries
-	// weighs (over 100 kB).
+	// state, the document: well under what one manifest of 300 entries
+	// weighs (about 100 kB).
 	if written > 40_000 {
-		t.Fatalf("adding one document to 600 wrote %d bytes of blocks", written)
+		t.Fatalf("adding one document to 300 wrote %d bytes of blocks", written)
 	}
-	t.Logf("adding one document to 600 wrote %d bytes of blocks", written)
+	t.Logf("adding one document to 300 wrote %d bytes of blocks", written)
 }
 
 func blockBytes(t *testing.T, n *Node) int64 {
