@@ -256,14 +256,10 @@ func listenError(err error) error {
 // list, no block, no answer) to a peer that trusted refuses.
 func newBitswap(ctx context.Context, h host.Host, s *store, trusted func(peer.ID) bool) *bitswap.Bitswap {
 	network := trustedNetwork{BitSwapNetwork: bsnet.NewFromIpfsHost(h), send: trusted}
-	return bitswap.New(ctx, network, nil, s.blocks,
+	opts := append([]bitswap.Option{
 		bitswap.WithPeerBlockRequestFilter(func(p peer.ID, _ cid.Cid) bool { return trusted(p) }),
-		bitswap.EngineBlockstoreWorkerCount(16),
-		bitswap.TaskWorkerCount(4),
-		bitswap.MaxOutstandingBytesPerPeer(4<<20),
-		bitswap.WithTargetMessageSize(1<<20),
-		bitswap.ProviderSearchDelay(100*time.Millisecond),
-	)
+	}, bitswapTuning()...)
+	return bitswap.New(ctx, network, nil, s.blocks, opts...)
 }
 
 // startPeering keeps connections to the static peers of the config.

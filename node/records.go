@@ -111,9 +111,30 @@ func (n *Node) collectRecords(ctx context.Context, v vault.VaultID) []*proto.Rec
 		}(p)
 	}
 	wg.Wait()
+	// The new ones are kept in one batch of the datastore (a vault's
+	// access log has a record per read: one synchronous write each would
+	// cost a disk sync per record).
+	var fresh []*proto.Record
+	var size int64
 	for _, r := range got {
-		if n.acceptsAuthor(r.Author) && r.Vault == v && (r.Kind != proto.RecordDeposit || n.depositAllowed(ctx, r)) {
+		if !n.acceptsAuthor(r.Author) || r.Vault != v || (r.Kind == proto.RecordDeposit && !n.depositAllowed(ctx, r)) {
+			continue
+		}
+		if r.Kind == proto.RecordHead {
 			_, _ = n.takeRecord(context.WithoutCancel(ctx), r)
+			continue
+		}
+		if ok, err := n.store.ldb.Has(ctx, recordKey(r.Vault, recordCID(r))); err != nil || ok {
+			continue
+		}
+		fresh = append(fresh, r)
+		size += int64(len(r.Marshal()))
+	}
+	if len(fresh) > 0 {
+		if err := n.checkFits(ctx, size); err != nil {
+			n.quotaLog(v, "records of a vault not kept: storage quota reached; raise max_storage_bytes in config.json or free space", "err", err)
+		} else if err := n.storeRecords(context.WithoutCancel(ctx), fresh); err != nil {
+			n.log.Warn("records of a vault not kept", "vault", v, "err", err)
 		}
 	}
 	local, _ := n.localRecords(context.WithoutCancel(ctx), v)

@@ -268,6 +268,8 @@ func run(scale float64, seed uint64, dir string, batch int) error {
 	openRate := mb / open.Seconds()
 	res = append(res, result{"first open at a second node", fmt.Sprintf("%.0f MB/s (%.2f s)", openRate, open.Seconds()), fmt.Sprintf("TCP %.0f MB/s", tcp),
 		fmt.Sprintf("%.2f", openRate/tcp), "≥ 100 MB/s (Kubo here)", ptr(openRate >= 100)})
+	res = append(res, result{"first open, against the block store", "", fmt.Sprintf("store %.0f MB/s", store),
+		fmt.Sprintf("%.2f", openRate/store), "", nil})
 
 	// One get of a document of about 200 KB, at B.
 	near := 0
