@@ -8,14 +8,15 @@ import (
 
 // bitswapTuning are bitswap's options for a small machine that serves a
 // few members: fewer workers than the defaults (sized for a large Kubo
-// node), enough bytes in flight per peer that a fetch of 1 MiB leaves is
-// not held by round trips (fetch.go asks for 256 blocks at once), no
-// provider search (blocks are asked of connected peers only).
+// node), 4 MiB in flight per peer (four 1 MiB leaves; 16 MiB and twice
+// the workers fetched no faster on loopback, where the block store's
+// writes bound a fetch), no provider search (blocks are asked of
+// connected peers only).
 func bitswapTuning() []bitswap.Option {
 	return []bitswap.Option{
-		bitswap.EngineBlockstoreWorkerCount(32),
-		bitswap.TaskWorkerCount(8),
-		bitswap.MaxOutstandingBytesPerPeer(16 << 20),
+		bitswap.EngineBlockstoreWorkerCount(16),
+		bitswap.TaskWorkerCount(4),
+		bitswap.MaxOutstandingBytesPerPeer(4 << 20),
 		bitswap.WithTargetMessageSize(1 << 20),
 		bitswap.ProviderSearchDelay(100 * time.Millisecond),
 	}
