@@ -23,6 +23,7 @@
 //	dag.go          documents and vault states as UnixFS / dag-pb graphs
 //	walk.go         bounded walks of graphs (gc, export, sync)
 //	fetch.go        pipelined, bounded fetches of graphs from peers
+//	bitswaptune.go  bitswap's options for a small machine
 //	limits.go       libp2p resource limits of baluchon's protocols
 //	handler.go      protoHandler; answers to Resolve, Heads and Announce
 //	trust.go        who may use which protocol; bitswap to members only
@@ -41,6 +42,7 @@
 //	recordpull.go   when a session asks its peers for a vault's records
 //	attest.go       members' attestations of the heads they wrote
 //	trash.go        deleted documents: trash, Remove, Restore, kept states
+//	supersede.go    superseded states that a newer one covers: kept briefly
 //	quota.go        storage quota and limits on deposits
 //	gc.go           garbage collection of unpinned blocks
 //	deposit.go      deposits without the card ("mail received")
