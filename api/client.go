@@ -61,9 +61,17 @@ func Dial(home string) (*Client, error) {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, card *vault.Card, body io.Reader, size int64) (*http.Response, error) {
+	return c.doType(ctx, method, path, card, body, size, "")
+}
+
+// doType is do with the body's Content-Type (empty: none).
+func (c *Client) doType(ctx context.Context, method, path string, card *vault.Card, body io.Reader, size int64, ctype string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return nil, err
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	if card != nil {

@@ -17,6 +17,7 @@ import (
 // Routes of the documents of a vault opened by its card:
 //
 //	POST /v1/docs?title=&category=&name=&mime=   (card) body: the document → DocInfo
+//	POST /v1/docs/batch      (card) several documents, one vault state (batch.go)
 //	GET  /v1/docs            (card) → ListInfo
 //	GET  /v1/docs/{id}[?raw=1] (card) → the document (plaintext, or age ciphertext)
 //	POST /v1/open            (card) opens the vault, fetching it if this node
@@ -25,6 +26,7 @@ import (
 //	                         {"vault": ID, "docs": N} or {"code": …, "error": …}
 func (s *server) documentRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/docs", s.withCard(s.add))
+	mux.HandleFunc("POST /v1/docs/batch", s.withCard(s.addBatch))
 	mux.HandleFunc("GET /v1/docs", s.withCard(s.list))
 	mux.HandleFunc("GET /v1/docs/{id}", s.withCard(s.get))
 	mux.HandleFunc("POST /v1/open", s.withCard(s.open))

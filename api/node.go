@@ -56,6 +56,7 @@ type CardOps interface {
 // (documents.go).
 type DocumentOps interface {
 	Add(ctx context.Context, card *vault.Card, r io.Reader, meta node.DocMeta) (vault.Entry, error)
+	AddBatch(ctx context.Context, card *vault.Card, each func(add node.AddFunc) error) ([]vault.Entry, error)
 	Open(ctx context.Context, card *vault.Card) (*node.Opened, error)
 	List(ctx context.Context, card *vault.Card) (vault.VaultID, []vault.Entry, error)
 	Get(ctx context.Context, card *vault.Card, id string) (*node.Document, error)

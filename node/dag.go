@@ -116,6 +116,10 @@ const (
 type stateRoot struct {
 	body   ipld.Node
 	public ipld.Node
+	// paged: a state of version 2 (pages.go), whose documents are linked
+	// from its pages; docs and trash are those of a state of version 1.
+	paged  bool
+	pages  []*ipld.Link
 	docs   []ipld.Node
 	trash  []ipld.Node
 	grants map[peer.ID]ipld.Node
@@ -124,7 +128,11 @@ type stateRoot struct {
 
 // node builds the manifest root.
 func (r *stateRoot) node() (*merkledag.ProtoNode, error) {
-	nd := merkledag.NodeWithData([]byte(manifestTag))
+	tag := manifestTag
+	if r.paged {
+		tag = manifestTagV2
+	}
+	nd := merkledag.NodeWithData([]byte(tag))
 	if err := nd.SetCidBuilder(pbPrefix); err != nil {
 		return nil, err
 	}
@@ -138,6 +146,11 @@ func (r *stateRoot) node() (*merkledag.ProtoNode, error) {
 	}
 	if err := errors.Join(add(linkManifest, r.body), add(linkPublic, r.public)); err != nil {
 		return nil, err
+	}
+	for _, l := range r.pages {
+		if err := nd.AddRawLink(linkPage, l); err != nil {
+			return nil, err
+		}
 	}
 	for _, d := range r.docs {
 		if err := add(linkDocument, d); err != nil {
@@ -165,7 +178,9 @@ func (r *stateRoot) node() (*merkledag.ProtoNode, error) {
 
 // rootLinks is what a manifest root names.
 type rootLinks struct {
-	body   cid.Cid
+	body   cid.Cid // the manifest (version 1) or its index (version 2)
+	paged  bool    // version 2: the manifest is in pages
+	pages  []*ipld.Link
 	public cid.Cid // cid.Undef in states made before public states
 	docs   []cid.Cid
 	grants map[peer.ID]cid.Cid
@@ -179,12 +194,17 @@ func (n *Node) readRoot(ctx context.Context, root cid.Cid) (*rootLinks, error) {
 		return nil, fmt.Errorf("get manifest root: %w", err)
 	}
 	pn, ok := nd.(*merkledag.ProtoNode)
-	if !ok || string(pn.Data()) != manifestTag {
+	if !ok || !isManifestRoot(pn.Data()) {
 		return nil, errors.New("manifest root is not a baluchon manifest")
 	}
-	rl := &rootLinks{grants: map[peer.ID]cid.Cid{}, shares: map[peer.ID]cid.Cid{}}
+	rl := &rootLinks{grants: map[peer.ID]cid.Cid{}, shares: map[peer.ID]cid.Cid{}, paged: string(pn.Data()) == manifestTagV2}
 	for _, l := range pn.Links() {
 		switch {
+		case l.Name == linkPage && rl.paged:
+			if len(rl.pages) >= 1<<vault.MaxPageBits {
+				return nil, errors.New("manifest root links too many pages")
+			}
+			rl.pages = append(rl.pages, l)
 		case l.Name == linkManifest:
 			rl.body = l.Cid
 		case l.Name == linkPublic:

@@ -131,13 +131,18 @@ func (n *Node) Deposit(ctx context.Context, v vault.VaultID, r io.Reader, meta D
 // pendingDeposits returns the deposit records of v known here and at the
 // connected peers.
 func (n *Node) pendingDeposits(ctx context.Context, v vault.VaultID) []*proto.Record {
-	var out []*proto.Record
-	for _, r := range n.collectRecords(ctx, v) {
-		if r.Kind == proto.RecordDeposit {
-			out = append(out, r)
+	return n.vaultRecords(ctx, v, func(k byte) bool { return k == proto.RecordDeposit })
+}
+
+// depositsToTake reports whether one of deposits is not yet taken into
+// s's vault.
+func (n *Node) depositsToTake(s *session, deposits []*proto.Record) bool {
+	for _, d := range deposits {
+		if _, done := s.public.Deposits[recordCID(d).String()]; !done {
+			return true
 		}
 	}
-	return out
+	return false
 }
 
 // takeDeposit makes the manifest entry of a pending deposit, and marks it

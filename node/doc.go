@@ -25,20 +25,28 @@
 //	store.go        the datastore: flatfs blocks + leveldb, mounted in one
 //	dskeys.go       every datastore key: the layout, in one place
 //	dag.go          documents and vault states as UnixFS / dag-pb graphs
-//	walk.go         bounded walks and fetches of graphs (gc, export, sync)
+//	walk.go         bounded walks of graphs (gc, export, sync)
+//	fetch.go        pipelined, bounded fetches of graphs from peers
+//	bitswaptune.go  bitswap's options for a small machine
 //	limits.go       libp2p resource limits of baluchon's protocols
 //	handler.go      protoHandler; answers to Resolve, Heads and Announce
 //	trust.go        who may use which protocol; bitswap to members only
 //	session.go      a card's session: open a vault, commit a new state;
 //	                Register (a new card)
+//	pages.go        the paged manifest (version 2) of a state: page nodes,
+//	                reading and writing only the pages that changed
+//	batch.go        AddBatch: several documents, one new state
 //	vaults.go       documents of a vault: Add, Open, List, Get; card lookup
 //	cards.go        card records kept for a vault, most trusted first
 //	heads.go        current heads of a vault, merging, fetching; Progress
 //	memory.go       what a node remembers of a vault (revoked cards,
 //	                forwards after a rotation, retirement)
 //	records.go      signed records of a vault, spreading; the access log
+//	accesslog.go    access-log records stored and announced in batches
+//	recordpull.go   when a session asks its peers for a vault's records
 //	attest.go       members' attestations of the heads they wrote
 //	trash.go        deleted documents: trash, Remove, Restore, kept states
+//	supersede.go    superseded states that a newer one covers: kept briefly
 //	quota.go        storage quota and limits on deposits
 //	gc.go           garbage collection of unpinned blocks
 //	deposit.go      deposits without the card ("mail received")

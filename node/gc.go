@@ -39,6 +39,11 @@ func (n *Node) GC(ctx context.Context) (*GCResult, error) {
 	n.expireKept(ctx)
 	n.gcMu.Lock()
 	defer n.gcMu.Unlock()
+	return n.collect(ctx)
+}
+
+// collect deletes every block that no pin reaches. The caller holds gcMu.
+func (n *Node) collect(ctx context.Context) (*GCResult, error) {
 	// The blocks are listed before anything is marked: a block that a
 	// fetch in flight (which does not hold gcMu) writes after the listing
 	// is not a candidate, and one written before it is reached from the

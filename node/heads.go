@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ipfs/boxo/ipld/merkledag"
+	pin "github.com/ipfs/boxo/pinning/pinner"
 	"github.com/ipfs/go-cid"
 
 	"baluchon/vault"
@@ -275,7 +276,10 @@ func (n *Node) setFrontier(ctx context.Context, h head, front, dropped []head) e
 	// A forward alone never drops a state: the states it supersedes stay
 	// pinned until the vault is retired (retireDue).
 	forward := public != nil && public.MovedTo != nil
-	if err := n.pinner.Pin(ctx, root, true, name); err != nil {
+	// The whole DAG is here and durable (the caller fetched it or wrote
+	// it): pinning it need not walk it, which would read every block of
+	// the vault at each new state.
+	if err := n.pinner.PinWithMode(ctx, root.Cid(), pin.Recursive, name); err != nil {
 		return fmt.Errorf("pin vault state: %w", err)
 	}
 	hb, err := n.dag.Get(ctx, h.cid)
@@ -304,6 +308,11 @@ func (n *Node) setFrontier(ctx context.Context, h head, front, dropped []head) e
 		if forward || d.Manifest.Equals(h.Manifest) || slices.ContainsFunc(front, func(f head) bool {
 			return f.Manifest.Equals(d.Manifest) && !slices.ContainsFunc(dropped, func(x head) bool { return x.cid.Equals(f.cid) })
 		}) {
+			continue
+		}
+		if n.covers(ctx, h.Manifest, d.Manifest) {
+			// Everything it links, the new state links (supersede.go).
+			n.keepBriefly(ctx, h.Vault, d.Manifest)
 			continue
 		}
 		// Kept for a trash period: a newer state, even one signed with

@@ -466,7 +466,7 @@ func (n *Node) loadBeforeForward(ctx context.Context, s *session) error {
 	}
 	var merged *vault.Manifest
 	for i, h := range heads {
-		m, err := n.readManifest(ctx, s.keys, roots[i].body)
+		m, _, err := n.readState(ctx, s.keys, roots[i], nil)
 		if err != nil {
 			return fmt.Errorf("read vault state %d: %w", h.Seq, err)
 		}

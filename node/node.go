@@ -116,6 +116,13 @@ type Node struct {
 	gcMu sync.RWMutex
 	// clock is Options.Clock.
 	clock func() time.Time
+	// logq holds access-log records until they are stored (accesslog.go).
+	logq logQueue
+	// pulls remembers when the records of each vault were last pulled
+	// from the peers (recordpull.go).
+	pulls pullMemo
+	// sgc throttles the collections of superseded states (supersede.go).
+	sgc supersedeGC
 }
 
 // Start opens the node in opts.Home and starts it. The caller must Close it.
@@ -262,14 +269,10 @@ func listenError(err error) error {
 // list, no block, no answer) to a peer that trusted refuses.
 func newBitswap(ctx context.Context, h host.Host, s *store, trusted func(peer.ID) bool) *bitswap.Bitswap {
 	network := trustedNetwork{BitSwapNetwork: bsnet.NewFromIpfsHost(h), send: trusted}
-	return bitswap.New(ctx, network, nil, s.blocks,
+	opts := append([]bitswap.Option{
 		bitswap.WithPeerBlockRequestFilter(func(p peer.ID, _ cid.Cid) bool { return trusted(p) }),
-		bitswap.EngineBlockstoreWorkerCount(16),
-		bitswap.TaskWorkerCount(4),
-		bitswap.MaxOutstandingBytesPerPeer(4<<20),
-		bitswap.WithTargetMessageSize(1<<20),
-		bitswap.ProviderSearchDelay(100*time.Millisecond),
-	)
+	}, bitswapTuning()...)
+	return bitswap.New(ctx, network, nil, s.blocks, opts...)
 }
 
 // startPeering keeps connections to the static peers of the config.
@@ -303,6 +306,9 @@ func (n *Node) Close() error {
 		n.peering.Stop()
 	}
 	n.wg.Wait()
+	if n.store != nil {
+		n.flushLog(context.Background())
+	}
 	if n.host != nil {
 		proto.Unregister(n.host)
 	}

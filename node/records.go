@@ -60,6 +60,13 @@ func (n *Node) VaultRecords(ctx context.Context, v vault.VaultID) ([]*proto.Reco
 
 // localRecords returns the records this node keeps for v.
 func (n *Node) localRecords(ctx context.Context, v vault.VaultID) ([]*proto.Record, error) {
+	return n.localRecordsOf(ctx, v, nil)
+}
+
+// localRecordsOf returns the records of v kept here whose kind want
+// accepts (nil: all), parsing only those.
+func (n *Node) localRecordsOf(ctx context.Context, v vault.VaultID, want func(kind byte) bool) ([]*proto.Record, error) {
+	n.flushLog(ctx)
 	res, err := n.store.ldb.Query(ctx, prefixQuery(recordsPrefix(v)))
 	if err != nil {
 		return nil, err
@@ -70,6 +77,9 @@ func (n *Node) localRecords(ctx context.Context, v vault.VaultID) ([]*proto.Reco
 	}
 	var out []*proto.Record
 	for _, e := range entries {
+		if k, ok := proto.RecordKind(e.Value); !ok || (want != nil && !want(k)) {
+			continue
+		}
 		if r, err := proto.ParseRecord(e.Value); err == nil {
 			out = append(out, r)
 		}
@@ -101,9 +111,30 @@ func (n *Node) collectRecords(ctx context.Context, v vault.VaultID) []*proto.Rec
 		}(p)
 	}
 	wg.Wait()
+	// The new ones are kept in one batch of the datastore (a vault's
+	// access log has a record per read: one synchronous write each would
+	// cost a disk sync per record).
+	var fresh []*proto.Record
+	var size int64
 	for _, r := range got {
-		if n.acceptsAuthor(r.Author) && r.Vault == v && (r.Kind != proto.RecordDeposit || n.depositAllowed(ctx, r)) {
+		if !n.acceptsAuthor(r.Author) || r.Vault != v || (r.Kind == proto.RecordDeposit && !n.depositAllowed(ctx, r)) {
+			continue
+		}
+		if r.Kind == proto.RecordHead {
 			_, _ = n.takeRecord(context.WithoutCancel(ctx), r)
+			continue
+		}
+		if ok, err := n.store.ldb.Has(ctx, recordKey(r.Vault, recordCID(r))); err != nil || ok {
+			continue
+		}
+		fresh = append(fresh, r)
+		size += int64(len(r.Marshal()))
+	}
+	if len(fresh) > 0 {
+		if err := n.checkFits(ctx, size); err != nil {
+			n.quotaLog(v, "records of a vault not kept: storage quota reached; raise max_storage_bytes in config.json or free space", "err", err)
+		} else if err := n.storeRecords(context.WithoutCancel(ctx), fresh); err != nil {
+			n.log.Warn("records of a vault not kept", "vault", v, "err", err)
 		}
 	}
 	local, _ := n.localRecords(context.WithoutCancel(ctx), v)
@@ -229,8 +260,12 @@ func (n *Node) logAction(ctx context.Context, s *session, action, docID, note st
 func (n *Node) logTo(ctx context.Context, v vault.VaultID, r age.Recipient, action, docID, note string) {
 	e := &vault.LogEntry{Time: time.Now().UTC(), Actor: n.ID().String(), ActorName: n.Name(), Action: action, DocID: docID, Note: note}
 	sealed, err := e.Seal(r)
+	var rec *proto.Record
 	if err == nil {
-		_, err = n.addRecord(context.WithoutCancel(ctx), proto.RecordLog, v, sealed)
+		rec, err = proto.SignRecord(n.key, proto.RecordLog, v, time.Now(), sealed)
+	}
+	if err == nil {
+		n.queueRecord(rec) // stored and announced with others (accesslog.go)
 	}
 	if err != nil {
 		n.log.Warn("access log entry not written", "vault", v, "err", err)

@@ -228,7 +228,9 @@ func (n *Node) reencrypt(ctx context.Context, old, keys *vault.Keys, c cid.Cid) 
 	if err != nil {
 		return cid.Undef, err
 	}
-	nd, _, err := n.storeEncrypted(plain, 0, keys.EncryptDocument)
+	// Not synced here: the rotation's commit syncs every block once,
+	// before the state that names them (commitRoot).
+	nd, _, err := n.storeEncryptedUnsynced(plain, 0, keys.EncryptDocument)
 	if err != nil {
 		return cid.Undef, err
 	}
@@ -349,9 +351,18 @@ func (n *Node) PinnedFiles(ctx context.Context) []cid.Cid {
 			if err != nil {
 				continue
 			}
-			if pn, ok := nd.(*merkledag.ProtoNode); ok && string(pn.Data()) == manifestTag {
+			if pn, ok := nd.(*merkledag.ProtoNode); ok && isManifestRoot(pn.Data()) {
 				for _, l := range pn.Links() {
 					out = append(out, l.Cid)
+					if l.Name != linkPage {
+						continue
+					}
+					// A page node of a paged state: its page and documents.
+					if pg, err := n.dag.Get(ctx, l.Cid); err == nil {
+						for _, pl := range pg.Links() {
+							out = append(out, pl.Cid)
+						}
+					}
 				}
 			}
 		}

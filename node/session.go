@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -30,6 +29,12 @@ type session struct {
 	// deposits are the documents deposited without the card that this
 	// session took into the manifest.
 	deposits []vault.Entry
+	// paged is the paged state loaded (one head of version 2), whose
+	// unchanged pages the next commit reuses; nil otherwise.
+	paged *pagedState
+	// pages, when not nil, says which pages of a paged state load reads
+	// (see openPages); nil: all.
+	pages func(bits, page int) bool
 }
 
 // CardReplacedError says that a card was replaced (or revoked after a
@@ -136,7 +141,16 @@ func (n *Node) newCardRecord(ctx context.Context, card *vault.Card, keys *vault.
 // copy), refuses a replaced card, takes in the documents deposited without
 // the card, and merges concurrent states into one signed head.
 func (n *Node) open(ctx context.Context, card *vault.Card) (*session, error) {
-	return n.openOnce(ctx, card, false)
+	return n.openOnce(ctx, card, false, nil)
+}
+
+// openPages is open for an operation that reads the documents of some
+// pages of the manifest only (a get reads one): when the vault's state is
+// one paged head and no deposit is to be taken in, only the pages that
+// pages accepts are decrypted, and s.manifest holds their documents only.
+// The session must then not be committed.
+func (n *Node) openPages(ctx context.Context, card *vault.Card, pages func(bits, page int) bool) (*session, error) {
+	return n.openOnce(ctx, card, false, pages)
 }
 
 // openLocked opens the vault of card to change it: it holds the vault's
@@ -156,7 +170,7 @@ func (n *Node) openLocked(ctx context.Context, card *vault.Card) (s *session, un
 
 // openOnce is open; followed says that a key rotation's forward was
 // already followed once.
-func (n *Node) openOnce(ctx context.Context, card *vault.Card, followed bool) (*session, error) {
+func (n *Node) openOnce(ctx context.Context, card *vault.Card, followed bool, pages func(bits, page int) bool) (*session, error) {
 	ctx = withCardShown(ctx) // the person is here: no quota
 	rec, local, err := n.findCard(ctx, card.LookupID())
 	if err != nil {
@@ -187,6 +201,7 @@ func (n *Node) openOnce(ctx context.Context, card *vault.Card, followed bool) (*
 		}
 	}
 	deposits := n.pendingDeposits(ctx, s.id)
+	s.pages = pages
 	unlock := n.lockVault(s.id)
 	locked := true
 	defer func() {
@@ -214,12 +229,19 @@ func (n *Node) openOnce(ctx context.Context, card *vault.Card, followed bool) (*
 			}
 			unlock()
 			locked = false
-			return n.openOnce(ctx, card, true)
+			return n.openOnce(ctx, card, true, pages)
 		}
 		return nil, fmt.Errorf("%w; this card does not open the new vault: ask the structure that changed the keys", moved)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if s.pages != nil && n.depositsToTake(s, deposits) {
+		// Deposits are taken in with the whole manifest.
+		s.pages = nil
+		if err := n.load(ctx, s); err != nil {
+			return nil, err
+		}
 	}
 	m := vault.Merge(s.manifest, nil)
 	changed := len(s.front) > 1
@@ -299,10 +321,18 @@ func (n *Node) load(ctx context.Context, s *session) error {
 	if public.MovedTo != nil {
 		return &MovedError{To: *public.MovedTo}
 	}
+	s.paged = nil
+	var skip func(bits, page int, node cid.Cid) bool
+	if s.pages != nil && len(front) == 1 {
+		skip = func(bits, page int, _ cid.Cid) bool { return !s.pages(bits, page) }
+	}
 	for i, h := range front {
-		m, err := n.readManifest(ctx, s.keys, roots[i].body)
+		m, ps, err := n.readState(ctx, s.keys, roots[i], skip)
 		if err != nil {
 			return fmt.Errorf("read vault state %d: %w", h.Seq, err)
+		}
+		if len(front) == 1 {
+			s.paged = ps
 		}
 		merged = vault.Merge(merged, m)
 	}
@@ -331,26 +361,15 @@ func (n *Node) commit(ctx context.Context, s *session, m *vault.Manifest) error 
 		s.public = s.keys.NewPublicState()
 	}
 	n.purgeTrash(m)
-	var buf bytes.Buffer
-	if err := m.Encrypt(&buf, s.keys.Recipient()); err != nil {
-		return fmt.Errorf("encrypt manifest: %w", err)
+	root := &stateRoot{grants: map[peer.ID]ipld.Node{}, shares: map[peer.ID]ipld.Node{}, paged: true}
+	body, pages, paged, err := n.writePages(ctx, s, m)
+	if err != nil {
+		return err
 	}
-	root := &stateRoot{grants: map[peer.ID]ipld.Node{}, shares: map[peer.ID]ipld.Node{}}
-	var err error
-	if root.body, err = n.addStream(&buf); err != nil {
-		return fmt.Errorf("store manifest: %w", err)
-	}
+	root.body, root.pages = body, pages
 	if root.public, err = n.putRawNode(ctx, s.public.Marshal()); err != nil {
 		return err
 	}
-	for _, e := range m.Entries() {
-		nd, err := n.dag.Get(ctx, e.CID)
-		if err != nil {
-			return fmt.Errorf("document %s of the vault: %w", e.ID, err)
-		}
-		root.docs = append(root.docs, nd)
-	}
-	n.linkTrash(ctx, m, root)
 	if err := n.sealGrants(ctx, s, m, root); err != nil {
 		return err
 	}
@@ -374,6 +393,7 @@ func (n *Node) commit(ctx context.Context, s *session, m *vault.Manifest) error 
 		s.manifest = old
 		return err
 	}
+	s.paged = paged
 	return nil
 }
 

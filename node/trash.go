@@ -7,8 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/ipfs/boxo/blockservice"
-	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/go-cid"
 
 	"baluchon/vault"
@@ -133,22 +131,6 @@ func (n *Node) purgeTrash(m *vault.Manifest) {
 	m.Purge(now.Add(-n.trashPeriod()))
 }
 
-// linkTrash links the documents in m's trash from root, so that every node
-// that keeps the vault keeps their blocks. A trashed document whose blocks
-// are not here is left unlinked (a node that keeps a state that has it
-// holds them).
-func (n *Node) linkTrash(ctx context.Context, m *vault.Manifest, root *stateRoot) {
-	offline := merkledag.NewDAGService(blockservice.New(n.store.blocks, nil))
-	for _, t := range m.Trash() {
-		nd, err := offline.Get(ctx, t.CID)
-		if err != nil {
-			n.log.Debug("trashed document not here, not linked", "doc", t.ID, "err", err)
-			continue
-		}
-		root.trash = append(root.trash, nd)
-	}
-}
-
 // TrashItem is a deleted document that can still be restored.
 type TrashItem struct {
 	vault.Entry
@@ -197,7 +179,7 @@ func (n *Node) trash(ctx context.Context, s *session) []TrashItem {
 		if err != nil {
 			continue
 		}
-		m, err := n.readManifest(ctx, s.keys, rl.body)
+		m, _, err := n.readState(ctx, s.keys, rl, nil)
 		if err != nil {
 			continue // a state of other keys (before a rotation)
 		}

@@ -200,45 +200,13 @@ func (n *Node) peerHeads(ctx context.Context, v vault.VaultID, timeout time.Dura
 // Add encrypts a document to the vault of card and stores it. It returns
 // once the document and the new vault state are durable.
 func (n *Node) Add(ctx context.Context, card *vault.Card, r io.Reader, meta DocMeta) (vault.Entry, error) {
-	defer n.opHold()()
-	s, err := n.open(ctx, card)
-	if err != nil {
-		return vault.Entry{}, err
-	}
-	root, size, err := n.storeEncrypted(r, n.cfg.MaxDocumentBytes, s.keys.EncryptDocument)
-	if err != nil {
-		return vault.Entry{}, err
-	}
-	e := vault.Entry{
-		ID:       vault.NewDocumentID(nil),
-		CID:      root.Cid(),
-		Size:     size,
-		Title:    meta.Title,
-		Category: meta.Category,
-		FileName: meta.FileName,
-		MIME:     meta.MIME,
-		Added:    time.Now().UTC(),
-		AddedBy:  n.host.ID().String(),
-		Expires:  meta.Expires,
-	}
-	unlock := n.lockVault(s.id)
-	defer unlock()
-	// Another session may have changed the vault meanwhile: start again
-	// from the current state.
-	if err := n.load(ctx, s); err != nil {
-		return vault.Entry{}, err
-	}
-	m := vault.Merge(s.manifest, vault.NewManifest())
-	if err := m.Add(e); err != nil {
-		return vault.Entry{}, err
-	}
-	if err := n.commit(ctx, s, m); err != nil {
-		return vault.Entry{}, err
-	}
-	n.announce(s)
-	n.logAction(ctx, s, vault.ActionAdd, e.ID, "")
-	n.log.Info("document added", "vault", s.id, "doc", e.ID)
-	return e, nil
+	var e vault.Entry
+	_, err := n.AddBatch(ctx, card, func(add AddFunc) error {
+		var err error
+		e, err = add(r, meta)
+		return err
+	})
+	return e, err
 }
 
 // storeEncrypted encrypts what r yields with encrypt (an age writer) and
@@ -246,6 +214,19 @@ func (n *Node) Add(ctx context.Context, card *vault.Card, r io.Reader, meta DocM
 // limit) it fails with a *TooLargeError. It returns the DAG's root and the
 // plaintext size.
 func (n *Node) storeEncrypted(r io.Reader, limit int64, encrypt func(io.Writer) (io.WriteCloser, error)) (ipld.Node, int64, error) {
+	root, size, err := n.storeEncryptedUnsynced(r, limit, encrypt)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := n.store.syncBlocks(); err != nil {
+		return nil, 0, err
+	}
+	return root, size, nil
+}
+
+// storeEncryptedUnsynced is storeEncrypted without the sync: the caller
+// syncs the blocks before anything durable names them.
+func (n *Node) storeEncryptedUnsynced(r io.Reader, limit int64, encrypt func(io.Writer) (io.WriteCloser, error)) (ipld.Node, int64, error) {
 	if limit <= 0 {
 		limit = math.MaxInt64 - 1
 	}
@@ -268,9 +249,6 @@ func (n *Node) storeEncrypted(r io.Reader, limit int64, encrypt func(io.Writer) 
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("store document: %w", err)
-	}
-	if err := n.store.syncBlocks(); err != nil {
-		return nil, 0, err
 	}
 	return root, counted.n, nil
 }
@@ -342,7 +320,8 @@ func (n *Node) GetRaw(ctx context.Context, card *vault.Card, id string) (*Docume
 
 func (n *Node) get(ctx context.Context, card *vault.Card, id string, raw bool) (*Document, error) {
 	defer n.opHold()()
-	s, err := n.open(ctx, card)
+	// Only the page of the manifest where id is is read.
+	s, err := n.openPages(ctx, card, func(bits, page int) bool { return page == vault.Bucket(id, bits) })
 	if err != nil {
 		return nil, err
 	}

@@ -180,6 +180,52 @@
 // nothing after the object, and at most MaxManifestSize bytes. It is
 // stored as an age file encrypted to the vault's content recipient.
 //
+// # Paged manifest
+//
+// Since version 2 a vault's state stores its manifest in pages, so that a
+// change writes what it changes and not the whole manifest (the node's
+// layout of the blocks is in docs/node.md). The documents and tombstones
+// are spread over 2^bits pages, bits from 0 to MaxPageBits (12): an id is
+// in page Bucket(id, bits), the first bits bits, read big-endian, of
+//
+//	SHA-256("baluchon page v2" ‖ 0x00 ‖ id)
+//
+// PageBits gives the bits for a number of items (documents and
+// tombstones): the pages double when they hold over 32 items on average
+// and never halve. A page's plaintext is this JSON object, without white
+// space, entries and tombstones sorted by id and encoded as in version 1:
+//
+//	{"v":2,"page":P,"entries":[ENTRY…],"tombstones":[{"id":ID,"deleted":TIME[,"entry":ENTRY]}…]}
+//
+// where P is the page's number; every id in it must fall in page P. A
+// page is sealed with XChaCha20-Poly1305 (golang.org/x/crypto) under the
+// vault's 32-byte page key:
+//
+//	24 bytes   random nonce
+//	…          ciphertext and 16-byte tag of the plaintext, with the
+//	           additional data "baluchon page v2" ‖ 0x00 ‖ bits (1 byte) ‖
+//	           P (2 bytes, big-endian)
+//
+// so that a page read in another place, or under other bits, does not
+// open. A sealed page is at most MaxPageSize (1 MiB, one block). The page
+// key is random, made once per vault (a vault made by a key rotation gets
+// its own, and so does a state whose pages are all rewritten); it is kept
+// only in the index, with what is not a document: the index's plaintext
+// is this JSON object, at most MaxIndexSize bytes, encrypted with age to
+// the vault's content recipient as a version 1 manifest is:
+//
+//	{"v":2,"key":KEY,"bits":BITS[,"delegations":[…]][,"recovery":{…}][,"history":[…]]}
+//
+//	key     the page key, standard padded base64 (44 characters)
+//	bits    the number of pages is 2^bits
+//
+// and delegations, recovery and history as in version 1. Unknown fields
+// are refused everywhere. The merged manifest of a state is its index and
+// all its pages, with the limits of version 1 (at most 100000 entries and
+// tombstones in all). testdata/manifest-v2.json holds frozen known-answer
+// vectors: an index and its age file, the pages of a manifest, their
+// nonces and sealed bytes.
+//
 // # Documents
 //
 // A document is a standard binary age file encrypted to the vault's

@@ -90,21 +90,30 @@ func (e *Entry) UnmarshalJSON(b []byte) error {
 	if err := decodeJSON(b, &j); err != nil {
 		return &valueError{"document entry: " + err.Error()}
 	}
+	out, err := j.entry()
+	if err != nil {
+		return err
+	}
+	*e = out
+	return nil
+}
+
+// entry converts a decoded entry, its CID parsed.
+func (j *entryJSON) entry() (Entry, error) {
 	c := cid.Undef
 	if j.CID != "" {
 		var err error
 		if len(j.CID) > maxCIDText {
-			return &valueError{"document entry: cid is too long"}
+			return Entry{}, &valueError{"document entry: cid is too long"}
 		}
 		if c, err = cid.Decode(j.CID); err != nil {
-			return &valueError{"document entry: cid is malformed"}
+			return Entry{}, &valueError{"document entry: cid is malformed"}
 		}
 	}
-	*e = Entry{
+	return Entry{
 		ID: j.ID, CID: c, Size: j.Size, Title: j.Title, Category: j.Category, FileName: j.FileName,
 		MIME: j.MIME, Added: j.Added, AddedBy: j.AddedBy, Expires: j.Expires, Private: j.Private,
-	}
-	return nil
+	}, nil
 }
 
 // check validates an entry. Its errors name the field, never its value.

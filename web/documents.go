@@ -178,6 +178,10 @@ func (c *capReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// errBadDate stops an upload whose expiry date is not a date: nothing is
+// stored.
+var errBadDate = errors.New("upload: the expiry date is not a date")
+
 // uploadLimit bounds a whole upload request.
 func (s *Server) uploadLimit() int64 { return s.cfg.PersonQuota + 1<<20 }
 
@@ -211,87 +215,110 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, f *openFile) {
 			status = st
 		}
 	}
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			refuse(http.StatusRequestEntityTooLarge, l.t("upload_broken"))
-			break
-		}
-		if p.FileName() == "" {
-			b, _ := io.ReadAll(io.LimitReader(p, 1000))
-			val := strings.TrimSpace(string(b))
-			switch p.FormName() {
-			case "title":
-				meta.Title = val
-			case "category":
-				meta.Category = category(val)
-			case "expires":
-				if val != "" {
-					t, err := time.Parse("2006-01-02", val)
-					if err != nil {
-						// nothing is stored: the date was meant for the files
-						s.showFile(w, r, f, http.StatusBadRequest, []string{l.t("upload_bad_date")})
-						return
-					}
-					meta.Expires = t
-				}
+	// Every file of the upload goes into one new state of the vault: one
+	// commit, made durable once, for the files that were not refused.
+	var stored []vault.Entry
+	_, err = s.node.AddBatch(ctx, f.card, func(add node.AddFunc) error {
+		for {
+			p, err := mr.NextPart()
+			if err == io.EOF {
+				break
 			}
-			continue
+			if err != nil {
+				refuse(http.StatusRequestEntityTooLarge, l.t("upload_broken"))
+				break
+			}
+			if p.FileName() == "" {
+				b, _ := io.ReadAll(io.LimitReader(p, 1000))
+				val := strings.TrimSpace(string(b))
+				switch p.FormName() {
+				case "title":
+					meta.Title = val
+				case "category":
+					meta.Category = category(val)
+				case "expires":
+					if val != "" {
+						t, err := time.Parse("2006-01-02", val)
+						if err != nil {
+							// nothing is stored: the date was meant for the files
+							return errBadDate
+						}
+						meta.Expires = t
+					}
+				}
+				continue
+			}
+			files++
+			name := path.Base(strings.ReplaceAll(p.FileName(), "\\", "/"))
+			br := bufio.NewReaderSize(p, 512)
+			head, _ := br.Peek(512)
+			if len(head) == 0 {
+				refuse(http.StatusBadRequest, l.t("upload_empty", "Name", l.bidi(name)))
+				continue
+			}
+			m := sniff(head, name)
+			if m == "" {
+				refuse(http.StatusUnsupportedMediaType, l.t("upload_type", "Name", l.bidi(name)))
+				io.Copy(io.Discard, p)
+				continue
+			}
+			limit, quota := maxDoc, false
+			if left := s.cfg.PersonQuota - used; left < limit {
+				limit, quota = max(left, 0), true
+			}
+			cr := &capReader{r: br, n: limit}
+			dm := meta
+			dm.FileName, dm.MIME = name, m
+			if dm.Title == "" {
+				dm.Title = strings.TrimSuffix(name, path.Ext(name))
+			} else if files > 1 {
+				dm.Title = fmt.Sprintf("%s (%d)", meta.Title, files)
+			}
+			var e vault.Entry
+			err = s.scanned(ctx, cr, func(body io.Reader) (err error) {
+				e, err = add(body, dm)
+				return err
+			})
+			var tl *node.TooLargeError
+			st, msg, refused := s.scanRefusal(l, name, err)
+			switch {
+			case refused && !cr.over:
+				refuse(st, msg)
+			case cr.over && quota:
+				refuse(http.StatusRequestEntityTooLarge, l.t("upload_quota", "Size", l.Size(s.cfg.PersonQuota)))
+			case cr.over || errors.As(err, &tl):
+				refuse(http.StatusRequestEntityTooLarge, l.t("upload_too_large", "Name", l.bidi(name), "Size", l.Size(maxDoc)))
+			case err != nil:
+				s.log.Error("web upload", "err", err)
+				refuse(http.StatusInternalServerError, l.t("upload_failed", "Name", l.bidi(name)))
+			default:
+				used += e.Size
+				stored = append(stored, e)
+			}
+			if cr.over {
+				break // the rest of the body is not read
+			}
 		}
-		files++
-		name := path.Base(strings.ReplaceAll(p.FileName(), "\\", "/"))
-		br := bufio.NewReaderSize(p, 512)
-		head, _ := br.Peek(512)
-		if len(head) == 0 {
-			refuse(http.StatusBadRequest, l.t("upload_empty", "Name", l.bidi(name)))
-			continue
+		return nil
+	})
+	switch {
+	case errors.Is(err, errBadDate):
+		s.showFile(w, r, f, http.StatusBadRequest, []string{l.t("upload_bad_date")})
+		return
+	case err != nil && len(stored) == 0:
+		st, msg := s.cardError(l, err)
+		s.fail(w, r, st, "error_plain", "Message", msg)
+		return
+	case err != nil:
+		s.log.Error("web upload", "err", err)
+		for _, e := range stored {
+			refuse(http.StatusInternalServerError, l.t("upload_failed", "Name", l.bidi(e.FileName)))
 		}
-		m := sniff(head, name)
-		if m == "" {
-			refuse(http.StatusUnsupportedMediaType, l.t("upload_type", "Name", l.bidi(name)))
-			io.Copy(io.Discard, p)
-			continue
-		}
-		limit, quota := maxDoc, false
-		if left := s.cfg.PersonQuota - used; left < limit {
-			limit, quota = max(left, 0), true
-		}
-		cr := &capReader{r: br, n: limit}
-		dm := meta
-		dm.FileName, dm.MIME = name, m
-		if dm.Title == "" {
-			dm.Title = strings.TrimSuffix(name, path.Ext(name))
-		} else if files > 1 {
-			dm.Title = fmt.Sprintf("%s (%d)", meta.Title, files)
-		}
-		var e vault.Entry
-		err = s.scanned(ctx, cr, func(body io.Reader) (err error) {
-			e, err = s.node.Add(ctx, f.card, body, dm)
-			return err
-		})
-		var tl *node.TooLargeError
-		st, msg, refused := s.scanRefusal(l, name, err)
-		switch {
-		case refused && !cr.over:
-			refuse(st, msg)
-		case cr.over && quota:
-			refuse(http.StatusRequestEntityTooLarge, l.t("upload_quota", "Size", l.Size(s.cfg.PersonQuota)))
-		case cr.over || errors.As(err, &tl):
-			refuse(http.StatusRequestEntityTooLarge, l.t("upload_too_large", "Name", l.bidi(name), "Size", l.Size(maxDoc)))
-		case err != nil:
-			s.log.Error("web upload", "err", err)
-			refuse(http.StatusInternalServerError, l.t("upload_failed", "Name", l.bidi(name)))
-		default:
-			used += e.Size
-			added++
-			f.added(e)
-		}
-		if cr.over {
-			break // the rest of the body is not read
-		}
+		stored = nil
+	}
+	for _, e := range stored {
+		added++
+		f.added(e)
 	}
 	if files == 0 && len(errs) == 0 {
 		refuse(http.StatusBadRequest, l.t("upload_none"))

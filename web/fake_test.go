@@ -132,6 +132,32 @@ func (f *fakeNode) Add(ctx context.Context, card *vault.Card, r io.Reader, meta 
 	return e, nil
 }
 
+// AddBatch adds as Add does; when each fails, the batch's documents are
+// taken out again (nothing is committed).
+func (f *fakeNode) AddBatch(ctx context.Context, card *vault.Card, each func(add node.AddFunc) error) ([]vault.Entry, error) {
+	if _, err := f.Open(ctx, card); err != nil {
+		return nil, err
+	}
+	var out []vault.Entry
+	err := each(func(r io.Reader, meta node.DocMeta) (vault.Entry, error) {
+		e, err := f.Add(ctx, card, r, meta)
+		if err == nil {
+			out = append(out, e)
+		}
+		return e, err
+	})
+	if err != nil {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		ff, _ := f.file(card)
+		for _, e := range out {
+			ff.entries = slices.DeleteFunc(ff.entries, func(x vault.Entry) bool { return x.ID == e.ID })
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
 func (f *fakeNode) Get(ctx context.Context, card *vault.Card, id string) (*node.Document, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -21,6 +21,9 @@ type Node interface {
 	Open(ctx context.Context, card *vault.Card) (*node.Opened, error)
 	// Add stores a document read from r in the file of card.
 	Add(ctx context.Context, card *vault.Card, r io.Reader, meta node.DocMeta) (vault.Entry, error)
+	// AddBatch stores several documents in the file of card as one change:
+	// each calls add once per document (see node.AddBatch).
+	AddBatch(ctx context.Context, card *vault.Card, each func(add node.AddFunc) error) ([]vault.Entry, error)
 	// Get returns the plaintext of a document.
 	Get(ctx context.Context, card *vault.Card, id string) (*node.Document, error)
 	// Remove puts a document in the trash (kept 30 days).

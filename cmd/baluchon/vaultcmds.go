@@ -248,15 +248,20 @@ func cmdAdd(e *env, args []string) error {
 			return err
 		}
 	}
-	for i, p := range pos {
-		doc, err := addFile(e, cl, c, p, sizes[i], node.DocMeta{Title: *title, Category: *category})
+	if len(pos) == 1 {
+		doc, err := addFile(e, cl, c, pos[0], sizes[0], node.DocMeta{Title: *title, Category: *category})
 		if err != nil {
-			if i > 0 {
-				return fmt.Errorf("%s: %w (the files before it were added)", p, err)
-			}
 			return err
 		}
 		fmt.Fprintln(e.stdout, doc.ID)
+		return nil
+	}
+	docs, err := addFiles(e, cl, c, pos, node.DocMeta{Title: *title, Category: *category})
+	if err != nil {
+		return err
+	}
+	for _, d := range docs {
+		fmt.Fprintln(e.stdout, d.ID)
 	}
 	return nil
 }

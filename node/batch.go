@@ -1,0 +1,97 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"baluchon/vault"
+)
+
+// AddFunc stores one document of a batch (see AddBatch): it encrypts what
+// r yields and writes its blocks, and returns the document's entry. An
+// error concerns that document only (too large, refused): the batch goes
+// on without it.
+type AddFunc func(r io.Reader, meta DocMeta) (vault.Entry, error)
+
+// maxBatch bounds the documents of one batch, so that one commit's
+// manifest change stays bounded.
+const maxBatch = 10000
+
+// AddBatch opens the vault of card once, calls each with a function that
+// stores one document, then commits every document stored into one new
+// vault state: one manifest write, one signed head, one sync of the
+// blocks. It returns the entries once they are all durable. When each
+// returns an error, nothing is committed (the blocks written are
+// collected later) and AddBatch returns that error.
+func (n *Node) AddBatch(ctx context.Context, card *vault.Card, each func(add AddFunc) error) ([]vault.Entry, error) {
+	defer n.opHold()()
+	// The manifest is read under the vault's lock, once the documents are
+	// stored: this first opening needs none of its pages.
+	s, err := n.openPages(ctx, card, func(int, int) bool { return false })
+	if err != nil {
+		return nil, err
+	}
+	var added []vault.Entry
+	add := func(r io.Reader, meta DocMeta) (vault.Entry, error) {
+		if len(added) >= maxBatch {
+			return vault.Entry{}, fmt.Errorf("a batch holds at most %d documents: add the others in another one", maxBatch)
+		}
+		root, size, err := n.storeEncryptedUnsynced(r, n.cfg.MaxDocumentBytes, s.keys.EncryptDocument)
+		if err != nil {
+			return vault.Entry{}, err
+		}
+		e := vault.Entry{
+			ID:       vault.NewDocumentID(nil),
+			CID:      root.Cid(),
+			Size:     size,
+			Title:    meta.Title,
+			Category: meta.Category,
+			FileName: meta.FileName,
+			MIME:     meta.MIME,
+			Added:    time.Now().UTC(),
+			AddedBy:  n.host.ID().String(),
+			Expires:  meta.Expires,
+		}
+		// The entry's fields are checked here, so that a bad title fails
+		// its document and not the whole batch.
+		if err := vault.NewManifest().Add(e); err != nil {
+			return vault.Entry{}, err
+		}
+		added = append(added, e)
+		return e, nil
+	}
+	if err := each(add); err != nil {
+		return nil, err
+	}
+	if len(added) == 0 {
+		return nil, nil
+	}
+	if err := n.store.syncBlocks(); err != nil {
+		return nil, err
+	}
+	unlock := n.lockVault(s.id)
+	defer unlock()
+	// Another session may have changed the vault meanwhile: start again
+	// from the current state, the whole manifest.
+	s.pages = nil
+	if err := n.load(ctx, s); err != nil {
+		return nil, err
+	}
+	m := vault.Merge(s.manifest, vault.NewManifest())
+	for _, e := range added {
+		if err := m.Add(e); err != nil {
+			return nil, err
+		}
+	}
+	if err := n.commit(ctx, s, m); err != nil {
+		return nil, err
+	}
+	n.announce(s)
+	for _, e := range added {
+		n.logAction(ctx, s, vault.ActionAdd, e.ID, "")
+	}
+	n.log.Info("documents added", "vault", s.id, "count", len(added))
+	return added, nil
+}
