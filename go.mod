@@ -32,6 +32,7 @@ require (
 	github.com/syndtr/goleveldb v1.0.0
 	github.com/tdewolff/canvas v0.0.0-20250728095813-50d4cb1eee71
 	go.yaml.in/yaml/v3 v3.0.5
+	golang.org/x/crypto v0.57.0
 	golang.org/x/image v0.27.0
 	golang.org/x/sys v0.50.0
 	golang.org/x/term v0.48.0
@@ -200,7 +201,6 @@ require (
 	go.uber.org/mock v0.6.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.uber.org/zap v1.28.0 // indirect
-	golang.org/x/crypto v0.57.0 // indirect
 	golang.org/x/exp v0.0.0-20260908205506-85c1c2202aba // indirect
 	golang.org/x/mod v0.41.0 // indirect
 	golang.org/x/net v0.59.0 // indirect
