@@ -97,6 +97,9 @@ type Node struct {
 	structKey  *age.HybridIdentity
 	structures map[peer.ID]*proto.StructureRecord
 	mdns       interface{ Close() error }
+	reach      reachState  // node/reach.go
+	dht        dhtState    // node/dht.go
+	gossip     gossipState // node/gossip.go
 
 	// ctx is cancelled by Close; background work (announcements, fetches)
 	// runs under it and is counted in wg. closing, under bgMu, stops new
@@ -160,7 +163,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if n.store, err = openStore(opts.Home); err != nil {
 		return nil, err
 	}
-	if n.host, err = newHost(n.key, &n.cfg); err != nil {
+	if n.host, err = newHost(n.key, &n.cfg, n.reachOptions()...); err != nil {
 		return nil, err
 	}
 	n.bitswap = newBitswap(n.ctx, n.host, n.store, n.trusted)
@@ -176,10 +179,19 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		return nil, fmt.Errorf("structure key: %w", err)
 	}
 	proto.Register(n.host, protoHandler{n}, n.log)
+	if err := n.startDHT(); err != nil {
+		return nil, fmt.Errorf("start the federation's DHT: %w", err)
+	}
+	if err := n.startGossip(ctx); err != nil {
+		return nil, fmt.Errorf("start the federation's gossip: %w", err)
+	}
 	if n.peering, err = n.startPeering(); err != nil {
 		return nil, err
 	}
 	n.watchMembers()
+	if err := n.watchReach(); err != nil {
+		return nil, fmt.Errorf("follow reachability: %w", err)
+	}
 	if opts.MDNS != nil {
 		n.cfg.MDNS = opts.MDNS
 	}
@@ -200,7 +212,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 // resource limit and a connection manager sized for a small machine.
 // Nothing is dialled until a peer is given or discovered: no public
 // bootstrap peers, no DHT.
-func newHost(key crypto.PrivKey, cfg *Config) (host.Host, error) {
+func newHost(key crypto.PrivKey, cfg *Config, extra ...libp2p.Option) (host.Host, error) {
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
 	addProtocolLimits(&limits)
@@ -213,7 +225,7 @@ func newHost(key crypto.PrivKey, cfg *Config) (host.Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connection manager: %w", err)
 	}
-	h, err := libp2p.New(
+	h, err := libp2p.New(append([]libp2p.Option{
 		libp2p.Identity(key),
 		libp2p.ListenAddrStrings(cfg.Listen...),
 		libp2p.NoTransports,
@@ -223,7 +235,7 @@ func newHost(key crypto.PrivKey, cfg *Config) (host.Host, error) {
 		libp2p.ConnectionManager(cm),
 		libp2p.DisableMetrics(),
 		libp2p.UserAgent("baluchon"),
-	)
+	}, extra...)...)
 	if err != nil {
 		rm.Close()
 		return nil, listenError(err)
@@ -292,6 +304,9 @@ func (n *Node) Close() error {
 	n.wg.Wait()
 	if n.host != nil {
 		proto.Unregister(n.host)
+	}
+	if n.dht.d != nil {
+		errs = append(errs, n.dht.d.Close())
 	}
 	if n.bitswap != nil {
 		errs = append(errs, n.bitswap.Close())

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -217,8 +218,20 @@ func (n *Node) syncRound(ctx context.Context) {
 // each other again within a sync interval.
 func (n *Node) reconnectMembers(ctx context.Context) {
 	_, members := n.Federation()
+	// A large federation is not a full mesh: a node keeps up to
+	// keptMembers members connected (the DHT and gossip reach the others).
+	connected := 0
+	for _, m := range members {
+		if m != n.ID() && n.host.Network().Connectedness(m) == network.Connected {
+			connected++
+		}
+	}
+	rand.Shuffle(len(members), func(i, j int) { members[i], members[j] = members[j], members[i] })
 	var wg sync.WaitGroup
 	for _, m := range members {
+		if connected >= keptMembers {
+			break
+		}
 		if m == n.ID() || n.host.Network().Connectedness(m) == network.Connected {
 			continue
 		}
@@ -226,6 +239,7 @@ func (n *Node) reconnectMembers(ctx context.Context) {
 		if len(addrs) == 0 {
 			continue
 		}
+		connected++
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -273,9 +287,16 @@ func (n *Node) watchMembers() {
 			if !n.IsMember(p) {
 				return
 			}
-			n.peering.AddPeer(peer.AddrInfo{ID: p, Addrs: []ma.Multiaddr{c.RemoteMultiaddr()}})
+			// Kept connected: the first members met, up to keptMembers
+			// (a large federation is not a full mesh, node/dht.go).
+			if len(n.peering.ListPeers()) < keptMembers {
+				n.peering.AddPeer(peer.AddrInfo{ID: p, Addrs: []ma.Multiaddr{c.RemoteMultiaddr()}})
+			}
 			n.goBackground(func(ctx context.Context) {
-				n.pushMembers(ctx)
+				// With the new member only: exchanging with every
+				// connected member on each connection made joining cost
+				// O(N²) per node; gossip spreads the rest.
+				n.exchangeMembers(ctx, p)
 				n.syncWith(ctx, p)
 			})
 		},
@@ -437,7 +458,10 @@ type Status struct {
 	Members    int    `json:"members"`
 	Structures int    `json:"structures"` // structure keys known
 
-	Connected  int           `json:"connected"`
+	Connected int `json:"connected"`
+	// Reach is how other structures reach this node: "direct", "through
+	// a relay" or "LAN only" (node/reach.go).
+	Reach      string        `json:"reach"`
 	UsedBytes  uint64        `json:"used_bytes"`
 	QuotaBytes int64         `json:"quota_bytes"`
 	Vaults     []VaultStatus `json:"vaults"`
@@ -455,7 +479,7 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 	n.fedMu.Lock()
 	structures := len(n.structures)
 	n.fedMu.Unlock()
-	st := &Status{Peer: n.ID().String(), Federation: fed.String(), Members: len(members), Structures: structures, Connected: len(n.host.Network().Peers()), UsedBytes: used, QuotaBytes: n.cfg.MaxStorageBytes, Vaults: []VaultStatus{}}
+	st := &Status{Peer: n.ID().String(), Federation: fed.String(), Members: len(members), Structures: structures, Connected: len(n.host.Network().Peers()), Reach: n.Reach(), UsedBytes: used, QuotaBytes: n.cfg.MaxStorageBytes, Vaults: []VaultStatus{}}
 	if fed == "" {
 		st.Federation = ""
 	}
