@@ -94,6 +94,11 @@ func (n *Node) startDHT() error {
 		dht.Mode(dht.ModeServer),
 		dht.ProtocolPrefix(dhtPrefix),
 		dht.DisableValues(),
+		// Kademlia's own α = 3 and a k of 10: a federation is hundreds
+		// of members, not the public network's thousands, and a small
+		// machine does not dial 10 peers at once per query step.
+		dht.Concurrency(3),
+		dht.BucketSize(10),
 		dht.RoutingTableFilter(isMember),
 		dht.QueryFilter(func(_ any, ai peer.AddrInfo) bool { return n.IsMember(ai.ID) }),
 		dht.BootstrapPeersFunc(n.knownMembers),
@@ -224,4 +229,13 @@ func (n *Node) findCardInDHT(ctx context.Context, lookup vault.LookupID) (bool, 
 	defer cancel()
 	found := n.connectProviders(ctx, cardDHTKey(lookup), 3)
 	return len(found) > 0, nil
+}
+
+// Provided reports whether this node has provided the card in the DHT
+// (for the simulation in testnet).
+func (n *Node) Provided(l vault.LookupID) bool {
+	n.dht.mu.Lock()
+	defer n.dht.mu.Unlock()
+	_, ok := n.dht.provided[cardDHTKey(l)]
+	return ok
 }

@@ -193,7 +193,14 @@ func (n *Node) JoinFederation(ctx context.Context, code *proto.Code) (peer.ID, e
 	n.vouchHeld(ctx)
 	n.log.Info("joined federation", "federation", fed, "inviter", code.Peer)
 	n.goBackground(func(ctx context.Context) {
-		n.pushMembers(ctx)
+		// The inviter's answer holds the certificates; the structure
+		// records come from the connected members (only the inviter in
+		// a large federation, where gossip spreads the rest).
+		if len(certs) <= smallFederation {
+			n.pushMembers(ctx)
+		} else {
+			n.exchangeMembers(ctx, code.Peer)
+		}
 		n.publishHello(ctx) // node/gossip.go
 	})
 	return fed, nil
@@ -233,7 +240,9 @@ func (n *Node) answerJoin(ctx context.Context, from peer.ID, secret [proto.Invit
 	// connected ones at once.
 	n.goBackground(func(ctx context.Context) {
 		n.publishMembers(ctx, []*proto.MemberCert{cert})
-		n.pushMembers(ctx)
+		if _, ms := n.Federation(); len(ms) <= smallFederation {
+			n.pushMembers(ctx)
+		}
 	})
 	return n.memberCerts(), nil
 }

@@ -32,9 +32,10 @@ import (
 //     a node publishes its certificate.
 //
 // Messages are signed by their author (pubsub's strict signing) and
-// checked before they are relayed (validateGossip): the author and the
-// peer that passed it on must be members, and every record, head and
-// certificate in it must verify. Only members publish; a node does not
+// checked before they are relayed (validateGossip): the author must be a
+// member, and every record, head and certificate in it must verify (a
+// message passed on by a peer not known as a member yet makes the node
+// exchange member sets with it). Only members publish; a node does not
 // pass a message on, nor graft a mesh link, to a non-member (pubsub's peer
 // filter). What a node keeps of a message is then its own decision, as for
 // /baluchon/announce.
@@ -42,6 +43,10 @@ import (
 // helloInterval is how often a member publishes its addresses and chain of
 // certificates, and exchanges member sets with one connected member.
 const helloInterval = 10 * time.Minute
+
+// smallFederation is the size up to which members exchange their member
+// sets on every connection.
+const smallFederation = 16
 
 // helloMinGap bounds how often a member publishes its hello.
 const helloMinGap = 5 * time.Second
@@ -52,6 +57,7 @@ type gossipState struct {
 	topic     *pubsub.Topic
 	fed       peer.ID
 	lastHello time.Time
+	caughtUp  map[peer.ID]time.Time // see catchUp
 	// published counts the messages this node published (simulation
 	// figures).
 	published int
@@ -130,6 +136,18 @@ func (n *Node) gossipTopic() (*pubsub.Topic, error) {
 	}
 	g.topic, g.fed = t, fed
 	n.goLoop(func(ctx context.Context) { n.readGossip(ctx, s) })
+	// What was published while this node's subscription spread and its
+	// mesh formed is missed: catch up with a member shortly after.
+	n.goLoop(func(ctx context.Context) {
+		for _, d := range []time.Duration{5 * time.Second, 30 * time.Second} {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(d):
+				n.exchangeWithOne(ctx)
+			}
+		}
+	})
 	return t, nil
 }
 
@@ -156,10 +174,16 @@ func (n *Node) validateGossip(ctx context.Context, from peer.ID, m *pubsub.Messa
 		}
 	}
 	if !n.IsMember(author) {
-		return pubsub.ValidationReject
+		// Gossip missed (the author's admission arrived nowhere here):
+		// ask the member it came through for its member set, once a
+		// minute at most.
+		n.catchUp(from)
+		return pubsub.ValidationIgnore
 	}
 	if from != n.ID() && !n.IsMember(from) {
-		return pubsub.ValidationIgnore
+		// The author is a member and signed it; the member that passed
+		// it on joined after the last news this node had: learn of it.
+		n.catchUp(from)
 	}
 	if g.PeerRecord != nil {
 		_, rec, err := record.ConsumeEnvelope(g.PeerRecord, peer.PeerRecordEnvelopeDomain)
@@ -171,7 +195,27 @@ func (n *Node) validateGossip(ctx context.Context, from peer.ID, m *pubsub.Messa
 		}
 	}
 	m.ValidatorData = g
+	n.log.Debug("gossip taken", "author", author, "from", from, "members", g.Members != nil)
 	return pubsub.ValidationAccept
+}
+
+// catchUp exchanges member sets with p (a member not known here yet, or
+// the member a message came through), at most once a minute.
+func (n *Node) catchUp(p peer.ID) {
+	if p == n.ID() {
+		return
+	}
+	n.gossip.mu.Lock()
+	if time.Since(n.gossip.caughtUp[p]) < time.Minute {
+		n.gossip.mu.Unlock()
+		return
+	}
+	if n.gossip.caughtUp == nil {
+		n.gossip.caughtUp = map[peer.ID]time.Time{}
+	}
+	n.gossip.caughtUp[p] = time.Now()
+	n.gossip.mu.Unlock()
+	n.goBackground(func(ctx context.Context) { n.exchangeMembers(ctx, p) })
 }
 
 // knowsAll reports whether every certificate and removal of ms is already
@@ -263,6 +307,7 @@ func (n *Node) publish(ctx context.Context, g *proto.Gossip) bool {
 	if err := t.Publish(ctx, b); err != nil {
 		n.log.Debug("publish", "err", err)
 	}
+	n.log.Debug("gossip published", "bytes", len(b), "topic peers", len(t.ListPeers()))
 	n.gossip.mu.Lock()
 	n.gossip.published++
 	n.gossip.mu.Unlock()
@@ -303,6 +348,9 @@ func (n *Node) chain() []*proto.MemberCert {
 // publishHello publishes this member's chain of certificates, structure
 // record and signed addresses, at most once per helloMinGap.
 func (n *Node) publishHello(ctx context.Context) {
+	if fed, _ := n.Federation(); fed == "" {
+		return
+	}
 	n.gossip.mu.Lock()
 	if time.Since(n.gossip.lastHello) < helloMinGap {
 		n.gossip.mu.Unlock()

@@ -293,10 +293,12 @@ func (n *Node) watchMembers() {
 				n.peering.AddPeer(peer.AddrInfo{ID: p, Addrs: []ma.Multiaddr{c.RemoteMultiaddr()}})
 			}
 			n.goBackground(func(ctx context.Context) {
-				// With the new member only: exchanging with every
-				// connected member on each connection made joining cost
-				// O(N²) per node; gossip spreads the rest.
-				n.exchangeMembers(ctx, p)
+				// In a small federation, member sets are exchanged on
+				// each connection; in a large one that made joining cost
+				// O(N²) per node: gossip spreads them (node/gossip.go).
+				if _, ms := n.Federation(); len(ms) <= smallFederation {
+					n.exchangeMembers(ctx, p)
+				}
 				n.syncWith(ctx, p)
 			})
 		},
