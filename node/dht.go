@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 	mh "github.com/multiformats/go-multihash"
 
+	"baluchon/proto"
 	"baluchon/vault"
 )
 
@@ -223,12 +224,35 @@ func (n *Node) connectProviders(ctx context.Context, key cid.Cid, want int) []pe
 }
 
 // findCardInDHT looks for the holders of a card no connected member knows,
-// connects to them, and resolves the card there.
-func (n *Node) findCardInDHT(ctx context.Context, lookup vault.LookupID) (bool, error) {
+// connects to them as the DHT names them, and resolves the card at the
+// first that answers.
+func (n *Node) findCardInDHT(ctx context.Context, lookup vault.LookupID) (*proto.CardRecord, error) {
+	if n.dht.d == nil {
+		return nil, ErrUnknownCard
+	}
+	if fed, _ := n.Federation(); fed == "" {
+		return nil, ErrUnknownCard
+	}
 	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
 	defer cancel()
-	found := n.connectProviders(ctx, cardDHTKey(lookup), 3)
-	return len(found) > 0, nil
+	for ai := range n.dht.d.FindProvidersAsync(ctx, cardDHTKey(lookup), 3) {
+		if ai.ID == n.ID() || !n.IsMember(ai.ID) {
+			continue
+		}
+		if n.host.Network().Connectedness(ai.ID) != network.Connected {
+			if err := n.host.Connect(ctx, ai); err != nil {
+				n.log.Debug("connect to provider", "peer", ai.ID, "err", err)
+				continue
+			}
+		}
+		rec, err := proto.Resolve(ctx, n.host, ai.ID, lookup)
+		if err != nil {
+			n.log.Debug("resolve card at provider", "peer", ai.ID, "err", err)
+			continue
+		}
+		return rec, nil
+	}
+	return nil, ErrUnknownCard
 }
 
 // Provided reports whether this node has provided the card in the DHT

@@ -199,10 +199,7 @@ func (n *Node) syncRound(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(ctx, max(time.Second, time.Duration(n.cfg.SyncInterval)))
 	defer cancel()
 	var wg sync.WaitGroup
-	for _, p := range n.host.Network().Peers() {
-		if !n.IsMember(p) || p == n.ID() {
-			continue
-		}
+	for _, p := range n.syncPeers() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -211,6 +208,41 @@ func (n *Node) syncRound(ctx context.Context) {
 	}
 	wg.Wait()
 	n.checkReplication(ctx)
+}
+
+// syncPeers returns the connected members this node syncs with: all of
+// them in a small federation; in a large one, where gossip carries the new
+// heads and the DHT finds holders, the members it keeps connected (peering)
+// and others at random, keptMembers in all, so that a round costs the same
+// at any size.
+func (n *Node) syncPeers() []peer.ID {
+	var out []peer.ID
+	for _, p := range n.host.Network().Peers() {
+		if p != n.ID() && n.IsMember(p) {
+			out = append(out, p)
+		}
+	}
+	if len(out) <= keptMembers {
+		return out
+	}
+	if _, ms := n.Federation(); len(ms) <= smallFederation {
+		return out
+	}
+	kept := map[peer.ID]bool{}
+	for _, p := range n.peering.ListPeers() {
+		kept[p.ID] = true
+	}
+	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	slices.SortStableFunc(out, func(a, b peer.ID) int {
+		switch {
+		case kept[a] && !kept[b]:
+			return -1
+		case kept[b] && !kept[a]:
+			return 1
+		}
+		return 0
+	})
+	return out[:keptMembers]
 }
 
 // reconnectMembers dials, at the addresses the peer store still has, the

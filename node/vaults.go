@@ -118,8 +118,8 @@ func (n *Node) findCard(ctx context.Context, lookup vault.LookupID) (rec *proto.
 	if errors.Is(err, ErrUnknownCard) {
 		// No connected member knows it: the federation's DHT finds its
 		// holders (node/dht.go).
-		if found, _ := n.findCardInDHT(ctx, lookup); found {
-			rec, err = n.remoteCard(ctx, lookup)
+		if r, derr := n.findCardInDHT(ctx, lookup); derr == nil {
+			rec, err = r, nil
 		}
 	}
 	return rec, false, err
