@@ -53,4 +53,10 @@
 //	sync.go         syncing vaults with members; Status
 //	holders.go      which members hold which vault, proved by a block
 //	discovery.go    mDNS on the local network; pairing codes
+//	reach.go        across NATs: AutoNAT, port mapping, a relay for members
+//	                only, hole punching; Reach (direct, relayed, LAN only)
+//	dht.go          the federation-private DHT: holders provide vaults and
+//	                cards, a never-seen card's holders are found
+//	gossip.go       the federation's gossip topic: announcements and
+//	                records of every kind, members and their addresses
 package node

@@ -142,6 +142,27 @@
 // removals (Removal) are each signed and verify on their own; a removal
 // travels with the certificate that allowed it. At most MaxMembers of each.
 // Known-answer files: testdata/memberset.hex, testdata/removal.hex.
+// # Gossip
+//
+// Inside a federation, announcements and membership also travel on one
+// go-libp2p-pubsub (gossipsub) topic, GossipTopic(federation id), as
+// messages signed by their author (pubsub's strict signing). A message
+// (Gossip, gossip.go) is one kind byte, then:
+//
+//	1 announcement: the body of an /baluchon/announce request
+//	2 members:      member set (as in /baluchon/members) ‖ peer record (bytes)
+//
+// where the peer record is the sender's signed libp2p peer record (a
+// record.Envelope of a peer.PeerRecord, at most MaxPeerRecord bytes, empty
+// when absent). DecodeGossip verifies every head, record and certificate;
+// whether the author is a member is the receiver's decision. At most
+// MaxGossip bytes.
+//
+// # /baluchon/kad/1.0.0
+//
+// The federation-private DHT (go-libp2p-kad-dht with the protocol prefix
+// /baluchon), provider records only, served to members only.
+//
 // # /baluchon/block/1.0.0
 //
 // Members only: show that the responder holds a block, so that a member
