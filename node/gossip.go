@@ -44,6 +44,12 @@ import (
 // certificates, and exchanges member sets with one connected member.
 const helloInterval = 10 * time.Minute
 
+// catchUpAfter are the waits, after joining the topic, before each
+// exchange of member sets with a connected member: what was published while
+// the node's mesh formed reaches it within seconds, and a few later ones
+// make up for gossip lost to a busy machine.
+var catchUpAfter = []time.Duration{5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute}
+
 // smallFederation is the size up to which members exchange their member
 // sets on every connection.
 const smallFederation = 16
@@ -139,7 +145,7 @@ func (n *Node) gossipTopic() (*pubsub.Topic, error) {
 	// What was published while this node's subscription spread and its
 	// mesh formed is missed: catch up with a member shortly after.
 	n.goLoop(func(ctx context.Context) {
-		for _, d := range []time.Duration{5 * time.Second, 30 * time.Second} {
+		for _, d := range catchUpAfter {
 			select {
 			case <-ctx.Done():
 				return

@@ -350,11 +350,12 @@ func (n *Node) checkReplication(ctx context.Context) {
 		return
 	}
 	grace := time.Duration(n.cfg.ReplicaGrace)
+	// The candidates are this node and the members it syncs with: all
+	// connected members in a small federation; in a large one, the few it
+	// syncs with (syncPeers), which learn of the vault as it does.
 	connected := map[peer.ID]bool{n.ID(): true}
-	for _, p := range n.host.Network().Peers() {
-		if n.IsMember(p) {
-			connected[p] = true
-		}
+	for _, p := range n.syncPeers() {
+		connected[p] = true
 	}
 	type job struct {
 		v       vault.VaultID
