@@ -38,6 +38,9 @@ import (
 // dhtPrefix is the DHT's protocol prefix: /baluchon/kad/1.0.0.
 const dhtPrefix protocol.ID = "/baluchon"
 
+// dhtProtocol is the DHT's protocol.
+const dhtProtocol = dhtPrefix + "/kad/1.0.0"
+
 // keptMembers is how many members a node keeps connected on its own.
 const keptMembers = 8
 
@@ -138,9 +141,26 @@ func (n *Node) provideLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			n.fillRoutingTable()
 			if fed, _ := n.Federation(); fed != "" && n.dht.d.RoutingTable().Size() > 0 {
 				n.provideHeld(ctx)
 			}
+		}
+	}
+}
+
+// fillRoutingTable adds the connected members to the DHT's routing table.
+// The DHT weighs a peer when it connects; a peer that connected before this
+// node knew it as a member (a node joining, members learned by gossip
+// later) was left out by the membership filter.
+func (n *Node) fillRoutingTable() {
+	rt := n.dht.d.RoutingTable()
+	for _, p := range n.host.Network().Peers() {
+		if rt.Find(p) == "" && n.IsMember(p) {
+			if ok, _ := n.host.Peerstore().SupportsProtocols(p, dhtProtocol); len(ok) == 0 {
+				continue
+			}
+			_, _ = rt.TryAddPeer(p, true, true)
 		}
 	}
 }
@@ -235,7 +255,10 @@ func (n *Node) findCardInDHT(ctx context.Context, lookup vault.LookupID) (*proto
 	}
 	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
 	defer cancel()
+	n.fillRoutingTable()
+	n.log.Debug("looking for a card's holders in the DHT", "routing table", n.dht.d.RoutingTable().Size())
 	for ai := range n.dht.d.FindProvidersAsync(ctx, cardDHTKey(lookup), 3) {
+		n.log.Debug("card holder found in the DHT", "peer", ai.ID, "addrs", len(ai.Addrs))
 		if ai.ID == n.ID() || !n.IsMember(ai.ID) {
 			continue
 		}
