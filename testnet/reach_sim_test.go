@@ -210,7 +210,10 @@ func simJoin(t *testing.T, net *Net, i, j int) {
 	t.Helper()
 	ctx := context.Background()
 	var err error
-	for try := range 3 {
+	for try := range 5 {
+		if try > 0 {
+			time.Sleep(5 * time.Second)
+		}
 		var code *proto.Code
 		if code, err = net.Nodes[i].Invite(ctx); err != nil {
 			t.Fatal(err)
