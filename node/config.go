@@ -67,6 +67,11 @@ type Config struct {
 	// opened with its card at this node. A vault said to have moved to
 	// two different vaults is never dropped. Default: "168h" (7 days).
 	RetireGrace Duration `json:"retire_grace,omitempty"`
+	// Reachability, when set, replaces what AutoNAT finds: "public" for a
+	// node with a public address and an open port (it then relays for the
+	// members behind NATs), "private" for a node that must always take a
+	// relay. Default: "", AutoNAT decides (see reach.go).
+	Reachability string `json:"reachability,omitempty"`
 }
 
 // Duration is a time.Duration written as "30s", "10m" in JSON.
@@ -173,6 +178,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxStorageBytes < 0 {
 		return errors.New("max_storage_bytes must not be negative (0 means no limit)")
+	}
+	if c.Reachability != "" && c.Reachability != "public" && c.Reachability != "private" {
+		return errors.New(`reachability must be "public", "private" or left out (AutoNAT decides)`)
 	}
 	return nil
 }

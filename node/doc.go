@@ -77,4 +77,10 @@
 //	                Bluetooth addresses in codes
 //	transfers.go    block counts of bitswap (a resumed transfer fetches no
 //	                block twice)
+//	reach.go        across NATs: AutoNAT, port mapping, a relay for members
+//	                only, hole punching; Reach (direct, relayed, LAN only)
+//	dht.go          the federation-private DHT: holders provide vaults and
+//	                cards, a never-seen card's holders are found
+//	gossip.go       the federation's gossip topic: announcements and
+//	                records of every kind, members and their addresses
 package node

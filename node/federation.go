@@ -141,6 +141,9 @@ func (n *Node) Invite(ctx context.Context) (*proto.Code, error) {
 		}
 		n.log.Info("federation founded", "federation", n.ID())
 		n.vouchHeld(ctx)
+		if _, err := n.gossipTopic(); err != nil {
+			return nil, fmt.Errorf("join the federation's gossip: %w", err)
+		}
 	}
 	code := &proto.Code{Kind: proto.KindInvitation, Peer: n.ID(), Addrs: n.shareableAddrs()}
 	if _, err := rand.Read(code.Secret[:]); err != nil {
@@ -189,7 +192,17 @@ func (n *Node) JoinFederation(ctx context.Context, code *proto.Code) (peer.ID, e
 	}
 	n.vouchHeld(ctx)
 	n.log.Info("joined federation", "federation", fed, "inviter", code.Peer)
-	n.goBackground(func(ctx context.Context) { n.pushMembers(ctx) })
+	n.goBackground(func(ctx context.Context) {
+		// The inviter's answer holds the certificates; the structure
+		// records come from the connected members (only the inviter in
+		// a large federation, where gossip spreads the rest).
+		if len(certs) <= smallFederation {
+			n.pushMembers(ctx)
+		} else {
+			n.exchangeMembers(ctx, code.Peer)
+		}
+		n.publishHello(ctx) // node/gossip.go
+	})
 	return fed, nil
 }
 
@@ -223,7 +236,14 @@ func (n *Node) answerJoin(ctx context.Context, from peer.ID, secret [proto.Invit
 		return nil, err
 	}
 	n.log.Info("member admitted", "member", from)
-	n.goBackground(func(ctx context.Context) { n.pushMembers(ctx) })
+	// The members learn the new one by gossip (node/gossip.go); the
+	// connected ones at once.
+	n.goBackground(func(ctx context.Context) {
+		n.publishMembers(ctx, []*proto.MemberCert{cert})
+		if _, ms := n.Federation(); len(ms) <= smallFederation {
+			n.pushMembers(ctx)
+		}
+	})
 	return n.memberCerts(), nil
 }
 
@@ -261,22 +281,31 @@ func (n *Node) pushMembers(ctx context.Context) {
 		return
 	}
 	for _, p := range n.host.Network().Peers() {
-		if !n.IsMember(p) {
-			continue
+		if n.IsMember(p) {
+			n.exchangeMembers(ctx, p)
 		}
-		cctx, cancel := context.WithTimeout(ctx, announceTimeout)
-		ms, err := proto.ExchangeMembers(cctx, n.host, p, n.memberSet())
-		cancel()
-		if err != nil {
-			n.log.Debug("exchange members", "peer", p, "err", err)
-			continue
-		}
-		if _, err := n.addMembership(ctx, fed, ms.Certs, ms.Removals); err != nil {
-			n.log.Debug("members from peer", "peer", p, "err", err)
-		}
-		if err := n.addStructures(ctx, ms.Structures); err != nil {
-			n.log.Debug("structures from peer", "peer", p, "err", err)
-		}
-		n.takeRecordings(ctx, p, ms.Recordings)
 	}
+}
+
+// exchangeMembers exchanges certificates, structure records and removals
+// with member p.
+func (n *Node) exchangeMembers(ctx context.Context, p peer.ID) {
+	fed, _ := n.Federation()
+	if fed == "" {
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, announceTimeout)
+	ms, err := proto.ExchangeMembers(cctx, n.host, p, n.memberSet())
+	cancel()
+	if err != nil {
+		n.log.Debug("exchange members", "peer", p, "err", err)
+		return
+	}
+	if _, err := n.addMembership(ctx, fed, ms.Certs, ms.Removals); err != nil {
+		n.log.Debug("members from peer", "peer", p, "err", err)
+	}
+	if err := n.addStructures(ctx, ms.Structures); err != nil {
+		n.log.Debug("structures from peer", "peer", p, "err", err)
+	}
+	n.takeRecordings(ctx, p, ms.Recordings)
 }

@@ -102,6 +102,9 @@ type Node struct {
 	structKey  *age.HybridIdentity
 	structures map[peer.ID]*proto.StructureRecord
 	mdns       interface{ Close() error }
+	reach      reachState  // node/reach.go
+	dht        dhtState    // node/dht.go
+	gossip     gossipState // node/gossip.go
 
 	// ctx is cancelled by Close; background work (announcements, fetches)
 	// runs under it and is counted in wg. closing, under bgMu, stops new
@@ -179,7 +182,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n.cfg.bluetooth = opts.Bluetooth
-	if n.host, err = newHost(n.key, &n.cfg); err != nil {
+	if n.host, err = newHost(n.key, &n.cfg, n.reachOptions()...); err != nil {
 		return nil, err
 	}
 	n.bitswap = newBitswap(n.ctx, n.host, n.store, n.trusted)
@@ -195,10 +198,19 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		return nil, fmt.Errorf("structure key: %w", err)
 	}
 	proto.Register(n.host, protoHandler{n}, n.log)
+	if err := n.startDHT(); err != nil {
+		return nil, fmt.Errorf("start the federation's DHT: %w", err)
+	}
+	if err := n.startGossip(ctx); err != nil {
+		return nil, fmt.Errorf("start the federation's gossip: %w", err)
+	}
 	if n.peering, err = n.startPeering(); err != nil {
 		return nil, err
 	}
 	n.watchMembers()
+	if err := n.watchReach(); err != nil {
+		return nil, fmt.Errorf("follow reachability: %w", err)
+	}
 	if opts.MDNS != nil {
 		n.cfg.MDNS = opts.MDNS
 	}
@@ -218,8 +230,8 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 // newHost builds the libp2p host: TCP and QUIC only, Noise and TLS, a fixed
 // resource limit and a connection manager sized for a small machine.
 // Nothing is dialled until a peer is given or discovered: no public
-// bootstrap peers, no DHT.
-func newHost(key crypto.PrivKey, cfg *Config) (host.Host, error) {
+// bootstrap peers, no public DHT (the federation's own: dht.go).
+func newHost(key crypto.PrivKey, cfg *Config, extra ...libp2p.Option) (host.Host, error) {
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
 	addProtocolLimits(&limits)
@@ -232,7 +244,7 @@ func newHost(key crypto.PrivKey, cfg *Config) (host.Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connection manager: %w", err)
 	}
-	h, err := libp2p.New(
+	h, err := libp2p.New(append([]libp2p.Option{
 		libp2p.Identity(key),
 		libp2p.ListenAddrStrings(cfg.Listen...),
 		libp2p.NoTransports,
@@ -243,7 +255,7 @@ func newHost(key crypto.PrivKey, cfg *Config) (host.Host, error) {
 		libp2p.DisableMetrics(),
 		libp2p.UserAgent("baluchon"),
 		bluetoothOption(cfg),
-	)
+	}, extra...)...)
 	if err != nil {
 		rm.Close()
 		return nil, listenError(err)
@@ -311,6 +323,9 @@ func (n *Node) Close() error {
 	}
 	if n.host != nil {
 		proto.Unregister(n.host)
+	}
+	if n.dht.d != nil {
+		errs = append(errs, n.dht.d.Close())
 	}
 	if n.bitswap != nil {
 		errs = append(errs, n.bitswap.Close())

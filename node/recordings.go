@@ -55,7 +55,13 @@ func (n *Node) Record(ctx context.Context, lang, key, mime string, audio []byte)
 	if _, err := n.keepRecording(ctx, r); err != nil {
 		return fmt.Errorf("keep recording: %w", err)
 	}
-	n.goBackground(func(ctx context.Context) { n.pushMembers(ctx) })
+	n.goBackground(func(ctx context.Context) {
+		// Members read it on the federation's topic (one message, the
+		// size of one recording); connected members not on the topic yet
+		// get it in a member exchange.
+		n.publishRecording(ctx, r)
+		n.pushMembers(ctx)
+	})
 	return nil
 }
 

@@ -187,7 +187,11 @@ func (n *Node) takeRecords(ctx context.Context, rs []*proto.Record) {
 	var fresh []*proto.Record
 	defer func() {
 		// Pass new records on, so that they cross the federation even
-		// between members that are not connected to each other.
+		// between members that are not connected to each other. Gossip
+		// does that inside a federation.
+		if n.gossiping() {
+			return
+		}
 		for _, r := range fresh {
 			n.announceAll(&proto.Announcement{Vault: r.Vault, Records: []*proto.Record{r}})
 		}

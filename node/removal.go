@@ -203,6 +203,9 @@ func (n *Node) RemoveMember(ctx context.Context, p peer.ID) error {
 	if !n.wasRemoved(p) {
 		return ErrCannotRemove
 	}
-	n.goBackground(func(ctx context.Context) { n.pushMembers(ctx) })
+	n.goBackground(func(ctx context.Context) {
+		n.publish(ctx, &proto.Gossip{Members: n.memberSet()}) // node/gossip.go
+		n.pushMembers(ctx)
+	})
 	return nil
 }

@@ -476,8 +476,18 @@ func (n *Node) announceAll(a *proto.Announcement) {
 		}
 	}
 	n.goBackground(func(ctx context.Context) {
+		// Inside a federation the announcement goes by gossip
+		// (node/gossip.go), and straight to the connected members that
+		// do not read the topic yet (just connected).
+		var readers map[peer.ID]bool
+		if n.publish(ctx, &proto.Gossip{Announcement: a}) {
+			readers = n.topicPeers()
+		}
 		var wg sync.WaitGroup
 		for _, p := range n.trustedPeers() {
+			if readers[p] {
+				continue
+			}
 			wg.Add(1)
 			go func(p peer.ID) {
 				defer wg.Done()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -198,10 +199,7 @@ func (n *Node) syncRound(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(ctx, max(time.Second, time.Duration(n.cfg.SyncInterval)))
 	defer cancel()
 	var wg sync.WaitGroup
-	for _, p := range n.host.Network().Peers() {
-		if !n.IsMember(p) || p == n.ID() {
-			continue
-		}
+	for _, p := range n.syncPeers() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -212,13 +210,60 @@ func (n *Node) syncRound(ctx context.Context) {
 	n.checkReplication(ctx)
 }
 
+// syncPeers returns the connected members this node syncs with: all of
+// them in a small federation; in a large one, where gossip carries the new
+// heads and the DHT finds holders, the members it keeps connected (peering)
+// and others at random, keptMembers in all, so that a round costs the same
+// at any size.
+func (n *Node) syncPeers() []peer.ID {
+	var out []peer.ID
+	for _, p := range n.host.Network().Peers() {
+		if p != n.ID() && n.IsMember(p) {
+			out = append(out, p)
+		}
+	}
+	if len(out) <= keptMembers {
+		return out
+	}
+	if _, ms := n.Federation(); len(ms) <= smallFederation {
+		return out
+	}
+	kept := map[peer.ID]bool{}
+	for _, p := range n.peering.ListPeers() {
+		kept[p.ID] = true
+	}
+	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	slices.SortStableFunc(out, func(a, b peer.ID) int {
+		switch {
+		case kept[a] && !kept[b]:
+			return -1
+		case kept[b] && !kept[a]:
+			return 1
+		}
+		return 0
+	})
+	return out[:keptMembers]
+}
+
 // reconnectMembers dials, at the addresses the peer store still has, the
 // members that are not connected: after a partition heals, members find
 // each other again within a sync interval.
 func (n *Node) reconnectMembers(ctx context.Context) {
 	_, members := n.Federation()
+	// A large federation is not a full mesh: a node keeps up to
+	// keptMembers members connected (the DHT and gossip reach the others).
+	connected := 0
+	for _, m := range members {
+		if m != n.ID() && n.host.Network().Connectedness(m) == network.Connected {
+			connected++
+		}
+	}
+	rand.Shuffle(len(members), func(i, j int) { members[i], members[j] = members[j], members[i] })
 	var wg sync.WaitGroup
 	for _, m := range members {
+		if connected >= keptMembers {
+			break
+		}
 		if m == n.ID() || n.host.Network().Connectedness(m) == network.Connected {
 			continue
 		}
@@ -226,6 +271,7 @@ func (n *Node) reconnectMembers(ctx context.Context) {
 		if len(addrs) == 0 {
 			continue
 		}
+		connected++
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -273,9 +319,18 @@ func (n *Node) watchMembers() {
 			if !n.IsMember(p) {
 				return
 			}
-			n.peering.AddPeer(peer.AddrInfo{ID: p, Addrs: []ma.Multiaddr{c.RemoteMultiaddr()}})
+			// Kept connected: the first members met, up to keptMembers
+			// (a large federation is not a full mesh, node/dht.go).
+			if len(n.peering.ListPeers()) < keptMembers {
+				n.peering.AddPeer(peer.AddrInfo{ID: p, Addrs: []ma.Multiaddr{c.RemoteMultiaddr()}})
+			}
 			n.goBackground(func(ctx context.Context) {
-				n.pushMembers(ctx)
+				// In a small federation, member sets are exchanged on
+				// each connection; in a large one that made joining cost
+				// O(N²) per node: gossip spreads them (node/gossip.go).
+				if _, ms := n.Federation(); len(ms) <= smallFederation {
+					n.exchangeMembers(ctx, p)
+				}
 				n.syncWith(ctx, p)
 			})
 		},
@@ -295,11 +350,12 @@ func (n *Node) checkReplication(ctx context.Context) {
 		return
 	}
 	grace := time.Duration(n.cfg.ReplicaGrace)
+	// The candidates are this node and the members it syncs with: all
+	// connected members in a small federation; in a large one, the few it
+	// syncs with (syncPeers), which learn of the vault as it does.
 	connected := map[peer.ID]bool{n.ID(): true}
-	for _, p := range n.host.Network().Peers() {
-		if n.IsMember(p) {
-			connected[p] = true
-		}
+	for _, p := range n.syncPeers() {
+		connected[p] = true
 	}
 	type job struct {
 		v       vault.VaultID
@@ -437,7 +493,10 @@ type Status struct {
 	Members    int    `json:"members"`
 	Structures int    `json:"structures"` // structure keys known
 
-	Connected  int           `json:"connected"`
+	Connected int `json:"connected"`
+	// Reach is how other structures reach this node: "direct", "through
+	// a relay" or "LAN only" (node/reach.go).
+	Reach      string        `json:"reach"`
 	UsedBytes  uint64        `json:"used_bytes"`
 	QuotaBytes int64         `json:"quota_bytes"`
 	Vaults     []VaultStatus `json:"vaults"`
@@ -459,7 +518,7 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 	n.fedMu.Lock()
 	structures := len(n.structures)
 	n.fedMu.Unlock()
-	st := &Status{Peer: n.ID().String(), Federation: fed.String(), Members: len(members), Structures: structures, Connected: len(n.host.Network().Peers()), UsedBytes: used, QuotaBytes: n.cfg.MaxStorageBytes, Vaults: []VaultStatus{}, Transfers: n.TransferStats()}
+	st := &Status{Peer: n.ID().String(), Federation: fed.String(), Members: len(members), Structures: structures, Connected: len(n.host.Network().Peers()), Reach: n.Reach(), UsedBytes: used, QuotaBytes: n.cfg.MaxStorageBytes, Vaults: []VaultStatus{}, Transfers: n.TransferStats()}
 	if fed == "" {
 		st.Federation = ""
 	}

@@ -115,6 +115,13 @@ func (n *Node) findCard(ctx context.Context, lookup vault.LookupID) (rec *proto.
 		return rec, true, err
 	}
 	rec, err = n.remoteCard(ctx, lookup)
+	if errors.Is(err, ErrUnknownCard) {
+		// No connected member knows it: the federation's DHT finds its
+		// holders (node/dht.go).
+		if r, derr := n.findCardInDHT(ctx, lookup); derr == nil {
+			rec, err = r, nil
+		}
+	}
 	return rec, false, err
 }
 
@@ -170,6 +177,21 @@ func (n *Node) remoteCard(ctx context.Context, lookup vault.LookupID) (*proto.Ca
 // peerHeads asks every connected peer it trusts for the heads of v and returns all
 // it got within the timeout.
 func (n *Node) peerHeads(ctx context.Context, v vault.VaultID, timeout time.Duration) []*vault.Head {
+	out := n.connectedHeads(ctx, v, timeout)
+	if len(out) == 0 && n.dht.d != nil {
+		// No connected member keeps it: find its holders (node/dht.go).
+		fctx, cancel := context.WithTimeout(ctx, timeout)
+		found := n.connectProviders(fctx, vaultDHTKey(v), 3)
+		cancel()
+		if len(found) > 0 {
+			out = n.connectedHeads(ctx, v, timeout)
+		}
+	}
+	return out
+}
+
+// connectedHeads asks the connected peers it trusts for the heads of v.
+func (n *Node) connectedHeads(ctx context.Context, v vault.VaultID, timeout time.Duration) []*vault.Head {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var (

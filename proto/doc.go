@@ -156,6 +156,28 @@
 // multicodec private-use range). Pairing and invitation codes carry such
 // addresses in a compact form (codes.go: type 5).
 //
+// # Gossip
+//
+// Inside a federation, announcements and membership also travel on one
+// go-libp2p-pubsub (gossipsub) topic, GossipTopic(federation id), as
+// messages signed by their author (pubsub's strict signing). A message
+// (Gossip, gossip.go) is one kind byte, then:
+//
+//	1 announcement: the body of an /baluchon/announce request
+//	2 members:      peer record (bytes) ‖ member set (as in /baluchon/members;
+//	                last, since it ends with the optional recordings list)
+//
+// where the peer record is the sender's signed libp2p peer record (a
+// record.Envelope of a peer.PeerRecord, at most MaxPeerRecord bytes, empty
+// when absent). DecodeGossip verifies every head, record and certificate;
+// whether the author is a member is the receiver's decision. At most
+// MaxGossip bytes.
+//
+// # /baluchon/kad/1.0.0
+//
+// The federation-private DHT (go-libp2p-kad-dht with the protocol prefix
+// /baluchon), provider records only, served to members only.
+//
 // # /baluchon/block/1.0.0
 //
 // Members only: show that the responder holds a block, so that a member

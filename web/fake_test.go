@@ -251,7 +251,7 @@ func (f *fakeNode) AccessLog(ctx context.Context, card *vault.Card) ([]node.LogL
 func (f *fakeNode) Status(ctx context.Context) (*node.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	st := &node.Status{Peer: "12D3KooWfake", Federation: "12D3KooWfounder", Members: 3, Connected: 2, UsedBytes: 12 << 20, QuotaBytes: 10 << 30}
+	st := &node.Status{Peer: "12D3KooWfake", Federation: "12D3KooWfounder", Members: 3, Connected: 2, Reach: node.ReachRelayed, UsedBytes: 12 << 20, QuotaBytes: 10 << 30}
 	for _, ff := range f.files {
 		st.Vaults = append(st.Vaults, node.VaultStatus{Vault: ff.id.String(), Replicas: 2, Target: 3, LastTime: f.now()})
 	}

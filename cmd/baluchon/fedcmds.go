@@ -190,6 +190,9 @@ func cmdStatus(e *env, args []string) error {
 		quota = fmt.Sprintf("%d bytes", st.QuotaBytes)
 	}
 	fmt.Fprintf(e.stdout, "node %s\nfederation %s (%d members, %d structure keys known, %d connected peers)\nstorage %d bytes used, quota %s\n", st.Peer, fed, st.Members, st.Structures, st.Connected, st.UsedBytes, quota)
+	if st.Reach != "" {
+		fmt.Fprintf(e.stdout, "reachable %s\n", st.Reach)
+	}
 	printBackupHealth(e, time.Now())
 	fmt.Fprintln(e.stdout, "vault\treplicas\tlast sync\tsynced with\tlast change by")
 	for _, v := range st.Vaults {
