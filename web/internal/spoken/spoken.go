@@ -38,7 +38,7 @@ var Keys = []string{
 // written Dari and Persian are close, the accent is Iranian.
 var Voices = map[string]string{
 	"fr": "fr-fr", "en": "en-gb", "ar": "ar", "fa-AF": "fa", "ro": "ro", "ru": "ru",
-	"uk": "uk", "sq": "sq", "es": "es", "ur": "ur",
+	"uk": "uk", "sq": "sq", "es": "es", "ur": "ur", "ta": "ta", "bn": "bn", "ka": "ka",
 }
 
 // IsKey reports whether key is one of Keys.
