@@ -48,9 +48,9 @@ func newBrowser(t *testing.T, w, h int64) context.Context {
 // layout is what the browser computed of a person's page.
 type layout struct {
 	Dir, Direction string
-	PictoRight     bool    // the first tile's pictogram is right of its text
-	TitleStart     float64 // the h1's text: gap to its box's start side
-	TitleEnd       float64 // gap to its box's end side
+	PictoRight     bool     // the first tile's pictogram is right of its text
+	TitleStart     float64  // the h1's text: gap to its box's start side
+	TitleEnd       float64  // gap to its box's end side
 	Loaded         []string // the families of the fonts loaded
 }
 
