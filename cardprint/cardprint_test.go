@@ -145,7 +145,7 @@ func TestWriteRefuses(t *testing.T) {
 		card Card
 		want string
 	}{
-		{"unknown language", Card{Text: text, Structure: "S", Lang: "xx"}, `unknown card language "xx": the known languages are ar, en, es, fa-AF, fr, ps, ro, ru, so, sq, ti, uk, ur`},
+		{"unknown language", Card{Text: text, Structure: "S", Lang: "xx"}, `unknown card language "xx": the known languages are ar, bn, en, es, fa-AF, fr, ka, ps, ro, ru, so, sq, ta, ti, uk, ur`},
 		{"not a card", Card{Text: "hello", Structure: "S"}, "card text"},
 		{"empty structure", Card{Text: text, Structure: "  "}, "the structure's name is empty"},
 		{"long structure", Card{Text: text, Structure: strings.Repeat("a", MaxStructureLen+1)}, "too long to print"},

@@ -43,12 +43,16 @@
 // # Languages
 //
 // The texts live in one JSON catalog per language under locales/ (fr.json
-// is the reference: every catalog has its keys): 13 languages, those of
-// the web page's person's view (ar, en, es, fa-AF for Dari, fr, ps, ro,
-// ru, so, sq, ti, uk, ur); web/personlocales/REVIEWS.tsv says who reviewed
+// is the reference: every catalog has its keys): 16 languages, those of
+// the web page's person's view (ar, bn, en, es, fa-AF for Dari, fr, ka,
+// ps, ro, ru, so, sq, ta, ti, uk, ur); web/personlocales/REVIEWS.tsv says who reviewed
 // each (machine-drafted ones are to be reviewed by a native speaker). A
-// font draws one script: a message in Arabic or Ge'ez holds no Latin
-// letters (Noto Sans Ethiopic has no Latin at all, not even digits).
+// font draws one script: a message in Arabic, Ge'ez, Tamil, Bengali or
+// Georgian holds no Latin letters (Noto Sans Ethiopic has no Latin at all,
+// not even digits; Noto Sans Tamil and Bengali have the digits and
+// punctuation; the Georgian font here has those of Noto Sans merged in).
+// Tamil and Bengali are shaped like Arabic: vowel signs written before
+// their consonant are moved there, conjuncts join (TestShapingIndic).
 // Adding a language is
 // adding a file, which names the font its script needs from fonts/ and
 // its direction ("ltr" or "rtl"). The PDF is drawn with
@@ -69,7 +73,10 @@
 // fonts/ holds Noto fonts (SIL Open Font License 1.1, fonts/LICENSE.txt)
 // from Debian bookworm's fonts-noto-core and fonts-noto-mono 20201225,
 // cut down with fonttools to the characters the card needs, keeping
-// their OpenType layout tables:
+// their OpenType layout tables (Tamil, Bengali and Georgian keep their
+// whole Unicode block, for the titles of the "your papers" sheet, and
+// lose their hinting, which a PDF does not need: Bengali has no bold
+// here, to keep the binary small):
 //
 //	LAT="U+0020-007E,U+00A0-00FF,U+0100-017F,U+0152-0153,U+0218-021B,U+0400-045F,U+0490-0491,U+2010-2027,U+2030-203A,U+20AC,U+2122,U+2190-2193,U+00B7"
 //	ARA="U+0020-0040,U+005B-0060,U+007B-007E,U+00A0,U+00AB,U+00BB,U+060C-066D,U+0670-06FF,U+200C-200F,U+2010-2027"
@@ -80,6 +87,20 @@
 //	pyftsubset NotoSansEthiopic-Regular.ttf --unicodes="$ETH" --layout-features='*' --output-file=NotoSansEthiopic-Regular.ttf
 //	pyftsubset NotoSansEthiopic-Bold.ttf --unicodes="$ETH" --layout-features='*' --output-file=NotoSansEthiopic-Bold.ttf
 //	pyftsubset NotoSansMono-Bold.ttf --unicodes="U+0020-007E" --layout-features='*' --output-file=NotoSansMono-Bold.ttf
+//	PUN="U+0020-0040,U+005B-0060,U+007B-007E,U+00A0,U+2010-2027"
+//	TAM="$PUN,U+0B80-0BFF,U+200C-200D,U+25CC"
+//	BEN="$PUN,U+0964-0965,U+0980-09FF,U+200C-200D,U+25CC"
+//	GEO="U+00A0,U+0589,U+10A0-10FF,U+1C90-1CBF,U+2D00-2D2F"
+//	pyftsubset NotoSansTamil-Regular.ttf --unicodes="$TAM" --layout-features='*' --no-hinting --output-file=NotoSansTamil-Regular.ttf
+//	pyftsubset NotoSansTamil-Bold.ttf --unicodes="$TAM" --layout-features='*' --no-hinting --output-file=NotoSansTamil-Bold.ttf
+//	pyftsubset NotoSansBengali-Regular.ttf --unicodes="$BEN" --layout-features='*' --no-hinting --output-file=NotoSansBengali-Regular.ttf
+//	pyftsubset NotoSansGeorgian-Regular.ttf --unicodes="$GEO" --layout-features='*' --no-hinting --output-file=g.ttf
+//	pyftsubset NotoSans-Regular.ttf --unicodes="$PUN" --layout-features='*' --no-hinting --output-file=p.ttf
+//	pyftmerge g.ttf p.ttf && mv merged.ttf NotoSansGeorgian-Regular.ttf  # the same for Bold
+//
+// The page's fonts (web/assets/fonts) are the same subsets of the Regular
+// faces, with --flavor=woff2 (and Georgian not merged: the browser takes
+// the punctuation from another font).
 //
 // The PDF embeds only the glyphs it uses.
 //

@@ -52,15 +52,18 @@ func ExampleLanguages() {
 	}
 	// Output:
 	// ar العربية
+	// bn বাংলা
 	// en English
 	// es Español
 	// fa-AF دری
 	// fr Français
+	// ka ქართული
 	// ps پښتو
 	// ro Română
 	// ru Русский
 	// so Soomaali
 	// sq Shqip
+	// ta தமிழ்
 	// ti ትግርኛ
 	// uk Українська
 	// ur اردو

@@ -204,7 +204,7 @@ func TestPersonView(t *testing.T) {
 	c := e.admin()
 	e.personFile(c)
 	r := e.get(c, "/file/person")
-	e.want(r, 200, "Mes papiers", "Passeport", "Finit dans 12 jours", "N'est plus valable : à refaire",
+	e.want(r, 200, "Mes papiers", "Passeport", "Finit dans 12 jours", "Ce papier n'est plus valable. Il faut le refaire.",
 		"2 papiers finissent bientôt", "Attestation CAF", "/assets/pictos/identity.svg", "/audio/fr/category_identity /audio/fr/expires_soon")
 	personLinks(t, r.body, "/file/person", "/file")
 	if strings.Index(r.body, "Passeport") > strings.Index(r.body, "Titre de séjour") {

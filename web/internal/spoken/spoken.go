@@ -35,10 +35,11 @@ var Keys = []string{
 
 // Voices maps the catalogs espeak-ng speaks (espeak-ng 1.51, Debian
 // bookworm) to its voice. Dari (fa-AF) is read by the Persian voice:
-// written Dari and Persian are close, the accent is Iranian.
+// written Dari and Persian are close, the accent is Iranian. As for every
+// language, a structure's recording replaces the espeak-ng voice.
 var Voices = map[string]string{
 	"fr": "fr-fr", "en": "en-gb", "ar": "ar", "fa-AF": "fa", "ro": "ro", "ru": "ru",
-	"uk": "uk", "sq": "sq", "es": "es", "ur": "ur",
+	"uk": "uk", "sq": "sq", "es": "es", "ur": "ur", "ta": "ta", "bn": "bn", "ka": "ka",
 }
 
 // IsKey reports whether key is one of Keys.
