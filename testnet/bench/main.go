@@ -498,9 +498,9 @@ func ageOnly(docs []doc) (float64, error) {
 
 // storeOnly writes blocks of the sizes an add writes for the workload
 // (per document: its age header, its 1 MiB leaves, a root node) to a
-// flatfs store laid out as a node's, each document's blocks as one flatfs
-// batch (files written in parallel, renamed at commit: how a node writes
-// them, node/addbuffer.go), then syncs once, and returns MB/s of
+// flatfs store laid out as a node's, as a node writes them (flatfs
+// batches of about 4 MiB, whose files are written in parallel and renamed
+// at commit: node/addbuffer.go), then syncs once, and returns MB/s of
 // documents: the speed of the disk and file system for our blocks.
 func storeOnly(docs []doc) (float64, error) {
 	dir, err := os.MkdirTemp("", "baluchon-bench-store-")
@@ -516,33 +516,46 @@ func storeOnly(docs []doc) (float64, error) {
 	src := make([]byte, node.ChunkSize)
 	rand.NewChaCha8([32]byte{2}).Read(src)
 	ctx := context.Background()
-	k := 0
-	put := func(b datastore.Batch, size int) error {
+	var b datastore.Batch
+	k, held := 0, 0
+	put := func(size int) error {
+		if b == nil {
+			if b, err = fs.Batch(ctx); err != nil {
+				return err
+			}
+		}
 		k++
 		// A distinct block each time: its first bytes are its number. A
 		// batch keeps what it is given until its commit: a copy each.
 		buf := append([]byte(nil), src[:size]...)
 		binary.LittleEndian.PutUint64(buf, uint64(k))
 		key := datastore.NewKey(fmt.Sprintf("CIQ%040X", k))
-		return b.Put(ctx, key, buf)
+		if err := b.Put(ctx, key, buf); err != nil {
+			return err
+		}
+		if held += size; held >= 4<<20 {
+			held = 0
+			err := b.Commit(ctx)
+			b = nil
+			return err
+		}
+		return nil
 	}
 	t := time.Now()
 	for _, d := range docs {
-		b, err := fs.Batch(ctx)
-		if err != nil {
-			return 0, err
-		}
-		if err := put(b, 1700); err != nil {
+		if err := put(1700); err != nil {
 			return 0, err
 		}
 		for left := d.size; left > 0; left -= node.ChunkSize {
-			if err := put(b, int(min(left, node.ChunkSize))); err != nil {
+			if err := put(int(min(left, node.ChunkSize))); err != nil {
 				return 0, err
 			}
 		}
-		if err := put(b, 120); err != nil {
+		if err := put(120); err != nil {
 			return 0, err
 		}
+	}
+	if b != nil {
 		if err := b.Commit(ctx); err != nil {
 			return 0, err
 		}
