@@ -25,7 +25,7 @@ const (
 func (n *Node) trimLoop(ctx context.Context) {
 	t := time.NewTicker(trimEvery)
 	defer t.Stop()
-	var last uint64
+	var last, trimmedAt uint64
 	for {
 		select {
 		case <-ctx.Done():
@@ -33,8 +33,9 @@ func (n *Node) trimLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		var trimmed bool
-		last, trimmed = trimIfIdle(last)
+		last, trimmed = trimIfIdle(last, trimmedAt)
 		if trimmed {
+			trimmedAt = last
 			n.log.Debug("free memory given back to the system")
 		}
 	}
@@ -59,17 +60,19 @@ func heldFree(s []metrics.Sample) uint64 {
 	return 0
 }
 
-// trimIfIdle returns the memory held free (heldFree) when less than trimIdleAlloc
-// was allocated since allocs bytes (the last look's figure); it returns
-// the allocations so far and whether it gave memory back.
-func trimIfIdle(allocs uint64) (uint64, bool) {
+// trimIfIdle returns the memory held free (heldFree) when less than
+// trimIdleAlloc was allocated since allocs bytes (the last look's figure)
+// and at least trimFree since trimmedAt (the figure at the last trim: a
+// heap left fragmented is not trimmed again and again); it returns the
+// allocations so far and whether it gave memory back.
+func trimIfIdle(allocs, trimmedAt uint64) (uint64, bool) {
 	s := make([]metrics.Sample, len(trimSamples))
 	for i, name := range trimSamples {
 		s[i].Name = name
 	}
 	metrics.Read(s)
 	now := s[0].Value.Uint64()
-	if now-allocs >= trimIdleAlloc || heldFree(s) < trimFree {
+	if now-allocs >= trimIdleAlloc || now-trimmedAt < trimFree || heldFree(s) < trimFree {
 		return now, false
 	}
 	debug.FreeOSMemory()

@@ -7,7 +7,8 @@ import (
 )
 
 // TestTrimIfIdle checks that the memory a burst of work left free goes
-// back once the node is idle, and not while it is busy.
+// back once the node is idle, not while it is busy, and not twice for
+// the same burst.
 func TestTrimIfIdle(t *testing.T) {
 	read := func() []metrics.Sample {
 		s := make([]metrics.Sample, len(trimSamples))
@@ -25,7 +26,7 @@ func TestTrimIfIdle(t *testing.T) {
 		runtime.KeepAlive(keep)
 	}
 	burst()
-	if _, trimmed := trimIfIdle(0); trimmed {
+	if _, trimmed := trimIfIdle(0, 0); trimmed {
 		t.Fatal("trimmed while 64 MiB were just allocated: the node is busy")
 	}
 	burst()
@@ -33,10 +34,15 @@ func TestTrimIfIdle(t *testing.T) {
 		t.Skipf("the runtime already holds only %d bytes free", held)
 	}
 	now := read()[0].Value.Uint64()
-	if _, trimmed := trimIfIdle(now); !trimmed {
+	if _, trimmed := trimIfIdle(now, now-trimFree); !trimmed {
 		t.Fatalf("an idle node holding %d bytes free did not trim", heldFree(read()))
 	}
 	if held := heldFree(read()); held >= trimFree {
 		t.Fatalf("after a trim the runtime still holds %d bytes free", held)
+	}
+	burst()
+	now = read()[0].Value.Uint64()
+	if _, trimmed := trimIfIdle(now, now); trimmed {
+		t.Fatal("trimmed again with nothing allocated since the last trim")
 	}
 }
