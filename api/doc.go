@@ -26,6 +26,7 @@
 //	                /v1/identity, /v1/log
 //	documents.go    /v1/docs, /v1/docs/{id}, /v1/open (streamed progress)
 //	batch.go        /v1/docs/batch: several documents, one new vault state
+//	getmany.go      /v1/docs/many: several documents, one card session
 //	trash.go        DELETE /v1/docs/{id}, /v1/trash, /v1/trash/{id}/restore
 //	recovery.go     /v1/recovery…
 //	delegations.go  /v1/delegations…, /v1/vaults/{vault}/docs…

@@ -20,6 +20,7 @@ import (
 //	POST /v1/docs/batch      (card) several documents, one vault state (batch.go)
 //	GET  /v1/docs            (card) → ListInfo
 //	GET  /v1/docs/{id}[?raw=1] (card) → the document (plaintext, or age ciphertext)
+//	POST /v1/docs/many       (card) several documents, one session (getmany.go)
 //	POST /v1/open            (card) opens the vault, fetching it if this node
 //	                         does not have it yet; streams JSON lines
 //	                         {"done": BYTES, "total": BYTES}… then
@@ -29,6 +30,7 @@ func (s *server) documentRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/docs/batch", s.withCard(s.addBatch))
 	mux.HandleFunc("GET /v1/docs", s.withCard(s.list))
 	mux.HandleFunc("GET /v1/docs/{id}", s.withCard(s.get))
+	mux.HandleFunc("POST /v1/docs/many", s.withCard(s.getMany))
 	mux.HandleFunc("POST /v1/open", s.withCard(s.open))
 }
 

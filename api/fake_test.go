@@ -178,6 +178,34 @@ func (f *fakeNode) Get(ctx context.Context, card *vault.Card, id string) (*node.
 	return f.document(id)
 }
 
+func (f *fakeNode) GetMany(ctx context.Context, card *vault.Card, ids []string, each func(*node.Document) error) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.called("GetMany")
+	if err := f.check(card); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		for _, e := range f.docs {
+			ids = append(ids, e.ID)
+		}
+	}
+	var ds []*node.Document
+	for _, id := range ids {
+		d, err := f.document(id)
+		if err != nil {
+			return err
+		}
+		ds = append(ds, d)
+	}
+	for _, d := range ds {
+		if err := each(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (f *fakeNode) Remove(ctx context.Context, card *vault.Card, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -61,6 +61,7 @@ type DocumentOps interface {
 	List(ctx context.Context, card *vault.Card) (vault.VaultID, []vault.Entry, error)
 	Get(ctx context.Context, card *vault.Card, id string) (*node.Document, error)
 	GetRaw(ctx context.Context, card *vault.Card, id string) (*node.Document, error)
+	GetMany(ctx context.Context, card *vault.Card, ids []string, each func(*node.Document) error) error
 }
 
 // RecoveryOps are a lost card's recovery by the guardians (recovery.go).

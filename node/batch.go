@@ -6,6 +6,8 @@ import (
 	"io"
 	"time"
 
+	ipld "github.com/ipfs/go-ipld-format"
+
 	"baluchon/vault"
 )
 
@@ -33,12 +35,18 @@ func (n *Node) AddBatch(ctx context.Context, card *vault.Card, each func(add Add
 	if err != nil {
 		return nil, err
 	}
+	// The blocks of every document go through one buffered DAG: they are
+	// written in batches in the background while the next documents are
+	// read and encrypted, and all are written before the sync.
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	bd := ipld.NewBufferedDAG(bctx, n.dag)
 	var added []vault.Entry
 	add := func(r io.Reader, meta DocMeta) (vault.Entry, error) {
 		if len(added) >= maxBatch {
 			return vault.Entry{}, fmt.Errorf("a batch holds at most %d documents: add the others in another one", maxBatch)
 		}
-		root, size, err := n.storeEncryptedUnsynced(r, n.cfg.MaxDocumentBytes, s.keys.EncryptDocument)
+		root, size, err := storeEncryptedTo(bd, r, n.cfg.MaxDocumentBytes, s.keys.EncryptDocument)
 		if err != nil {
 			return vault.Entry{}, err
 		}
@@ -67,6 +75,9 @@ func (n *Node) AddBatch(ctx context.Context, card *vault.Card, each func(add Add
 	}
 	if len(added) == 0 {
 		return nil, nil
+	}
+	if err := bd.Commit(); err != nil {
+		return nil, fmt.Errorf("write blocks: %w", err)
 	}
 	if err := n.store.syncBlocks(); err != nil {
 		return nil, err

@@ -27,6 +27,8 @@
 //	dag.go          documents and vault states as UnixFS / dag-pb graphs
 //	walk.go         bounded walks of graphs (gc, export, sync)
 //	fetch.go        pipelined, bounded fetches of graphs from peers
+//	addbuffer.go    a document's blocks written in batches while the next
+//	                ones are encrypted (ipld.BufferedDAG)
 //	bitswaptune.go  bitswap's options for a small machine
 //	limits.go       libp2p resource limits of baluchon's protocols
 //	handler.go      protoHandler; answers to Resolve, Heads and Announce
@@ -36,6 +38,7 @@
 //	pages.go        the paged manifest (version 2) of a state: page nodes,
 //	                reading and writing only the pages that changed
 //	batch.go        AddBatch: several documents, one new state
+//	getmany.go      GetMany: several documents read in one card session
 //	vaults.go       documents of a vault: Add, Open, List, Get; card lookup
 //	cards.go        card records kept for a vault, most trusted first
 //	heads.go        current heads of a vault, merging, fetching; Progress
@@ -49,6 +52,7 @@
 //	supersede.go    superseded states that a newer one covers: kept briefly
 //	quota.go        storage quota and limits on deposits
 //	gc.go           garbage collection of unpinned blocks
+//	trim.go         an idle node gives back the memory a burst left free
 //	deposit.go      deposits without the card ("mail received")
 //	delegation.go   delegations: reading a vault without its card; private
 //	                documents (SetPrivate), which no delegation covers

@@ -222,6 +222,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		}
 	}
 	n.goLoop(n.syncLoop)
+	n.goLoop(n.trimLoop)
 	n.log.Info("node started", "peer", n.host.ID(), "home", n.home)
 	started = true
 	return n, nil

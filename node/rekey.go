@@ -188,11 +188,12 @@ func (n *Node) rekeyFirstLeaf(ctx context.Context, old, to *vault.Keys, c cid.Ci
 	return child, nil
 }
 
-// addDocument chunks an age file read from r into a document DAG (header
-// leaf, then payload leaves) and stores its blocks. It does not sync them.
-func (n *Node) addDocument(r io.Reader) (ipld.Node, error) {
+// buildDocument chunks an age file read from r into a document DAG
+// (header leaf, then payload leaves) and adds its blocks to dag (a
+// buffered one: addBuffered, AddBatch). It does not sync them.
+func buildDocument(dag ipld.DAGService, r io.Reader) (ipld.Node, error) {
 	params := helpers.DagBuilderParams{
-		Dagserv:    n.dag,
+		Dagserv:    dag,
 		Maxlinks:   helpers.DefaultLinksPerBlock,
 		RawLeaves:  true,
 		CidBuilder: pbPrefix,

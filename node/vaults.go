@@ -249,6 +249,21 @@ func (n *Node) storeEncrypted(r io.Reader, limit int64, encrypt func(io.Writer) 
 // storeEncryptedUnsynced is storeEncrypted without the sync: the caller
 // syncs the blocks before anything durable names them.
 func (n *Node) storeEncryptedUnsynced(r io.Reader, limit int64, encrypt func(io.Writer) (io.WriteCloser, error)) (ipld.Node, int64, error) {
+	var size int64
+	root, err := addBuffered(n.dag, func(dag ipld.DAGService) (ipld.Node, error) {
+		nd, k, err := storeEncryptedTo(dag, r, limit, encrypt)
+		size = k
+		return nd, err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return root, size, nil
+}
+
+// storeEncryptedTo is storeEncryptedUnsynced adding the blocks to dag, a
+// buffered DAG service whose caller commits them (AddBatch).
+func storeEncryptedTo(dag ipld.DAGService, r io.Reader, limit int64, encrypt func(io.Writer) (io.WriteCloser, error)) (ipld.Node, int64, error) {
 	if limit <= 0 {
 		limit = math.MaxInt64 - 1
 	}
@@ -264,7 +279,7 @@ func (n *Node) storeEncryptedUnsynced(r io.Reader, limit int64, encrypt func(io.
 		}
 		pw.CloseWithError(err)
 	}()
-	root, err := n.addDocument(pr)
+	root, err := buildDocument(dag, pr)
 	pr.CloseWithError(errors.New("document store stopped"))
 	if tl := (*TooLargeError)(nil); errors.As(err, &tl) {
 		return nil, 0, tl

@@ -21,6 +21,7 @@
 //	              registering a person, replacing a card, the node's health
 //	deposit.go    mail received for a person: a document left by file number
 //	recovery.go   lost cards: ask the guardians, approve, give the new card
+//	download.go   every document of a file as one zip, one card session
 //	usb.go        a person's file to and from a USB stick (CAR files)
 //	network.go    the admin's network page: pairing, invitations, joining
 //	diagnostic.go the admin's health page: disk and backup warnings, the diagnostic report

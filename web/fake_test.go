@@ -174,6 +174,29 @@ func (f *fakeNode) Get(ctx context.Context, card *vault.Card, id string) (*node.
 	return nil, &node.NoDocumentError{ID: id}
 }
 
+func (f *fakeNode) GetMany(ctx context.Context, card *vault.Card, ids []string, each func(*node.Document) error) error {
+	f.mu.Lock()
+	ff, err := f.file(card)
+	if err != nil {
+		f.mu.Unlock()
+		return err
+	}
+	var ds []*node.Document
+	for _, e := range ff.entries {
+		if len(ids) == 0 || slices.Contains(ids, e.ID) {
+			f.logf(ff, vault.ActionGet, e.ID, e.Title)
+			ds = append(ds, &node.Document{Entry: e, Reader: bytes.NewReader(ff.data[e.ID]), Closer: io.NopCloser(nil)})
+		}
+	}
+	f.mu.Unlock()
+	for _, d := range ds {
+		if err := each(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (f *fakeNode) Remove(ctx context.Context, card *vault.Card, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -26,6 +26,9 @@ type Node interface {
 	AddBatch(ctx context.Context, card *vault.Card, each func(add node.AddFunc) error) ([]vault.Entry, error)
 	// Get returns the plaintext of a document.
 	Get(ctx context.Context, card *vault.Card, id string) (*node.Document, error)
+	// GetMany gives each document of ids (every one when ids is empty)
+	// to each in turn, in one card session (see node.GetMany).
+	GetMany(ctx context.Context, card *vault.Card, ids []string, each func(*node.Document) error) error
 	// Remove puts a document in the trash (kept 30 days).
 	Remove(ctx context.Context, card *vault.Card, id string) error
 	// Trash lists the documents in the trash.

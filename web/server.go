@@ -273,6 +273,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /deposit", s.auth(s.depositPage))
 	mux.HandleFunc("POST /deposit", s.auth(s.depositPost))
 	mux.HandleFunc("GET /file/export", s.withFile(s.exportFile))
+	mux.HandleFunc("GET /file/documents.zip", s.withFile(s.downloadAll))
 	mux.HandleFunc("GET /import", s.auth(s.importPage))
 	mux.HandleFunc("POST /import", s.auth(s.importPost))
 	mux.HandleFunc("GET /scans", s.auth(s.scansPage))

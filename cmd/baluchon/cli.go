@@ -56,7 +56,7 @@ var help = map[string]about{
 	"card replace":       {"replace --card OLD --out NEW [--qr F]", "give a new card; the old one stops working everywhere"},
 	"add":                {"add --card FILE [--title T] [--category C] PATH...", "store documents in the person's vault"},
 	"ls":                 {"ls --card FILE [--json] | ls --vault VAULTID", "list the person's documents"},
-	"get":                {"get --card FILE DOCID [-o OUT] [--raw]", "get a document back"},
+	"get":                {"get --card FILE DOCID [-o OUT] [--raw] | get --card FILE (--all | DOCID...) -o FOLDER", "get a document back, or several into a folder (one session)"},
 	"rm":                 {"rm --card FILE DOCID...", "delete documents: they go to the trash for 30 days"},
 	"trash":              {"trash --card FILE [--json]", "list deleted documents, with the day each is purged"},
 	"restore":            {"restore --card FILE DOCID | restore --home NEWFOLDER [--key FILE] BACKUP.age", "bring a deleted document back (under a new id), or make a new machine's node from a backup"},

@@ -421,9 +421,13 @@ func cmdGet(e *env, args []string) error {
 	vaultID := f.String("vault", "", "get through a delegation, without the card")
 	out := f.String("o", "", "write the document to this file (default: standard output)")
 	raw := f.Bool("raw", false, "write the stored age ciphertext instead of the document")
+	all := f.Bool("all", false, "get every document of the vault into the folder -o, in one session")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
+	}
+	if *all || len(pos) > 1 {
+		return cmdGetMany(e, *card, *out, *raw, *vaultID, *all, pos)
 	}
 	if len(pos) != 1 {
 		return usagef("get takes one document id: baluchon get --card FILE DOCID [-o OUT] [--raw]")

@@ -1,0 +1,79 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+)
+
+// TestGetMany checks that GetMany gives the documents asked for, in the
+// order asked, every document when none is named, and none at all when
+// one of those named is not in the vault.
+func TestGetMany(t *testing.T) {
+	ctx := context.Background()
+	n := startNode(t, Config{})
+	card, _, err := n.CreateVault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{}
+	var ids []string
+	_, err = n.AddBatch(ctx, card, func(add AddFunc) error {
+		for i := range 5 {
+			b := bytes.Repeat([]byte{byte(i + 1)}, 700*(i+1))
+			e, err := add(bytes.NewReader(b), DocMeta{Title: fmt.Sprintf("doc %d", i)})
+			if err != nil {
+				return err
+			}
+			want[e.ID] = b
+			ids = append(ids, e.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(ask []string) ([]string, error) {
+		var got []string
+		err := n.GetMany(ctx, card, ask, func(d *Document) error {
+			b, err := io.ReadAll(d)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(b, want[d.ID]) {
+				return fmt.Errorf("document %s: %d bytes read, want %d", d.ID, len(b), len(want[d.ID]))
+			}
+			got = append(got, d.ID)
+			return nil
+		})
+		return got, err
+	}
+	ask := []string{ids[3], ids[0], ids[4]}
+	got, err := read(ask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(ask) {
+		t.Fatalf("GetMany(%v) gave %v", ask, got)
+	}
+	got, err = read(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(ids) {
+		t.Fatalf("GetMany of every document gave %d of %d", len(got), len(ids))
+	}
+	got, err = read([]string{ids[1], "no-such-document"})
+	if nd := (*NoDocumentError)(nil); !errors.As(err, &nd) || len(got) != 0 {
+		t.Fatalf("GetMany with an unknown id: %v after %d documents, want a NoDocumentError before any", err, len(got))
+	}
+	stop := errors.New("stop")
+	k := 0
+	err = n.GetMany(ctx, card, ids, func(*Document) error { k++; return stop })
+	if !errors.Is(err, stop) || k != 1 {
+		t.Fatalf("an error of each: %v after %d documents, want it after 1", err, k)
+	}
+}
