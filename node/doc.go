@@ -37,6 +37,8 @@
 //	                reading and writing only the pages that changed
 //	batch.go        AddBatch: several documents, one new state
 //	vaults.go       documents of a vault: Add, Open, List, Get; card lookup
+//	cardsearch.go   a never-seen card: connected members and the DHT asked
+//	                at once, the first holder that answers wins
 //	cards.go        card records kept for a vault, most trusted first
 //	heads.go        current heads of a vault, merging, fetching; Progress
 //	memory.go       what a node remembers of a vault (revoked cards,
@@ -70,6 +72,8 @@
 //	guardians.go    Guardians: the structures holding a file's recovery shares
 //	sync.go         syncing vaults with members; Status
 //	holders.go      which members hold which vault, proved by a block
+//	replicas.go     which members take a copy of a vault (rendezvous over
+//	                the member list); holders sync with the chosen ones
 //	discovery.go    mDNS on the local network; pairing codes
 //	links.go        mDNS follows the network links that come and go (a
 //	                Bluetooth PAN, tethering)
