@@ -28,7 +28,7 @@ import (
 // vault reaches its replica target, that a new head reaches every replica,
 // and that connections per node stay bounded; and prints the figures.
 //
-// CI runs it at simNodesCI nodes (about 30 s here); BALUCHON_SIM_NODES=50,100,200 runs the
+// CI runs it at simNodesCI nodes (about 45 s here); BALUCHON_SIM_NODES=50,100,200 runs the
 // sizes of the table in docs/federation.md.
 const simNodesCI = 50
 
