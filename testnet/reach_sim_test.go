@@ -25,7 +25,8 @@ import (
 // nodes on loopback grown by invitations, node i joining through node i/2.
 // It asserts that every member knows every other, that a card never seen
 // opens at the node farthest from its holder (through the DHT), that the
-// vault reaches its replica target, that a new head reaches every replica,
+// vault is kept by exactly its replica target (and the node where the card
+// was opened), that a new head reaches every replica,
 // and that connections per node stay bounded; and prints the figures.
 //
 // CI runs it at simNodesCI nodes (about 45 s here); BALUCHON_SIM_NODES=50,100,200 runs the
