@@ -40,6 +40,8 @@
 //	batch.go        AddBatch: several documents, one new state
 //	getmany.go      GetMany: several documents read in one card session
 //	vaults.go       documents of a vault: Add, Open, List, Get; card lookup
+//	cardsearch.go   a never-seen card: connected members and the DHT asked
+//	                at once, the first holder that answers wins
 //	cards.go        card records kept for a vault, most trusted first
 //	heads.go        current heads of a vault, merging, fetching; Progress
 //	memory.go       what a node remembers of a vault (revoked cards,
@@ -74,6 +76,8 @@
 //	guardians.go    Guardians: the structures holding a file's recovery shares
 //	sync.go         syncing vaults with members; Status
 //	holders.go      which members hold which vault, proved by a block
+//	replicas.go     which members take a copy of a vault (rendezvous over
+//	                the member list); holders sync with the chosen ones
 //	discovery.go    mDNS on the local network; pairing codes
 //	links.go        mDNS follows the network links that come and go (a
 //	                Bluetooth PAN, tethering)

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -49,6 +48,9 @@ type syncState struct {
 	quotaLogged map[vault.VaultID]time.Time
 	// replicating: vaults being copied now.
 	replicating map[vault.VaultID]bool
+	// short: vault → since when this node has seen it short of its
+	// replica target (replicas.go).
+	short map[vault.VaultID]time.Time
 }
 
 // SyncEvent is one sync of a vault's state with another member.
@@ -67,6 +69,7 @@ func newSyncState() *syncState {
 		last:        map[vault.VaultID]SyncEvent{},
 		quotaLogged: map[vault.VaultID]time.Time{},
 		replicating: map[vault.VaultID]bool{},
+		short:       map[vault.VaultID]time.Time{},
 	}
 }
 
@@ -191,7 +194,9 @@ func (n *Node) syncWith(ctx context.Context, p peer.ID) {
 }
 
 // syncRound dials the members that are not connected, syncs with every
-// connected member, then checks replication.
+// connected member (a few in a large federation) and with the members
+// chosen to keep the vaults it keeps that are short of their target, then
+// checks replication.
 func (n *Node) syncRound(ctx context.Context) {
 	n.reconnectMembers(ctx)
 	// A member that does not answer must not hold up the round: each sync
@@ -199,7 +204,9 @@ func (n *Node) syncRound(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(ctx, max(time.Second, time.Duration(n.cfg.SyncInterval)))
 	defer cancel()
 	var wg sync.WaitGroup
+	synced := map[peer.ID]bool{}
 	for _, p := range n.syncPeers() {
+		synced[p] = true
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -207,6 +214,7 @@ func (n *Node) syncRound(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+	n.pushReplicas(rctx, synced)
 	n.checkReplication(ctx)
 }
 
@@ -344,19 +352,12 @@ func rendezvous(v vault.VaultID, p peer.ID) [32]byte {
 }
 
 // checkReplication takes a copy of each vault that fewer members than the
-// target keep, when this node is the one the ranking chooses.
+// target keep, when this node is one the ranking chooses (replicas.go).
 func (n *Node) checkReplication(ctx context.Context) {
 	if fed, _ := n.Federation(); fed == "" {
 		return
 	}
 	grace := time.Duration(n.cfg.ReplicaGrace)
-	// The candidates are this node and the members it syncs with: all
-	// connected members in a small federation; in a large one, the few it
-	// syncs with (syncPeers), which learn of the vault as it does.
-	connected := map[peer.ID]bool{n.ID(): true}
-	for _, p := range n.syncPeers() {
-		connected[p] = true
-	}
 	type job struct {
 		v       vault.VaultID
 		holders []peer.ID
@@ -381,21 +382,7 @@ func (n *Node) checkReplication(ctx context.Context) {
 		if front, err := n.frontier(ctx, j.v); err != nil || len(front) > 0 {
 			continue // kept here already
 		}
-		missing := n.cfg.Replicas - len(j.holders)
-		if missing <= 0 {
-			continue
-		}
-		var cands []peer.ID
-		for p := range connected {
-			if !slices.Contains(j.holders, p) {
-				cands = append(cands, p)
-			}
-		}
-		slices.SortFunc(cands, func(a, b peer.ID) int {
-			ra, rb := rendezvous(j.v, a), rendezvous(j.v, b)
-			return cmp.Compare(string(ra[:]), string(rb[:]))
-		})
-		if i := slices.Index(cands, n.ID()); i < 0 || i >= missing {
+		if !slices.Contains(n.chosenReplicas(j.v, j.holders), n.ID()) {
 			continue
 		}
 		n.sync.mu.Lock()

@@ -109,19 +109,13 @@ func (n *Node) localCard(ctx context.Context, lookup vault.LookupID) (*proto.Car
 }
 
 // findCard returns the card record for lookup: from the store, or from the
-// first connected peer that knows it.
+// first connected member or holder found in the DHT that knows it
+// (node/cardsearch.go).
 func (n *Node) findCard(ctx context.Context, lookup vault.LookupID) (rec *proto.CardRecord, local bool, err error) {
 	if rec, err := n.localCard(ctx, lookup); err != nil || rec != nil {
 		return rec, true, err
 	}
-	rec, err = n.remoteCard(ctx, lookup)
-	if errors.Is(err, ErrUnknownCard) {
-		// No connected member knows it: the federation's DHT finds its
-		// holders (node/dht.go).
-		if r, derr := n.findCardInDHT(ctx, lookup); derr == nil {
-			rec, err = r, nil
-		}
-	}
+	rec, err = n.searchCard(ctx, lookup)
 	return rec, false, err
 }
 
