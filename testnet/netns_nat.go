@@ -1,0 +1,194 @@
+//go:build linux
+
+package testnet
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+)
+
+// NATs puts hosts of an NS behind home routers, as structures behind
+// their internet boxes. The bridge becomes "the internet", with addresses
+// that libp2p takes for public ones (11.R.S.0/24: manet.IsPublicAddr
+// rejects the private and documentation ranges, which would keep AutoNAT,
+// the observed addresses and hole punching from working). These addresses
+// exist only inside the test's namespaces: no route leads out of them.
+//
+//	bridge ── eth0 of a public host i:        11.R.S.(i+1)
+//	       └─ wan0 of router namespace <PREFIX>-r<i>: 11.R.S.(100+i)
+//	             nftables: masquerade out of wan0; forward only what
+//	             the LAN started (ct state established,related)
+//	          lan0 ── eth0 of host i:          192.168.(i+1).2, default via .1
+type NATs struct {
+	ns      *NS
+	natted  map[int]string // host → its router's namespace
+	blocked bool
+}
+
+// NATSkipMessage says what NATs needs when it skips the test.
+const NATSkipMessage = "needs nft (apt-get install nftables); .ci/run installs it"
+
+// NATs puts the hosts natted behind a router each, and gives the other
+// hosts public addresses; call it before any host starts. The routers go
+// with the NS's cleanup.
+func (ns *NS) NATs(natted ...int) *NATs {
+	ns.tb.Helper()
+	if _, err := exec.LookPath("nft"); err != nil {
+		ns.tb.Skipf("testnet: no 'nft' command; %s", NATSkipMessage)
+	}
+	n := &NATs{ns: ns, natted: map[int]string{}}
+	for _, i := range natted {
+		ns.host(i)
+		n.natted[i] = fmt.Sprintf("%s-r%d", ns.prefix, i)
+	}
+	for i, h := range ns.hosts {
+		rt, ok := n.natted[i]
+		if !ok {
+			mustIP(ns, "-n", h.netns, "addr", "flush", "dev", "eth0")
+			mustIP(ns, "-n", h.netns, "addr", "add", n.PublicIP(i)+"/24", "dev", "eth0")
+			continue
+		}
+		if err := n.router(i, h, rt); err != nil {
+			ns.tb.Fatalf("testnet: put host %d behind a NAT: %v", i, err)
+		}
+	}
+	return n
+}
+
+func mustIP(ns *NS, args ...string) {
+	ns.tb.Helper()
+	if err := ip(args...); err != nil {
+		ns.tb.Fatalf("testnet: %v", err)
+	}
+}
+
+// router makes host i's router namespace rt, between the host and the
+// bridge.
+func (n *NATs) router(i int, h *nsHost, rt string) error {
+	ns := n.ns
+	if err := ip("netns", "add", rt); err != nil {
+		return err
+	}
+	ns.created = append(ns.created, created{netns: true, name: rt})
+	wan := fmt.Sprintf("%sw%d", ns.prefix, i)
+	lan := fmt.Sprintf("192.168.%d.", i+1)
+	// The host's veth leaves the bridge for the router, as its LAN side;
+	// the router's WAN side is a new veth on the bridge.
+	cmds := [][]string{
+		{"link", "set", h.veth, "nomaster"},
+		{"link", "set", h.veth, "netns", rt},
+		{"-n", rt, "link", "set", h.veth, "name", "lan0"},
+		{"link", "add", wan, "type", "veth", "peer", "name", "wan0", "netns", rt},
+	}
+	for k, args := range cmds {
+		if err := ip(args...); err != nil {
+			return err
+		}
+		if k == len(cmds)-1 {
+			ns.created = append(ns.created, created{name: wan})
+		}
+	}
+	cmds = [][]string{
+		{"link", "set", wan, "master", ns.bridge},
+		{"link", "set", wan, "up"},
+		{"-n", rt, "addr", "add", n.RouterIP(i) + "/24", "dev", "wan0"},
+		{"-n", rt, "addr", "add", lan + "1/24", "dev", "lan0"},
+		{"-n", rt, "link", "set", "wan0", "up"},
+		{"-n", rt, "link", "set", "lan0", "up"},
+		{"-n", rt, "link", "set", "lo", "up"},
+		{"-n", h.netns, "addr", "flush", "dev", "eth0"},
+		{"-n", h.netns, "addr", "add", lan + "2/24", "dev", "eth0"},
+		{"-n", h.netns, "route", "add", "default", "via", lan + "1"},
+	}
+	for _, args := range cmds {
+		if err := ip(args...); err != nil {
+			return err
+		}
+	}
+	if out, err := exec.Command("ip", "netns", "exec", rt, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward").CombinedOutput(); err != nil {
+		return fmt.Errorf("turn on forwarding in %s: %v: %s", rt, err, out)
+	}
+	return nft(rt, `
+table ip nat {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "wan0" masquerade
+	}
+}
+table ip filter {
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		iifname "lan0" oifname "wan0" accept
+		ct state established,related accept
+	}
+}
+`)
+}
+
+// nft loads rules into namespace netns.
+func nft(netns, rules string) error {
+	cmd := exec.Command("ip", "netns", "exec", netns, "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(rules)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("nft in %s: %v: %s", netns, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// PublicIP is the address of a host that is not behind a NAT.
+func (n *NATs) PublicIP(i int) string {
+	return fmt.Sprintf("11.%d.%d.%d", n.ns.net[0], n.ns.net[1], i+1)
+}
+
+// RouterIP is the public address of host i's router: what the others see
+// of host i.
+func (n *NATs) RouterIP(i int) string {
+	return fmt.Sprintf("11.%d.%d.%d", n.ns.net[0], n.ns.net[1], 100+i)
+}
+
+// BlockBetweenNATs makes every router drop what its LAN sends to another
+// router's public address: the NATed hosts can no longer exchange a single
+// packet directly, as behind NATs that give every destination a new port
+// (symmetric NATs), where hole punching cannot succeed. They still reach
+// the public hosts. UnblockBetweenNATs undoes it.
+func (n *NATs) BlockBetweenNATs() {
+	n.ns.tb.Helper()
+	for i, rt := range n.natted {
+		var others []string
+		for j := range n.natted {
+			if j != i {
+				others = append(others, n.RouterIP(j))
+			}
+		}
+		if len(others) == 0 {
+			continue
+		}
+		rules := fmt.Sprintf(`
+table ip block {
+	chain forward {
+		type filter hook forward priority filter - 10; policy accept;
+		ip daddr { %s } drop
+	}
+}
+`, strings.Join(others, ", "))
+		if err := nft(rt, rules); err != nil {
+			n.ns.tb.Fatalf("testnet: block between the NATs: %v", err)
+		}
+	}
+	n.blocked = true
+}
+
+// UnblockBetweenNATs removes BlockBetweenNATs's rules.
+func (n *NATs) UnblockBetweenNATs() {
+	n.ns.tb.Helper()
+	if !n.blocked {
+		return
+	}
+	for _, rt := range n.natted {
+		if err := nft(rt, "delete table ip block\n"); err != nil {
+			n.ns.tb.Fatalf("testnet: unblock between the NATs: %v", err)
+		}
+	}
+	n.blocked = false
+}
