@@ -20,8 +20,8 @@ type PeerConn struct {
 	// /ipfs/bitswap/1.2.0.
 	Streams []string `json:"streams,omitempty"`
 	// ReceivedBytes are the bytes of blocks received by bitswap from the
-	// peer since this node started, over all its connections (bitswap's
-	// ledger).
+	// peer, over all its connections, since it last connected (bitswap's
+	// ledger, which forgets a peer that disconnects).
 	ReceivedBytes uint64 `json:"received_bytes"`
 }
 

@@ -18,7 +18,8 @@ import (
 //	bridge ── eth0 of a public host i:        11.R.S.(i+1)
 //	       └─ wan0 of router namespace <PREFIX>-r<i>: 11.R.S.(100+i)
 //	             nftables: masquerade out of wan0; forward only what
-//	             the LAN started (ct state established,related)
+//	             the LAN started (ct state established,related); drop,
+//	             without an answer, what the internet starts
 //	          lan0 ── eth0 of host i:          192.168.(i+1).2, default via .1
 type NATs struct {
 	ns      *NS
@@ -117,6 +118,10 @@ table ip nat {
 	}
 }
 table ip filter {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		iifname "wan0" ct state new drop
+	}
 	chain forward {
 		type filter hook forward priority filter; policy drop;
 		iifname "lan0" oifname "wan0" accept

@@ -115,6 +115,7 @@ func TestNSNATRelayThenPunch(t *testing.T) {
 	// 1. Through the relay.
 	ns.MustRun(b, "connect", circuitA)
 	start = time.Now()
+	relayed1 := start
 	waitFor(t, ns, b, 90*time.Second, doc1, "ls", "--card", card1)
 	took := time.Since(start)
 	st := natStatusOf(t, ns, b)
@@ -143,19 +144,39 @@ func TestNSNATRelayThenPunch(t *testing.T) {
 		t.Errorf("the relay has no connection to A")
 	}
 
-	// 2. Hole punching. A new relayed connection is needed (DCUtR runs
-	// when one opens): B restarts, meets the relay again, and connects
-	// to A through it.
-	nat.UnblockBetweenNATs()
+	// 2. Hole punching. A new relayed connection is needed: DCUtR runs
+	// when one opens, started by the side that receives it (A, the
+	// reserving one), and only if both sides already know their own
+	// public address (libp2p registers the DCUtR handler only then). So:
+	//   - the first relayed connection's attempts end first: A tries for
+	//     up to 3 × 5 s and refuses a second attempt to the same peer
+	//     meanwhile ("another hole punching attempt to this peer is
+	//     active");
+	//   - A restarts (a restarted B would reconnect to A through the
+	//     relay at once, before it knows its public address, and A
+	//     would find no DCUtR handler at B: "protocols not supported");
+	//     a restarted A takes a new reservation only after AutoRelay's
+	//     10 s boot delay, by when it knows its address;
+	//   - B connects to A through the relay again.
 	card2 := filepath.Join(dir, "card2.txt")
 	ns.MustRun(a, "card", "new", "--out", card2)
 	doc2 := nsAdd(t, ns, a, card2, "Acte de naissance", "acte.pdf", string(randomBytes(t, natDocBytes)))
-	before := toA[0].ReceivedBytes
-	ns.Stop(b)
-	ns.Start(b)
-	ns.MustRun(b, "connect", fmt.Sprintf("/ip4/%s/tcp/4001/p2p/%s", nat.PublicIP(pub), idPub))
+	time.Sleep(time.Until(relayed1.Add(20 * time.Second)))
+	nat.UnblockBetweenNATs()
+	ns.Stop(a)
+	ns.Start(a)
+	waitFor(t, ns, a, 60*time.Second, "reachable "+node.ReachRelayed+"\n", "status")
 	start = time.Now()
-	ns.MustRun(b, "connect", circuitA)
+	for {
+		_, stderr, err := ns.Run(b, "connect", circuitA)
+		if err == nil {
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("B cannot connect to the restarted A through the relay: %v\n%s", err, stderr)
+		}
+		time.Sleep(time.Second)
+	}
 	var direct []node.PeerConn
 	for time.Since(start) < 60*time.Second && len(direct) == 0 {
 		for _, c := range connsTo(natStatusOf(t, ns, b), idA) {
@@ -172,7 +193,6 @@ func TestNSNATRelayThenPunch(t *testing.T) {
 	if !strings.Contains(direct[0].Remote, nat.RouterIP(a)) {
 		t.Errorf("B's direct connection to A is to %s, want A's router's public address %s", direct[0].Remote, nat.RouterIP(a))
 	}
-	_ = before
 	start = time.Now()
 	waitFor(t, ns, b, 90*time.Second, doc2, "ls", "--card", card2)
 	took = time.Since(start)
