@@ -24,7 +24,7 @@ import (
 type NATs struct {
 	ns      *NS
 	natted  map[int]string // host → its router's namespace
-	blocked bool
+	symmetric bool
 }
 
 // NATSkipMessage says what NATs needs when it skips the test.
@@ -110,7 +110,7 @@ func (n *NATs) router(i int, h *nsHost, rt string) error {
 	if out, err := exec.Command("ip", "netns", "exec", rt, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward").CombinedOutput(); err != nil {
 		return fmt.Errorf("turn on forwarding in %s: %v: %s", rt, err, out)
 	}
-	return nft(rt, `
+	err := nft(rt, `
 table ip nat {
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
@@ -129,6 +129,15 @@ table ip filter {
 	}
 }
 `)
+	if err != nil {
+		return err
+	}
+	// Unanswered UDP flows (a failed hole punch) are forgotten after 5 s
+	// rather than 30, so that a later punch gets a new mapping.
+	if out, err := exec.Command("ip", "netns", "exec", rt, "sh", "-c", "echo 5 > /proc/sys/net/netfilter/nf_conntrack_udp_timeout").CombinedOutput(); err != nil {
+		return fmt.Errorf("shorten the UDP timeout in %s: %v: %s", rt, err, out)
+	}
+	return nil
 }
 
 // nft loads rules into namespace netns.
@@ -152,12 +161,14 @@ func (n *NATs) RouterIP(i int) string {
 	return fmt.Sprintf("11.%d.%d.%d", n.ns.net[0], n.ns.net[1], 100+i)
 }
 
-// BlockBetweenNATs makes every router drop what its LAN sends to another
-// router's public address: the NATed hosts can no longer exchange a single
-// packet directly, as behind NATs that give every destination a new port
-// (symmetric NATs), where hole punching cannot succeed. They still reach
-// the public hosts. UnblockBetweenNATs undoes it.
-func (n *NATs) BlockBetweenNATs() {
+// SymmetricBetweenNATs makes every router a symmetric NAT towards the
+// other routers: what its LAN sends to another router's public address
+// leaves from a new random port (nftables "masquerade fully-random"), while
+// what it sends to the public hosts keeps its port. A NATed host's address
+// as a public host sees it (the one it gives for hole punching) is then of
+// no use to the other NATed host, and hole punching between them fails, as
+// between two symmetric NATs. PortPreservingBetweenNATs undoes it.
+func (n *NATs) SymmetricBetweenNATs() {
 	n.ns.tb.Helper()
 	for i, rt := range n.natted {
 		var others []string
@@ -169,31 +180,37 @@ func (n *NATs) BlockBetweenNATs() {
 		if len(others) == 0 {
 			continue
 		}
+		// A NAT chain earlier than the router's own masquerade: the first
+		// NAT statement that matches a new connection decides.
 		rules := fmt.Sprintf(`
-table ip block {
-	chain forward {
-		type filter hook forward priority filter - 10; policy accept;
-		ip daddr { %s } drop
+table ip symmetric {
+	chain postrouting {
+		type nat hook postrouting priority srcnat - 10; policy accept;
+		oifname "wan0" ip daddr { %s } masquerade fully-random
 	}
 }
 `, strings.Join(others, ", "))
 		if err := nft(rt, rules); err != nil {
-			n.ns.tb.Fatalf("testnet: block between the NATs: %v", err)
+			n.ns.tb.Fatalf("testnet: symmetric NAT between the routers: %v", err)
 		}
 	}
-	n.blocked = true
+	n.symmetric = true
 }
 
-// UnblockBetweenNATs removes BlockBetweenNATs's rules.
-func (n *NATs) UnblockBetweenNATs() {
+// PortPreservingBetweenNATs removes SymmetricBetweenNATs's rules: the
+// routers keep the source port towards each other too (when free), as
+// most home boxes do, and hole punching can succeed. Connections already
+// tracked keep their ports: the routers forget unanswered UDP flows after
+// 5 s (nf_conntrack_udp_timeout).
+func (n *NATs) PortPreservingBetweenNATs() {
 	n.ns.tb.Helper()
-	if !n.blocked {
+	if !n.symmetric {
 		return
 	}
 	for _, rt := range n.natted {
-		if err := nft(rt, "delete table ip block\n"); err != nil {
-			n.ns.tb.Fatalf("testnet: unblock between the NATs: %v", err)
+		if err := nft(rt, "delete table ip symmetric\n"); err != nil {
+			n.ns.tb.Fatalf("testnet: port-preserving NAT between the routers: %v", err)
 		}
 	}
-	n.blocked = false
+	n.symmetric = false
 }

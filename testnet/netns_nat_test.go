@@ -61,18 +61,19 @@ func bitswapOn(c node.PeerConn) bool {
 // (nftables), with "reachability": "private". A and B take reservations at
 // host 0's relay (AutoRelay, members only, unlimited).
 //
-//  1. The sites cannot exchange a single packet directly (the routers drop
-//     it, as symmetric NATs would make hole punching fail): a card
+//  1. The routers are symmetric NATs towards each other (a new random
+//     port for each destination), so hole punching fails: a card
 //     registered at A opens at B through the relay, over an unlimited
 //     relayed connection, and that connection carried the blocks.
-//  2. The block is lifted (port-preserving masquerade, as most home boxes
-//     do): B connects to A again through the relay, DCUtR turns it into a
-//     direct connection, and a second card opens over the direct one.
+//  2. The routers keep ports towards each other too (port-preserving
+//     masquerade, as most home boxes do): A and B connect again through
+//     the relay, DCUtR turns it into a direct connection, and a second
+//     card opens over the direct one.
 func TestNSNATRelayThenPunch(t *testing.T) {
 	t.Parallel()
 	ns := NewNS(t, NSOptions{N: 3, NoMulticast: true})
 	nat := ns.NATs(1, 2)
-	nat.BlockBetweenNATs()
+	nat.SymmetricBetweenNATs()
 	const pub, a, b = 0, 1, 2
 	for i, reach := range []string{"public", "private", "private"} {
 		ns.MustRun(i, "init")
@@ -126,7 +127,7 @@ func TestNSNATRelayThenPunch(t *testing.T) {
 	var relayedBitswap bool
 	for _, c := range toA {
 		if !c.Relayed {
-			t.Errorf("B has a direct connection to A (%s) while the routers drop every packet between them", c.Remote)
+			t.Errorf("B has a direct connection to A (%s) while the routers are symmetric NATs towards each other", c.Remote)
 		}
 		if c.Limited {
 			t.Errorf("B's relayed connection to A is limited (%s): the member relay should give unlimited ones", c.Remote)
@@ -162,7 +163,7 @@ func TestNSNATRelayThenPunch(t *testing.T) {
 	ns.MustRun(a, "card", "new", "--out", card2)
 	doc2 := nsAdd(t, ns, a, card2, "Acte de naissance", "acte.pdf", string(randomBytes(t, natDocBytes)))
 	time.Sleep(time.Until(relayed1.Add(20 * time.Second)))
-	nat.UnblockBetweenNATs()
+	nat.PortPreservingBetweenNATs()
 	ns.Stop(a)
 	ns.Start(a)
 	waitFor(t, ns, a, 60*time.Second, "reachable "+node.ReachRelayed+"\n", "status")
