@@ -22,8 +22,8 @@ import (
 //	             without an answer, what the internet starts
 //	          lan0 ── eth0 of host i:          192.168.(i+1).2, default via .1
 type NATs struct {
-	ns      *NS
-	natted  map[int]string // host → its router's namespace
+	ns        *NS
+	natted    map[int]string // host → its router's namespace
 	symmetric bool
 }
 

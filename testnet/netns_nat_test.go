@@ -163,6 +163,12 @@ func TestNSNATRelayThenPunch(t *testing.T) {
 	ns.MustRun(a, "card", "new", "--out", card2)
 	doc2 := nsAdd(t, ns, a, card2, "Acte de naissance", "acte.pdf", string(randomBytes(t, natDocBytes)))
 	time.Sleep(time.Until(relayed1.Add(20 * time.Second)))
+	for _, c := range connsTo(natStatusOf(t, ns, b), idA) {
+		if !c.Relayed {
+			t.Fatalf("hole punching succeeded between symmetric NATs (%s): the test's NATs are not what it says", c.Remote)
+		}
+	}
+	t.Logf("20 s later, B's connection to A is still relayed: DCUtR failed between the symmetric NATs")
 	nat.PortPreservingBetweenNATs()
 	ns.Stop(a)
 	ns.Start(a)
