@@ -87,6 +87,10 @@
 //	                block twice)
 //	reach.go        across NATs: AutoNAT, port mapping, a relay for members
 //	                only, hole punching; Reach (direct, relayed, LAN only)
+//	repunch.go      hole punching after a start: relayed-only peers are
+//	                dialled again once the node serves DCUtR
+//	conns.go        the open connections, their path (direct or relayed),
+//	                streams and bitswap bytes, for status --json
 //	dht.go          the federation-private DHT: holders provide vaults and
 //	                cards, a never-seen card's holders are found
 //	gossip.go       the federation's gossip topic: announcements and

@@ -139,6 +139,9 @@ type reachState struct {
 
 // watchReach follows the host's reachability events until the node closes.
 func (n *Node) watchReach() error {
+	if err := n.watchHolePunch(); err != nil {
+		return err
+	}
 	sub, err := n.host.EventBus().Subscribe(new(event.EvtLocalReachabilityChanged))
 	if err != nil {
 		return err

@@ -495,6 +495,10 @@ type Status struct {
 	// Transfers counts the blocks received since the node started
 	// (transfers.go).
 	Transfers TransferStats `json:"transfers"`
+
+	// Conns are the open connections, with their path and streams
+	// (conns.go).
+	Conns []PeerConn `json:"conns,omitempty"`
 }
 
 // Status reports, for each vault this node keeps, how many structures are
@@ -505,7 +509,7 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 	n.fedMu.Lock()
 	structures := len(n.structures)
 	n.fedMu.Unlock()
-	st := &Status{Peer: n.ID().String(), Federation: fed.String(), Members: len(members), Structures: structures, Connected: len(n.host.Network().Peers()), Reach: n.Reach(), UsedBytes: used, QuotaBytes: n.cfg.MaxStorageBytes, Vaults: []VaultStatus{}, Transfers: n.TransferStats()}
+	st := &Status{Peer: n.ID().String(), Federation: fed.String(), Members: len(members), Structures: structures, Connected: len(n.host.Network().Peers()), Reach: n.Reach(), UsedBytes: used, QuotaBytes: n.cfg.MaxStorageBytes, Vaults: []VaultStatus{}, Transfers: n.TransferStats(), Conns: n.Conns()}
 	if fed == "" {
 		st.Federation = ""
 	}
