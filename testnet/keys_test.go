@@ -494,24 +494,32 @@ func oldKeysOpen(t *testing.T, n *node.Node, ids []age.Identity) int {
 	ctx := context.Background()
 	count := 0
 	for _, c := range n.PinnedFiles(ctx) {
-		r, err := n.ReadDAG(ctx, c)
-		if err != nil {
-			continue // not a file: a manifest root (dag-pb directory-like node)
-		}
-		head := make([]byte, 21)
-		k, _ := io.ReadFull(r, head)
-		r.Close()
-		if string(head[:k]) != "age-encryption.org/v1" {
-			continue
-		}
-		r, err = n.ReadDAG(ctx, c)
-		if err != nil {
-			continue
-		}
-		if _, err := age.Decrypt(r, ids...); err == nil {
+		// A pinned block should be here; if a read waits on the network
+		// (under load, a state still being taken in), it is counted as
+		// still open rather than let the test hang or pass.
+		open, stuck := func() (bool, bool) {
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			r, err := n.ReadDAG(rctx, c)
+			if err != nil {
+				return false, rctx.Err() != nil // else not a file: a manifest root
+			}
+			head := make([]byte, 21)
+			k, _ := io.ReadFull(r, head)
+			r.Close()
+			if string(head[:k]) != "age-encryption.org/v1" {
+				return false, rctx.Err() != nil
+			}
+			if r, err = n.ReadDAG(rctx, c); err != nil {
+				return false, rctx.Err() != nil
+			}
+			defer r.Close()
+			_, err = age.Decrypt(r, ids...)
+			return err == nil, rctx.Err() != nil
+		}()
+		if open || stuck {
 			count++
 		}
-		r.Close()
 	}
 	return count
 }
