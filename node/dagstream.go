@@ -1,0 +1,226 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ipfs/boxo/ipld/merkledag"
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"baluchon/proto"
+)
+
+// The first open of a vault this node holds no state of takes the whole
+// state from one peer in one stream (proto.DAGStreamID) instead of
+// bitswap's rounds level by level: the peer sends every block below the
+// manifest root, breadth first; this node checks each against its CID,
+// keeps only blocks that a block already taken links (the root first:
+// the manifest of a head this node verified, as a checked import keeps
+// only what verified heads reach), and writes them in flatfs batches,
+// made durable by the one sync at the end of the fetch. A later state of
+// a vault shares most of its blocks with the one here, and comes by
+// bitswap, which asks only for what is missing. When no peer speaks the
+// protocol, or the stream breaks or brings something else, what was
+// taken is kept and bitswap fetches the rest (fetchDAG).
+
+// dagStreamBatch is how many bytes of streamed blocks are written at once.
+const dagStreamBatch = 4 << 20
+
+// dagStreamPeers bounds the peers asked in turn for a stream.
+const dagStreamPeers = 3
+
+type dagStreamKey struct{}
+
+// withDAGStream marks a fetch as the first open of a vault: the DAG is
+// asked in one stream first.
+func withDAGStream(ctx context.Context) context.Context {
+	return context.WithValue(ctx, dagStreamKey{}, true)
+}
+
+// errNotLinked says that a peer sent a block that no block taken links.
+var errNotLinked = errors.New("the peer sent a block that the vault state does not link")
+
+// DAGBlocks: proto.DAGStreamHandler.
+func (h protoHandler) DAGBlocks(ctx context.Context, from peer.ID, root cid.Cid, send func(cid.Cid, []byte) error) error {
+	return h.n.answerDAGStream(ctx, root, send)
+}
+
+var _ proto.DAGStreamHandler = protoHandler{}
+
+// answerDAGStream sends root and every block below it in this node's
+// store, breadth first and each once.
+func (n *Node) answerDAGStream(ctx context.Context, root cid.Cid, send func(cid.Cid, []byte) error) error {
+	if ok, err := n.store.blocks.Has(ctx, root); err != nil || !ok {
+		return proto.ErrNotFound
+	}
+	offline := n.offlineLinks()
+	seen := cid.NewSet()
+	seen.Add(root)
+	level := []cid.Cid{root}
+	for depth := 0; len(level) > 0; depth++ {
+		if depth > maxDAGDepth {
+			return dagBoundError(root, "levels of links", maxDAGDepth)
+		}
+		var next []cid.Cid
+		for _, c := range level {
+			blk, err := n.store.blocks.Get(ctx, c)
+			if ipld.IsNotFound(err) {
+				return proto.ErrIncomplete
+			}
+			if err != nil {
+				return fmt.Errorf("read block %s: %w", c, err)
+			}
+			if err := send(c, blk.RawData()); err != nil {
+				return err
+			}
+			var links []*ipld.Link
+			switch c.Prefix().Codec {
+			case cid.Raw:
+			case cid.DagProtobuf:
+				nd, err := merkledag.DecodeProtobuf(blk.RawData())
+				if err != nil {
+					return fmt.Errorf("decode block %s: %w", c, err)
+				}
+				links = nd.Links()
+			default:
+				if links, err = offline(ctx, c); err != nil {
+					return fmt.Errorf("links of %s: %w", c, err)
+				}
+			}
+			for _, l := range links {
+				if seen.Visit(l.Cid) {
+					if seen.Len() > maxDAGBlocks {
+						return dagBoundError(root, "blocks", maxDAGBlocks)
+					}
+					next = append(next, l.Cid)
+				}
+			}
+		}
+		level = next
+	}
+	return nil
+}
+
+// streamDAG takes the DAG at root from a peer in one stream. It returns
+// the bytes taken and whether the whole DAG is now here; its error is a
+// stop of the fetch (the quota, the DAG bounds, ctx): a peer that does
+// not speak the protocol, lacks the DAG, breaks the stream or sends what
+// the DAG does not link only leaves the rest to bitswap.
+func (n *Node) streamDAG(ctx context.Context, root cid.Cid, budget int64, tracker *merkledag.ProgressTracker) (fetched int64, complete bool, err error) {
+	asked := 0
+	for _, p := range n.trustedPeers() {
+		if asked == dagStreamPeers {
+			break
+		}
+		if ok, err := n.host.Peerstore().SupportsProtocols(p, proto.DAGStreamID); err != nil || len(ok) == 0 {
+			continue
+		}
+		asked++
+		got, complete, err := n.streamDAGFrom(ctx, p, root, budget-fetched, tracker)
+		fetched += got
+		if err != nil || complete {
+			return fetched, complete, err
+		}
+		if got > 0 {
+			break // the rest by bitswap, from every peer
+		}
+	}
+	return fetched, false, nil
+}
+
+// streamDAGFrom takes what peer p sends of the DAG at root (see
+// streamDAG); budget < 0: no limit.
+func (n *Node) streamDAGFrom(ctx context.Context, p peer.ID, root cid.Cid, budget int64, tracker *merkledag.ProgressTracker) (fetched int64, complete bool, err error) {
+	// pending holds the blocks that a block taken links and that did not
+	// come yet, with their depth.
+	pending := map[cid.Cid]int{root: 0}
+	seen := cid.NewSet()
+	seen.Add(root)
+	var batch []blocks.Block
+	batchBytes := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := n.store.blocks.PutMany(ctx, batch)
+		batch, batchBytes = nil, 0
+		if err != nil {
+			return fmt.Errorf("write fetched blocks: %w", err)
+		}
+		return nil
+	}
+	var stop error // a stop of the fetch, not of the stream only
+	take := func(c cid.Cid, data []byte) error {
+		depth, ok := pending[c]
+		if !ok {
+			return errNotLinked
+		}
+		var links []*ipld.Link
+		switch c.Prefix().Codec {
+		case cid.Raw:
+		case cid.DagProtobuf:
+			nd, err := merkledag.DecodeProtobuf(data)
+			if err != nil {
+				return fmt.Errorf("decode block %s: %w", c, err)
+			}
+			links = nd.Links()
+		default:
+			return fmt.Errorf("block %s: codec %d is not streamed", c, c.Prefix().Codec)
+		}
+		delete(pending, c)
+		for _, l := range links {
+			if !seen.Visit(l.Cid) {
+				continue
+			}
+			if depth+1 > maxDAGDepth {
+				stop = dagBoundError(root, "levels of links", maxDAGDepth)
+				return stop
+			}
+			if seen.Len() > maxDAGBlocks {
+				stop = dagBoundError(root, "blocks", maxDAGBlocks)
+				return stop
+			}
+			pending[l.Cid] = depth + 1
+		}
+		fetched += int64(len(data))
+		if budget >= 0 && fetched > budget {
+			stop = &QuotaError{Need: fetched, Free: budget}
+			return stop
+		}
+		blk, err := blocks.NewBlockWithCid(data, c)
+		if err != nil {
+			return err
+		}
+		batch = append(batch, blk)
+		batchBytes += len(data)
+		if tracker != nil {
+			tracker.Update(uint64(len(data)))
+		}
+		if batchBytes >= dagStreamBatch {
+			if err := flush(); err != nil {
+				stop = err
+				return err
+			}
+		}
+		return nil
+	}
+	serr := proto.GetDAG(ctx, n.host, p, root, take)
+	if stop != nil {
+		return fetched, false, stop
+	}
+	// What was checked and taken is kept, whatever ended the stream.
+	if err := flush(); err != nil {
+		return fetched, false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return fetched, false, err
+	}
+	if serr != nil {
+		n.log.Debug("dag stream", "peer", p, "root", root, "err", serr)
+	}
+	return fetched, serr == nil && len(pending) == 0, nil
+}
