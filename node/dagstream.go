@@ -44,6 +44,25 @@ func withDAGStream(ctx context.Context) context.Context {
 // errNotLinked says that a peer sent a block that no block taken links.
 var errNotLinked = errors.New("the peer sent a block that the vault state does not link")
 
+// begunHere reports whether a block that root links is in this node's
+// store: a fetch of root began here (the root alone is fetched first,
+// to check the state's declared size).
+func (n *Node) begunHere(ctx context.Context, root cid.Cid) bool {
+	if ok, err := n.store.blocks.Has(ctx, root); err != nil || !ok {
+		return false
+	}
+	links, err := n.offlineLinks()(ctx, root)
+	if err != nil {
+		return false
+	}
+	for _, l := range links {
+		if ok, err := n.store.blocks.Has(ctx, l.Cid); err == nil && ok {
+			return true
+		}
+	}
+	return false
+}
+
 // DAGBlocks: proto.DAGStreamHandler.
 func (h protoHandler) DAGBlocks(ctx context.Context, from peer.ID, root cid.Cid, send func(cid.Cid, []byte) error) error {
 	return h.n.answerDAGStream(ctx, root, send)

@@ -49,10 +49,11 @@ func (n *Node) fetchDAG(ctx context.Context, root cid.Cid, budget int64) (fetche
 		tracker = &p.tracker
 	}
 	if first, _ := ctx.Value(dagStreamKey{}).(bool); first {
-		if ok, _ := n.store.blocks.Has(ctx, root); !ok {
+		if !n.begunHere(ctx, root) {
 			// A first open: the DAG in one stream (dagstream.go); a
 			// stream cut or refused leaves the rest to bitswap, and a
-			// fetch resumed finds the root here and takes only the rest.
+			// fetch resumed finds blocks below the root here and takes
+			// only the rest.
 			got, complete, err := n.streamDAG(ctx, root, budget, tracker)
 			fetched += got
 			if err != nil || complete {
