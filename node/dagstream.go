@@ -27,8 +27,13 @@ import (
 // protocol, or the stream breaks or brings something else, what was
 // taken is kept and bitswap fetches the rest (fetchDAG).
 
-// dagStreamBatch is how many bytes of streamed blocks are written at once.
-const dagStreamBatch = 4 << 20
+// dagStreamBatch is how many bytes of streamed blocks are written at
+// once, and dagStreamBatches how many batches are held at most (one
+// being written, the others waiting; the one filling counts).
+const (
+	dagStreamBatch   = 4 << 20
+	dagStreamBatches = 3
+)
 
 // dagStreamPeers bounds the peers asked in turn for a stream.
 const dagStreamPeers = 3
@@ -159,19 +164,44 @@ func (n *Node) streamDAGFrom(ctx context.Context, p peer.ID, root cid.Cid, budge
 	pending := map[cid.Cid]int{root: 0}
 	seen := cid.NewSet()
 	seen.Add(root)
+	// Batches are written by a writer goroutine while the next one
+	// arrives: at most dagStreamBatches of them wait.
 	var batch []blocks.Block
 	batchBytes := 0
-	flush := func() error {
-		if len(batch) == 0 {
+	batches := make(chan []blocks.Block, dagStreamBatches-1)
+	written := make(chan error, 1)
+	go func() {
+		var werr error
+		for b := range batches {
+			if werr == nil {
+				werr = n.store.blocks.PutMany(ctx, b)
+			}
+		}
+		written <- werr
+	}()
+	closed := false
+	// flush hands the batch to the writer; last waits for every write.
+	flush := func(last bool) error {
+		if len(batch) > 0 {
+			batches <- batch
+			batch, batchBytes = nil, 0
+		}
+		if !last {
 			return nil
 		}
-		err := n.store.blocks.PutMany(ctx, batch)
-		batch, batchBytes = nil, 0
-		if err != nil {
+		closed = true
+		close(batches)
+		if err := <-written; err != nil {
 			return fmt.Errorf("write fetched blocks: %w", err)
 		}
 		return nil
 	}
+	defer func() {
+		if !closed {
+			close(batches)
+			<-written
+		}
+	}()
 	var stop error // a stop of the fetch, not of the stream only
 	take := func(c cid.Cid, data []byte) error {
 		depth, ok := pending[c]
@@ -220,10 +250,7 @@ func (n *Node) streamDAGFrom(ctx context.Context, p peer.ID, root cid.Cid, budge
 			tracker.Update(uint64(len(data)))
 		}
 		if batchBytes >= dagStreamBatch {
-			if err := flush(); err != nil {
-				stop = err
-				return err
-			}
+			_ = flush(false)
 		}
 		return nil
 	}
@@ -232,7 +259,7 @@ func (n *Node) streamDAGFrom(ctx context.Context, p peer.ID, root cid.Cid, budge
 		return fetched, false, stop
 	}
 	// What was checked and taken is kept, whatever ended the stream.
-	if err := flush(); err != nil {
+	if err := flush(true); err != nil {
 		return fetched, false, err
 	}
 	if err := ctx.Err(); err != nil {
