@@ -27,12 +27,16 @@ import (
 // protocol, or the stream breaks or brings something else, what was
 // taken is kept and bitswap fetches the rest (fetchDAG).
 
-// dagStreamBatch is how many bytes of streamed blocks are written at
-// once, and dagStreamBatches how many batches are held at most (one
-// being written, the others waiting; the one filling counts).
+// dagStreamBatch is how many bytes of streamed blocks one write takes;
+// dagStreamBatches bounds the batches waiting for a writer (so that a
+// fetch holds at most about (dagStreamBatches + dagStreamWriters + 1) ×
+// dagStreamBatch of blocks).
 const (
-	dagStreamBatch   = 4 << 20
-	dagStreamBatches = 3
+	dagStreamBatch   = 1 << 20
+	dagStreamBatches = 8
+	// dagStreamWriters write batches at once: a block is a file, and
+	// creating files waits on the file system more than on the CPU.
+	dagStreamWriters = 4
 )
 
 // dagStreamPeers bounds the peers asked in turn for a stream.
@@ -164,21 +168,23 @@ func (n *Node) streamDAGFrom(ctx context.Context, p peer.ID, root cid.Cid, budge
 	pending := map[cid.Cid]int{root: 0}
 	seen := cid.NewSet()
 	seen.Add(root)
-	// Batches are written by a writer goroutine while the next one
-	// arrives: at most dagStreamBatches of them wait.
+	// Batches are written by dagStreamWriters goroutines while the next
+	// ones arrive.
 	var batch []blocks.Block
 	batchBytes := 0
 	batches := make(chan []blocks.Block, dagStreamBatches-1)
-	written := make(chan error, 1)
-	go func() {
-		var werr error
-		for b := range batches {
-			if werr == nil {
-				werr = n.store.blocks.PutMany(ctx, b)
+	written := make(chan error, dagStreamWriters)
+	for range dagStreamWriters {
+		go func() {
+			var werr error
+			for b := range batches {
+				if werr == nil {
+					werr = n.store.blocks.PutMany(ctx, b)
+				}
 			}
-		}
-		written <- werr
-	}()
+			written <- werr
+		}()
+	}
 	closed := false
 	// flush hands the batch to the writer; last waits for every write.
 	flush := func(last bool) error {
@@ -191,7 +197,11 @@ func (n *Node) streamDAGFrom(ctx context.Context, p peer.ID, root cid.Cid, budge
 		}
 		closed = true
 		close(batches)
-		if err := <-written; err != nil {
+		var errs []error
+		for range dagStreamWriters {
+			errs = append(errs, <-written)
+		}
+		if err := errors.Join(errs...); err != nil {
 			return fmt.Errorf("write fetched blocks: %w", err)
 		}
 		return nil
@@ -199,7 +209,9 @@ func (n *Node) streamDAGFrom(ctx context.Context, p peer.ID, root cid.Cid, budge
 	defer func() {
 		if !closed {
 			close(batches)
-			<-written
+			for range dagStreamWriters {
+				<-written
+			}
 		}
 	}()
 	var stop error // a stop of the fetch, not of the stream only
