@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/ipfs/boxo/ipld/merkledag"
 	blocks "github.com/ipfs/go-block-format"
@@ -72,9 +73,30 @@ func (n *Node) begunHere(ctx context.Context, root cid.Cid) bool {
 	return false
 }
 
+// streamCounts counts the blocks received by DAG streams, for
+// TransferStats: dups those that were in the store already.
+type streamCounts struct {
+	blocks, bytes, dups atomic.Uint64
+}
+
 // DAGBlocks: proto.DAGStreamHandler.
-func (h protoHandler) DAGBlocks(ctx context.Context, from peer.ID, root cid.Cid, send func(cid.Cid, []byte) error) error {
+func (h protoHandler) DAGBlocks(ctx context.Context, from peer.ID, root cid.Cid, skipRoot bool, send func(cid.Cid, []byte) error) error {
+	if skipRoot {
+		send = skipFirst(send)
+	}
 	return h.n.answerDAGStream(ctx, root, send)
+}
+
+// skipFirst returns send, but for the first block.
+func skipFirst(send func(cid.Cid, []byte) error) func(cid.Cid, []byte) error {
+	first := true
+	return func(c cid.Cid, data []byte) error {
+		if first {
+			first = false
+			return nil
+		}
+		return send(c, data)
+	}
 }
 
 var _ proto.DAGStreamHandler = protoHandler{}
@@ -168,6 +190,21 @@ func (n *Node) streamDAGFrom(ctx context.Context, p peer.ID, root cid.Cid, budge
 	pending := map[cid.Cid]int{root: 0}
 	seen := cid.NewSet()
 	seen.Add(root)
+	// The root alone is often here (fetched to check the declared size):
+	// then it is not sent, and what it links is expected.
+	haveRoot := false
+	if ok, err := n.store.blocks.Has(ctx, root); err == nil && ok {
+		links, err := n.offlineLinks()(ctx, root)
+		if err == nil {
+			haveRoot = true
+			delete(pending, root)
+			for _, l := range links {
+				if seen.Visit(l.Cid) {
+					pending[l.Cid] = 1
+				}
+			}
+		}
+	}
 	// Batches are written by dagStreamWriters goroutines while the next
 	// ones arrive.
 	var batch []blocks.Block
@@ -247,6 +284,12 @@ func (n *Node) streamDAGFrom(ctx context.Context, p peer.ID, root cid.Cid, budge
 			}
 			pending[l.Cid] = depth + 1
 		}
+		n.streamed.blocks.Add(1)
+		n.streamed.bytes.Add(uint64(len(data)))
+		if ok, err := n.store.blocks.Has(ctx, c); err == nil && ok {
+			n.streamed.dups.Add(1)
+			return nil
+		}
 		fetched += int64(len(data))
 		if budget >= 0 && fetched > budget {
 			stop = &QuotaError{Need: fetched, Free: budget}
@@ -266,7 +309,7 @@ func (n *Node) streamDAGFrom(ctx context.Context, p peer.ID, root cid.Cid, budge
 		}
 		return nil
 	}
-	serr := proto.GetDAG(ctx, n.host, p, root, take)
+	serr := proto.GetDAG(ctx, n.host, p, root, haveRoot, take)
 	if stop != nil {
 		return fetched, false, stop
 	}

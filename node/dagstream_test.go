@@ -93,7 +93,7 @@ func TestDAGStreamMember(t *testing.T) {
 	a, b, card, root, dag, size := dagStreamPair(t)
 
 	seen := cid.NewSet()
-	err := proto.GetDAG(ctx, b.Host(), a.ID(), root, func(c cid.Cid, data []byte) error {
+	err := proto.GetDAG(ctx, b.Host(), a.ID(), root, false, func(c cid.Cid, data []byte) error {
 		if !dag.Has(c) {
 			return fmt.Errorf("block %s is not in the DAG", c)
 		}
@@ -132,6 +132,11 @@ func TestDAGStreamMember(t *testing.T) {
 	if !c.completeHere(ctx, root) {
 		t.Fatal("a first open left the DAG incomplete")
 	}
+	// The root came alone first (the declared size is checked on it),
+	// and was not sent again; the head block came too.
+	if st := c.TransferStats(); st.Duplicates != 0 || st.Bytes < uint64(size) || st.Bytes > uint64(size)+4096 || st.Blocks != uint64(dag.Len())+1 {
+		t.Fatalf("a first open received %+v, want the %d blocks of %d bytes once each and the head", st, dag.Len(), size)
+	}
 
 	// A budget too small stops the stream with a QuotaError.
 	d := startNode(t, Config{})
@@ -151,7 +156,7 @@ func TestDAGStreamMember(t *testing.T) {
 	stranger := startNode(t, Config{})
 	connect(t, stranger, a)
 	taken := 0
-	err = proto.GetDAG(ctx, stranger.Host(), a.ID(), root, func(cid.Cid, []byte) error { taken++; return nil })
+	err = proto.GetDAG(ctx, stranger.Host(), a.ID(), root, false, func(cid.Cid, []byte) error { taken++; return nil })
 	var re *proto.RemoteError
 	if !errors.As(err, &re) || re.Status != proto.StatusRefused || taken != 0 {
 		t.Fatalf("a non-member's stream: %v after %d blocks, want refused before any", err, taken)

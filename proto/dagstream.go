@@ -21,7 +21,9 @@ import (
 // leaves).
 //
 // Request: the CID of the state's manifest root (uvarint-prefixed bytes),
-// which the asking node took from a head it verified. Response: a status
+// which the asking node took from a head it verified, then optionally one
+// byte, 1 when the asking node has the root already (it is not sent, the
+// blocks it links are). Response: a status
 // message; with OK, one message per block, breadth first from the root
 // (a block always after the block that links it): uvarint-prefixed CID
 // bytes then the block's bytes (at most MaxBlockAnswer); then an empty
@@ -38,17 +40,17 @@ import (
 const DAGStreamID protocol.ID = "/baluchon/dagstream/1.0.0"
 
 const (
-	maxDAGStreamRequest = 10 + maxCID
+	maxDAGStreamRequest = 10 + maxCID + 1
 	maxDAGStreamMessage = 10 + maxCID + 10 + MaxBlockAnswer
 )
 
 // DAGStreamHandler serves the DAG stream protocol.
 type DAGStreamHandler interface {
-	// DAGBlocks calls send for root and every block below it in this
-	// node's store, breadth first, and returns ErrNotFound when root is
-	// not here. It returns nil once the whole DAG was sent, or
+	// DAGBlocks calls send for root (unless skipRoot) and every block
+	// below it in this node's store, breadth first, and returns
+	// ErrNotFound when root is not here. It returns nil once the whole DAG was sent, or
 	// ErrIncomplete when a block below root is missing here.
-	DAGBlocks(ctx context.Context, from peer.ID, root cid.Cid, send func(c cid.Cid, data []byte) error) error
+	DAGBlocks(ctx context.Context, from peer.ID, root cid.Cid, skipRoot bool, send func(c cid.Cid, data []byte) error) error
 }
 
 // ErrIncomplete says that a DAG stream stopped before its end: the server
@@ -80,6 +82,10 @@ func registerDAGStream(h host.Host, handler DAGStreamHandler, s *server) {
 		}
 		d := &decoder{b: req}
 		cb := d.bytes(maxCID)
+		skipRoot := false
+		if d.err == nil && len(d.b) == 1 {
+			skipRoot = d.byte() == 1
+		}
 		if err := d.end(); err != nil {
 			_ = writeMsg(st, appendStatus(nil, StatusInvalid, err.Error()))
 			return
@@ -94,7 +100,7 @@ func registerDAGStream(h host.Host, handler DAGStreamHandler, s *server) {
 		w := bufio.NewWriterSize(st, 64<<10)
 		started := false
 		var hdr []byte
-		err = handler.DAGBlocks(ctx, from, root, func(c cid.Cid, data []byte) error {
+		err = handler.DAGBlocks(ctx, from, root, skipRoot, func(c cid.Cid, data []byte) error {
 			if len(data) > MaxBlockAnswer {
 				return fmt.Errorf("block %s of %d bytes is too large to send", c, len(data))
 			}
@@ -139,12 +145,12 @@ func registerDAGStream(h host.Host, handler DAGStreamHandler, s *server) {
 	})
 }
 
-// GetDAG asks peer p for the blocks of the DAG at root, in one stream, and
-// calls take for each, in the order sent, after checking it against its
+// GetDAG asks peer p for the blocks of the DAG at root (without root
+// itself when haveRoot), in one stream, and calls take for each, in the order sent, after checking it against its
 // CID; take's error ends the stream. It returns nil when the server said
 // it sent the whole DAG, ErrIncomplete (wrapped) when the stream ended
 // before, and the server's refusal as a *RemoteError.
-func GetDAG(ctx context.Context, h host.Host, p peer.ID, root cid.Cid, take func(c cid.Cid, data []byte) error) error {
+func GetDAG(ctx context.Context, h host.Host, p peer.ID, root cid.Cid, haveRoot bool, take func(c cid.Cid, data []byte) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	st, err := h.NewStream(ctx, p, DAGStreamID)
@@ -159,7 +165,11 @@ func GetDAG(ctx context.Context, h host.Host, p peer.ID, root cid.Cid, take func
 	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
 	defer stop()
 	_ = st.SetWriteDeadline(time.Now().Add(StreamTimeout))
-	if err := writeMsg(st, appendBytes(nil, root.Bytes())); err != nil {
+	req := appendBytes(nil, root.Bytes())
+	if haveRoot {
+		req = append(req, 1)
+	}
+	if err := writeMsg(st, req); err != nil {
 		_ = st.Reset()
 		return fmt.Errorf("send %s request: %w", DAGStreamID, err)
 	}

@@ -201,7 +201,8 @@
 // a vault (see dagstream.go): bitswap asks level by level (the index, its
 // pages, the documents' roots, their leaves), one round trip each.
 //
-//	request:  root CID (bytes)
+//	request:  root CID (bytes) ‖ optionally 1 (one byte: the requester has
+//	          the root; it is not sent, the blocks it links are)
 //	response: status message ‖ block message … ‖ empty message
 //	block message: CID (bytes) ‖ the block (to the end of the message)
 //
