@@ -189,11 +189,7 @@ func (n *Node) adoptHeads(ctx context.Context, v vault.VaultID, incoming []*vaul
 		// The long part, outside the vault lock: fetch every block of the
 		// new state from peers.
 		release := n.holdFetch(h.Manifest)
-		fctx := ctx
-		if len(front) == 0 {
-			fctx = withDAGStream(ctx) // a first open (dagstream.go)
-		}
-		if err := n.fetchGraph(fctx, h.Manifest); err != nil {
+		if err := n.fetchGraph(ctx, h.Manifest); err != nil {
 			release()
 			var qe *QuotaError
 			if errors.As(err, &qe) || errors.Is(err, ErrDAGBound) {

@@ -1,7 +1,7 @@
 package node
 
-// TransferStats counts the blocks this node received by bitswap and by
-// DAG streams (dagstream.go) since it started: a transfer cut and resumed must not fetch a block twice
+// TransferStats counts the blocks this node received by bitswap since it
+// started: a transfer cut and resumed must not fetch a block twice
 // (Duplicates stays 0).
 type TransferStats struct {
 	Blocks     uint64 `json:"blocks_received"`
@@ -11,11 +11,9 @@ type TransferStats struct {
 
 // TransferStats returns the node's block counts.
 func (n *Node) TransferStats() TransferStats {
-	out := TransferStats{Blocks: n.streamed.blocks.Load(), Bytes: n.streamed.bytes.Load(), Duplicates: n.streamed.dups.Load()}
-	if st, err := n.bitswap.Stat(); err == nil {
-		out.Blocks += st.BlocksReceived
-		out.Bytes += st.DataReceived
-		out.Duplicates += st.DupBlksReceived
+	st, err := n.bitswap.Stat()
+	if err != nil {
+		return TransferStats{}
 	}
-	return out
+	return TransferStats{Blocks: st.BlocksReceived, Bytes: st.DataReceived, Duplicates: st.DupBlksReceived}
 }
