@@ -490,6 +490,31 @@ func (n *Node) goBackground(f func(ctx context.Context)) {
 // rounds start operations of their own).
 func (n *Node) goLoop(f func(ctx context.Context)) { n.goRun(f) }
 
+// onEvent calls f with each event of evtType (a pointer to a libp2p event
+// type, as EventBus().Subscribe takes) that the host emits, until the node
+// closes.
+func (n *Node) onEvent(evtType any, f func(e any)) error {
+	sub, err := n.host.EventBus().Subscribe(evtType)
+	if err != nil {
+		return err
+	}
+	n.goLoop(func(ctx context.Context) {
+		defer sub.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-sub.Out():
+				if !ok {
+					return
+				}
+				f(e)
+			}
+		}
+	})
+	return nil
+}
+
 // goRun runs f in a goroutine that Close cancels and waits for; once Close
 // has begun, it runs nothing.
 func (n *Node) goRun(f func(ctx context.Context)) {

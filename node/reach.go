@@ -142,29 +142,13 @@ func (n *Node) watchReach() error {
 	if err := n.watchHolePunch(); err != nil {
 		return err
 	}
-	sub, err := n.host.EventBus().Subscribe(new(event.EvtLocalReachabilityChanged))
-	if err != nil {
-		return err
-	}
-	n.goLoop(func(ctx context.Context) {
-		defer sub.Close()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e, ok := <-sub.Out():
-				if !ok {
-					return
-				}
-				r := e.(event.EvtLocalReachabilityChanged).Reachability
-				n.reach.mu.Lock()
-				n.reach.r = r
-				n.reach.mu.Unlock()
-				n.log.Info("reachability", "reachability", r.String(), "reach", n.Reach())
-			}
-		}
+	return n.onEvent(new(event.EvtLocalReachabilityChanged), func(e any) {
+		r := e.(event.EvtLocalReachabilityChanged).Reachability
+		n.reach.mu.Lock()
+		n.reach.r = r
+		n.reach.mu.Unlock()
+		n.log.Info("reachability", "reachability", r.String(), "reach", n.Reach())
 	})
-	return nil
 }
 
 // Reach says how other structures can reach this node: ReachDirect when

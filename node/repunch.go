@@ -25,27 +25,11 @@ import (
 // watchHolePunch redials the relayed-only peers when the node starts
 // serving DCUtR, until the node closes.
 func (n *Node) watchHolePunch() error {
-	sub, err := n.host.EventBus().Subscribe(new(event.EvtLocalProtocolsUpdated))
-	if err != nil {
-		return err
-	}
-	n.goLoop(func(ctx context.Context) {
-		defer sub.Close()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e, ok := <-sub.Out():
-				if !ok {
-					return
-				}
-				if slices.Contains(e.(event.EvtLocalProtocolsUpdated).Added, holepunch.Protocol) {
-					n.redialRelayed()
-				}
-			}
+	return n.onEvent(new(event.EvtLocalProtocolsUpdated), func(e any) {
+		if slices.Contains(e.(event.EvtLocalProtocolsUpdated).Added, holepunch.Protocol) {
+			n.redialRelayed()
 		}
 	})
-	return nil
 }
 
 // redialRelayed closes the connections to peers this node reaches only
