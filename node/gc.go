@@ -17,7 +17,10 @@ import (
 // Every operation that writes blocks and pins them afterwards holds
 // gcMu for reading from its first block to its pin (opHold); a collection
 // holds it for writing, so it never sees a block written but not yet
-// pinned.
+// pinned. A fetch from peers instead names its root while it runs
+// (holdFetch), and a collection keeps what those roots reach: a sync
+// that waits minutes on a slow or silent peer holds no lock that a
+// collection, and every operation queued behind it, would wait for.
 
 // opHold marks an operation that writes and pins blocks. It returns the
 // release. Operations do not nest it.
@@ -58,6 +61,11 @@ func (n *Node) collect(ctx context.Context) (*GCResult, error) {
 	}
 	// The block store knows blocks by multihash (it lists them as raw
 	// CIDs), so what is kept is a set of multihashes.
+	// The fetches in flight are read before the pins: a fetch pins its
+	// root before it lets go of it (adoptHeads), so that a DAG is at every
+	// moment in one list or the other, and a fetch needs no opHold while it
+	// waits on the network.
+	fetching := n.fetchRoots()
 	keep := map[string]bool{}
 	seen := cid.NewSet()
 	visit := func(c cid.Cid) bool {
@@ -88,7 +96,7 @@ func (n *Node) collect(ctx context.Context) (*GCResult, error) {
 		}
 		return ls, err
 	}
-	for _, root := range n.fetchRoots() {
+	for _, root := range fetching {
 		if err := walkDAG(ctx, root, partial, visit); err != nil && !errors.Is(err, ErrDAGBound) {
 			return nil, fmt.Errorf("walk fetch in flight %s: %w; nothing was deleted", root, err)
 		}

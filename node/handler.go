@@ -150,7 +150,8 @@ func (n *Node) answerAnnounce(ctx context.Context, from peer.ID, a *proto.Announ
 	default:
 		return fmt.Errorf("%w: busy, try again later", proto.ErrRefused)
 	}
-	n.goBackground(func(ctx context.Context) {
+	// Not an opHold operation: its fetch is named by holdFetch (gc.go).
+	n.goRun(func(ctx context.Context) {
 		defer func() { <-n.syncSlots }()
 		ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 		defer cancel()

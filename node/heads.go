@@ -188,8 +188,19 @@ func (n *Node) adoptHeads(ctx context.Context, v vault.VaultID, incoming []*vaul
 		}
 		// The long part, outside the vault lock: fetch every block of the
 		// new state from peers.
-		release := n.holdFetch(h.Manifest)
-		if err := n.fetchGraph(ctx, h.Manifest); err != nil {
+		// Both roots stay named until adopt has pinned them (gc.go).
+		releaseManifest, releaseHead := n.holdFetch(h.Manifest), n.holdFetch(h.cid)
+		release := func() { releaseManifest(); releaseHead() }
+		fctx, done := n.startAdoption(ctx, h)
+		err = n.fetchGraph(fctx, h.Manifest)
+		superseded := errors.Is(context.Cause(fctx), errSuperseded)
+		done()
+		if superseded {
+			release()
+			n.log.Debug("fetch of vault state stopped: a newer state that descends from it was adopted", "vault", v, "seq", h.Seq)
+			continue
+		}
+		if err != nil {
 			release()
 			var qe *QuotaError
 			if errors.As(err, &qe) || errors.Is(err, ErrDAGBound) {
@@ -209,6 +220,7 @@ func (n *Node) adoptHeads(ctx context.Context, v vault.VaultID, incoming []*vaul
 		}
 		changed = changed || ok
 		if ok {
+			n.supersedeAdoptions(ctx, h)
 			n.followForward(ctx, h)
 		}
 	}

@@ -99,7 +99,8 @@ func (n *Node) takeHoldings(from peer.ID, h *proto.Holdings) {
 		n.goBackground(func(ctx context.Context) { n.checkHoldings(ctx, from, check) })
 	}
 	for _, vh := range vs {
-		n.goBackground(func(ctx context.Context) {
+		// Not an opHold operation: its fetch is named by holdFetch (gc.go).
+		n.goRun(func(ctx context.Context) {
 			n.syncVault(ctx, from, vh)
 		})
 	}

@@ -48,6 +48,8 @@ type syncState struct {
 	quotaLogged map[vault.VaultID]time.Time
 	// replicating: vaults being copied now.
 	replicating map[vault.VaultID]bool
+	// adopting: vault → the fetches of its states in flight (adopting.go).
+	adopting map[vault.VaultID]map[*adoption]bool
 	// short: vault → since when this node has seen it short of its
 	// replica target (replicas.go).
 	short map[vault.VaultID]time.Time
@@ -69,6 +71,7 @@ func newSyncState() *syncState {
 		last:        map[vault.VaultID]SyncEvent{},
 		quotaLogged: map[vault.VaultID]time.Time{},
 		replicating: map[vault.VaultID]bool{},
+		adopting:    map[vault.VaultID]map[*adoption]bool{},
 		short:       map[vault.VaultID]time.Time{},
 	}
 }
@@ -142,7 +145,10 @@ func (n *Node) syncVault(ctx context.Context, from peer.ID, vh proto.VaultHeads)
 	select {
 	case n.syncSlots <- struct{}{}:
 		defer func() { <-n.syncSlots }()
-	case <-ctx.Done():
+	default:
+		// Every slot busy: the member's next holdings bring these heads
+		// again, rather than a goroutine per message waiting here.
+		n.log.Debug("vault state from member left for later: syncs busy", "vault", vh.Vault, "peer", from)
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
@@ -388,7 +394,9 @@ func (n *Node) checkReplication(ctx context.Context) {
 		n.sync.mu.Lock()
 		n.sync.replicating[j.v] = true
 		n.sync.mu.Unlock()
-		n.goBackground(func(ctx context.Context) {
+		// Not an opHold operation as a whole: the fetch is named by
+		// holdFetch (gc.go), the card records are written under opHold.
+		n.goRun(func(ctx context.Context) {
 			defer func() {
 				n.sync.mu.Lock()
 				delete(n.sync.replicating, j.v)
@@ -420,11 +428,13 @@ func (n *Node) replicate(ctx context.Context, v vault.VaultID, holders []peer.ID
 			n.log.Warn("replica of vault failed", "vault", v, "peer", p, "err", err)
 			continue
 		}
+		release := n.opHold() // card records are written, then pinned
 		for _, rec := range cards {
 			if err := n.takeCard(ctx, v, rec); err != nil {
 				n.log.Warn("store card of replica", "vault", v, "err", err)
 			}
 		}
+		release()
 		n.noteSync(v, p)
 		n.log.Info("replica taken: this node now also keeps the vault", "vault", v, "from", p)
 		n.goBackground(func(ctx context.Context) { n.syncRound(ctx) })
