@@ -86,6 +86,9 @@ type Node struct {
 
 	// syncSlots bounds the background syncs started by peers.
 	syncSlots chan struct{}
+	// depositMu makes a deposit's count against maxPendingDeposits and its
+	// keeping one step, whichever peers bring deposits at once.
+	depositMu sync.Mutex
 	// key is the node's libp2p key: it signs member certificates.
 	key crypto.PrivKey
 	// fedMu guards federation and members; inviteMu makes the use of an

@@ -116,9 +116,30 @@ func (n *Node) collectRecords(ctx context.Context, v vault.VaultID) []*proto.Rec
 	// cost a disk sync per record).
 	var fresh []*proto.Record
 	var size int64
+	// The deposits of this batch count against their author's bound as
+	// they are admitted, not only once stored.
+	n.depositMu.Lock()
+	defer n.depositMu.Unlock()
+	admitted := map[peer.ID]int{}
+	seen := map[string]bool{} // the same record from several peers
 	for _, r := range got {
-		if !n.acceptsAuthor(r.Author) || r.Vault != v || (r.Kind == proto.RecordDeposit && !n.depositAllowed(ctx, r)) {
+		if !n.acceptsAuthor(r.Author) || r.Vault != v {
 			continue
+		}
+		k := recordCID(r).KeyString()
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if r.Kind == proto.RecordDeposit {
+			if ok, err := n.store.ldb.Has(ctx, recordKey(r.Vault, recordCID(r))); err != nil || ok {
+				continue
+			}
+			pending, err := n.pendingBy(ctx, v, r.Author)
+			if err != nil || pending+admitted[r.Author] >= maxPendingDeposits {
+				continue
+			}
+			admitted[r.Author]++
 		}
 		if r.Kind == proto.RecordHead {
 			_, _ = n.takeRecord(context.WithoutCancel(ctx), r)
@@ -226,10 +247,7 @@ func (n *Node) takeRecords(ctx context.Context, rs []*proto.Record) {
 		if !keep {
 			continue
 		}
-		if r.Kind == proto.RecordDeposit && !n.depositAllowed(ctx, r) {
-			continue
-		}
-		isNew, err := n.takeRecord(ctx, r)
+		isNew, err := n.takeRecordBounded(ctx, r)
 		if err != nil || !isNew {
 			continue
 		}
@@ -238,6 +256,20 @@ func (n *Node) takeRecords(ctx context.Context, rs []*proto.Record) {
 			n.goBackground(func(ctx context.Context) { n.keepDeposit(ctx, r) })
 		}
 	}
+}
+
+// takeRecordBounded is takeRecord, but for a deposit over its author's
+// bound of pending deposits (depositAllowed), which it leaves out.
+func (n *Node) takeRecordBounded(ctx context.Context, r *proto.Record) (bool, error) {
+	if r.Kind != proto.RecordDeposit {
+		return n.takeRecord(ctx, r)
+	}
+	n.depositMu.Lock()
+	defer n.depositMu.Unlock()
+	if !n.depositAllowed(ctx, r) {
+		return false, nil
+	}
+	return n.takeRecord(ctx, r)
 }
 
 // addRecord signs, keeps and announces a record of this node.
