@@ -48,6 +48,19 @@ func (n *Node) fetchDAG(ctx context.Context, root cid.Cid, budget int64) (fetche
 	if p, ok := ctx.Value(progressKey{}).(*Progress); ok {
 		tracker = &p.tracker
 	}
+	if first, _ := ctx.Value(dagStreamKey{}).(bool); first {
+		if !n.begunHere(ctx, root) {
+			// A first open: the DAG in one stream (dagstream.go); a
+			// stream cut or refused leaves the rest to bitswap, and a
+			// fetch resumed finds blocks below the root here and takes
+			// only the rest.
+			got, complete, err := n.streamDAG(ctx, root, budget, tracker)
+			fetched += got
+			if err != nil || complete {
+				return fetched, err
+			}
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ng := merkledag.NewSession(ctx, n.dag)
