@@ -73,6 +73,35 @@ func (n *Node) begunHere(ctx context.Context, root cid.Cid) bool {
 	return false
 }
 
+// dagProgress counts the bytes of a fetch's blocks in tracker, each block
+// once: a stream counts every block it takes, those already here included
+// (and the root it does not ask for), and a walk by bitswap after a
+// stream cut counts only the blocks the stream did not (fetchDAG), as a
+// walk by bitswap alone counts every block of the state.
+type dagProgress struct {
+	tracker *merkledag.ProgressTracker
+	counted *cid.Set
+}
+
+func newDAGProgress(tracker *merkledag.ProgressTracker) *dagProgress {
+	return &dagProgress{tracker: tracker, counted: cid.NewSet()}
+}
+
+// add counts size bytes for block c, unless c was counted already. A nil
+// *dagProgress counts nothing. Not safe for concurrent use.
+func (p *dagProgress) add(c cid.Cid, size int) {
+	if p == nil || p.tracker == nil || !p.counted.Visit(c) {
+		return
+	}
+	p.tracker.Update(uint64(size))
+}
+
+// has reports whether block c was counted; safe for concurrent use once
+// the counting is over.
+func (p *dagProgress) has(c cid.Cid) bool {
+	return p != nil && p.counted.Has(c)
+}
+
 // streamCounts counts the blocks received by DAG streams, for
 // TransferStats: dups those that were in the store already.
 type streamCounts struct {
@@ -160,7 +189,7 @@ func (n *Node) answerDAGStream(ctx context.Context, root cid.Cid, send func(cid.
 // stop of the fetch (the quota, the DAG bounds, ctx): a peer that does
 // not speak the protocol, lacks the DAG, breaks the stream or sends what
 // the DAG does not link only leaves the rest to bitswap.
-func (n *Node) streamDAG(ctx context.Context, root cid.Cid, budget int64, tracker *merkledag.ProgressTracker) (fetched int64, complete bool, err error) {
+func (n *Node) streamDAG(ctx context.Context, root cid.Cid, budget int64, progress *dagProgress) (fetched int64, complete bool, err error) {
 	asked := 0
 	for _, p := range n.trustedPeers() {
 		if asked == dagStreamPeers {
@@ -170,7 +199,7 @@ func (n *Node) streamDAG(ctx context.Context, root cid.Cid, budget int64, tracke
 			continue
 		}
 		asked++
-		got, complete, err := n.streamDAGFrom(ctx, p, root, budget-fetched, tracker)
+		got, complete, err := n.streamDAGFrom(ctx, p, root, budget-fetched, progress)
 		fetched += got
 		if err != nil || complete {
 			return fetched, complete, err
@@ -183,8 +212,9 @@ func (n *Node) streamDAG(ctx context.Context, root cid.Cid, budget int64, tracke
 }
 
 // streamDAGFrom takes what peer p sends of the DAG at root (see
-// streamDAG); budget < 0: no limit.
-func (n *Node) streamDAGFrom(ctx context.Context, p peer.ID, root cid.Cid, budget int64, tracker *merkledag.ProgressTracker) (fetched int64, complete bool, err error) {
+// streamDAG); budget < 0: no limit. It counts in progress every block of
+// the DAG it takes, and the root when it is here already.
+func (n *Node) streamDAGFrom(ctx context.Context, p peer.ID, root cid.Cid, budget int64, progress *dagProgress) (fetched int64, complete bool, err error) {
 	// pending holds the blocks that a block taken links and that did not
 	// come yet, with their depth.
 	pending := map[cid.Cid]int{root: 0}
@@ -195,8 +225,10 @@ func (n *Node) streamDAGFrom(ctx context.Context, p peer.ID, root cid.Cid, budge
 	haveRoot := false
 	if ok, err := n.store.blocks.Has(ctx, root); err == nil && ok {
 		links, err := n.offlineLinks()(ctx, root)
-		if err == nil {
+		size, serr := n.store.blocks.GetSize(ctx, root)
+		if err == nil && serr == nil {
 			haveRoot = true
+			progress.add(root, size)
 			delete(pending, root)
 			for _, l := range links {
 				if seen.Visit(l.Cid) {
@@ -286,6 +318,7 @@ func (n *Node) streamDAGFrom(ctx context.Context, p peer.ID, root cid.Cid, budge
 		}
 		n.streamed.blocks.Add(1)
 		n.streamed.bytes.Add(uint64(len(data)))
+		progress.add(c, len(data))
 		if ok, err := n.store.blocks.Has(ctx, c); err == nil && ok {
 			n.streamed.dups.Add(1)
 			return nil
@@ -301,9 +334,6 @@ func (n *Node) streamDAGFrom(ctx context.Context, p peer.ID, root cid.Cid, budge
 		}
 		batch = append(batch, blk)
 		batchBytes += len(data)
-		if tracker != nil {
-			tracker.Update(uint64(len(data)))
-		}
 		if batchBytes >= dagStreamBatch {
 			_ = flush(false)
 		}

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -291,5 +293,123 @@ func TestDAGStreamHostile(t *testing.T) {
 	}
 	if !b.completeHere(ctx, root) {
 		t.Fatal("the resumed fetch left the DAG incomplete")
+	}
+}
+
+// TestDAGStreamProgress: the progress of a first open counts every byte
+// of the state once, whether the stream brings it whole or is cut and
+// bitswap brings the rest, whether the root was here before (it is
+// fetched alone first, to check the declared size) and whether some
+// block below it was.
+func TestDAGStreamProgress(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// a holds a vault and answers by bitswap only; the stream comes from
+	// m, which holds all of the state or only its first blocks. Outside a
+	// federation, the connected peers are trusted.
+	a := startNode(t, Config{})
+	a.Host().RemoveStreamHandler(proto.DAGStreamID)
+	card, v, err := a.CreateVault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	_, err = a.AddBatch(ctx, card, func(add AddFunc) error {
+		for i, size := range []int{1200 << 10, 700, 40 << 10, 3} {
+			doc := make([]byte, size)
+			for j := range doc {
+				doc[j] = byte(rng.Uint32())
+			}
+			if _, err := add(bytes.NewReader(doc), DocMeta{Title: fmt.Sprintf("doc %d", i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front, err := a.frontier(ctx, v)
+	if err != nil || len(front) != 1 {
+		t.Fatalf("frontier: %d heads, %v", len(front), err)
+	}
+	root := front[0].Manifest
+	// order: the state's blocks in the order a stream sends them.
+	var order []cid.Cid
+	var size int64
+	err = a.answerDAGStream(ctx, root, func(c cid.Cid, data []byte) error {
+		order = append(order, c)
+		size += int64(len(data))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootLinks, err := a.offlineLinks()(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// deep: a block below a block below the root (were a block that the
+	// root links here, the fetch would be a resumed one, without a
+	// stream).
+	var deep cid.Cid
+	for _, c := range order[1:] {
+		if !slices.ContainsFunc(rootLinks, func(l *ipld.Link) bool { return l.Cid.Equals(c) }) {
+			deep = c
+			break
+		}
+	}
+	if !deep.Defined() {
+		t.Fatal("the state has no block two links below its root")
+	}
+	copyBlocks := func(to *Node, cids ...cid.Cid) {
+		t.Helper()
+		for _, c := range cids {
+			blk, err := a.store.blocks.Get(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := to.store.blocks.Put(ctx, blk); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	whole := startNode(t, Config{})
+	copyBlocks(whole, order...)
+	const sent = 4
+	cut := startNode(t, Config{})
+	copyBlocks(cut, order[:sent]...)
+
+	for _, tc := range []struct {
+		name string
+		m    *Node
+		here []cid.Cid // blocks the fetching node has before
+	}{
+		{"whole", whole, nil},
+		{"whole, root here", whole, []cid.Cid{root}},
+		{"whole, root and a block below here", whole, []cid.Cid{root, deep}},
+		{"cut", cut, nil},
+		{"cut, root here", cut, []cid.Cid{root}},
+		{"cut, root and a block below here", cut, []cid.Cid{root, deep}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := startNode(t, Config{})
+			copyBlocks(b, tc.here...)
+			connect(t, b, a)
+			connect(t, b, tc.m)
+			var p Progress
+			if _, err := b.fetchDAG(WithProgress(withDAGStream(ctx), &p), root, -1); err != nil {
+				t.Fatal(err)
+			}
+			if !b.completeHere(ctx, root) {
+				t.Fatal("the fetch left the DAG incomplete")
+			}
+			if b.streamed.blocks.Load() == 0 {
+				t.Fatal("nothing came by the stream")
+			}
+			if done, _ := p.Values(); done != uint64(size) {
+				t.Fatalf("progress counted %d bytes, the state has %d", done, size)
+			}
+		})
 	}
 }
