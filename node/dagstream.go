@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/ipfs/boxo/ipld/merkledag"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"baluchon/proto"
@@ -106,6 +108,44 @@ func (p *dagProgress) has(c cid.Cid) bool {
 // TransferStats: dups those that were in the store already.
 type streamCounts struct {
 	blocks, bytes, dups atomic.Uint64
+
+	// fromPeer counts the bytes of blocks received by DAG streams from
+	// each connected peer, for Conns as bitswap's ledger does: a peer's
+	// count is forgotten when it disconnects (once registers the watch).
+	once     sync.Once
+	mu       sync.Mutex
+	fromPeer map[peer.ID]uint64
+}
+
+// countStreamed counts size bytes of blocks received from p by a DAG
+// stream.
+func (n *Node) countStreamed(p peer.ID, size int) {
+	sc := &n.streamed
+	sc.once.Do(func() {
+		n.host.Network().Notify(&network.NotifyBundle{DisconnectedF: func(nw network.Network, c network.Conn) {
+			p := c.RemotePeer()
+			if nw.Connectedness(p) == network.Connected {
+				return // another connection to p is open
+			}
+			sc.mu.Lock()
+			delete(sc.fromPeer, p)
+			sc.mu.Unlock()
+		}})
+	})
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.fromPeer == nil {
+		sc.fromPeer = map[peer.ID]uint64{}
+	}
+	sc.fromPeer[p] += uint64(size)
+}
+
+// streamedFrom returns the bytes of blocks received from p by DAG streams
+// since p last connected.
+func (n *Node) streamedFrom(p peer.ID) uint64 {
+	n.streamed.mu.Lock()
+	defer n.streamed.mu.Unlock()
+	return n.streamed.fromPeer[p]
 }
 
 // DAGBlocks: proto.DAGStreamHandler.
@@ -318,6 +358,7 @@ func (n *Node) streamDAGFrom(ctx context.Context, p peer.ID, root cid.Cid, budge
 		}
 		n.streamed.blocks.Add(1)
 		n.streamed.bytes.Add(uint64(len(data)))
+		n.countStreamed(p, len(data))
 		progress.add(c, len(data))
 		if ok, err := n.store.blocks.Has(ctx, c); err == nil && ok {
 			n.streamed.dups.Add(1)

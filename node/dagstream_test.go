@@ -139,6 +139,20 @@ func TestDAGStreamMember(t *testing.T) {
 	if st := c.TransferStats(); st.Duplicates != 0 || st.Bytes < uint64(size) || st.Bytes > uint64(size)+4096 || st.Blocks != uint64(dag.Len())+1 {
 		t.Fatalf("a first open received %+v, want the %d blocks of %d bytes once each and the head", st, dag.Len(), size)
 	}
+	// The connections to a count the streamed bytes, until a disconnects.
+	for _, pc := range c.Conns() {
+		if pc.Peer == a.ID().String() && pc.ReceivedBytes < uint64(size) {
+			t.Fatalf("the connection to the streaming peer says %d bytes received, want at least %d", pc.ReceivedBytes, size)
+		}
+	}
+	if err := c.Host().Network().ClosePeer(a.ID()); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); c.streamedFrom(a.ID()) != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the bytes streamed from a peer are still counted after it disconnected")
+		}
+	}
 
 	// A budget too small stops the stream with a QuotaError.
 	d := startNode(t, Config{})
