@@ -19,9 +19,10 @@ type PeerConn struct {
 	// Streams are the protocols of the connection's open streams, such as
 	// /ipfs/bitswap/1.2.0.
 	Streams []string `json:"streams,omitempty"`
-	// ReceivedBytes are the bytes of blocks received by bitswap from the
-	// peer, over all its connections, since it last connected (bitswap's
-	// ledger, which forgets a peer that disconnects).
+	// ReceivedBytes are the bytes of blocks received from the peer by
+	// bitswap and by DAG streams (a first open, dagstream.go), over all
+	// its connections, since it last connected (bitswap's ledger and the
+	// node's count of DAG streams forget a peer that disconnects).
 	ReceivedBytes uint64 `json:"received_bytes"`
 }
 
@@ -46,6 +47,7 @@ func (n *Node) Conns() []PeerConn {
 		if r := n.bitswap.LedgerForPeer(p); r != nil {
 			pc.ReceivedBytes = r.Recv
 		}
+		pc.ReceivedBytes += n.streamedFrom(p)
 		out = append(out, pc)
 	}
 	slices.SortFunc(out, func(a, b PeerConn) int {

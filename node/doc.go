@@ -27,6 +27,8 @@
 //	dag.go          documents and vault states as UnixFS / dag-pb graphs
 //	walk.go         bounded walks of graphs (gc, export, sync)
 //	fetch.go        pipelined, bounded fetches of graphs from peers
+//	dagstream.go    a first open's DAG from one peer in one stream, checked
+//	                block by block (proto.DAGStreamID), bitswap for the rest
 //	addbuffer.go    a document's blocks written in batches while the next
 //	                ones are encrypted (ipld.BufferedDAG)
 //	bitswaptune.go  bitswap's options for a small machine

@@ -48,9 +48,33 @@ func (n *Node) fetchDAG(ctx context.Context, root cid.Cid, budget int64) (fetche
 	if p, ok := ctx.Value(progressKey{}).(*Progress); ok {
 		tracker = &p.tracker
 	}
+	// streamed: the blocks a DAG stream counted in tracker, which the
+	// walk below does not count again.
+	var streamed *dagProgress
+	if first, _ := ctx.Value(dagStreamKey{}).(bool); first {
+		if !n.begunHere(ctx, root) {
+			// A first open: the DAG in one stream (dagstream.go); a
+			// stream cut or refused leaves the rest to bitswap, and a
+			// fetch resumed finds blocks below the root here and takes
+			// only the rest.
+			if tracker != nil {
+				streamed = newDAGProgress(tracker)
+			}
+			got, complete, err := n.streamDAG(ctx, root, budget, streamed)
+			fetched += got
+			if err != nil || complete {
+				return fetched, err
+			}
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ng := merkledag.NewSession(ctx, n.dag)
+	count := func(c cid.Cid, size int) {
+		if tracker != nil && !streamed.has(c) {
+			tracker.Update(uint64(size))
+		}
+	}
 
 	type item struct {
 		c     cid.Cid
@@ -80,8 +104,8 @@ func (n *Node) fetchDAG(ctx context.Context, root cid.Cid, budget int64) (fetche
 				continue
 			}
 			if c.Prefix().Codec == cid.Raw {
-				if size, err := n.store.blocks.GetSize(ctx, c); err == nil && tracker != nil {
-					tracker.Update(uint64(size))
+				if size, err := n.store.blocks.GetSize(ctx, c); err == nil {
+					count(c, size)
 				}
 				continue
 			}
@@ -90,9 +114,7 @@ func (n *Node) fetchDAG(ctx context.Context, root cid.Cid, budget int64) (fetche
 				res.err = fmt.Errorf("get %s: %w", c, err)
 				return res
 			}
-			if tracker != nil {
-				tracker.Update(uint64(len(nd.RawData())))
-			}
+			count(c, len(nd.RawData()))
 			links(nd)
 		}
 		got := 0
@@ -104,9 +126,7 @@ func (n *Node) fetchDAG(ctx context.Context, root cid.Cid, budget int64) (fetche
 			got++
 			size := int64(len(opt.Node.RawData()))
 			res.size += size
-			if tracker != nil {
-				tracker.Update(uint64(size))
-			}
+			count(opt.Node.Cid(), int(size))
 			links(opt.Node)
 		}
 		if got < len(missing) {

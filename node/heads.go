@@ -192,6 +192,9 @@ func (n *Node) adoptHeads(ctx context.Context, v vault.VaultID, incoming []*vaul
 		releaseManifest, releaseHead := n.holdFetch(h.Manifest), n.holdFetch(h.cid)
 		release := func() { releaseManifest(); releaseHead() }
 		fctx, done := n.startAdoption(ctx, h)
+		if len(front) == 0 {
+			fctx = withDAGStream(fctx) // a first open (dagstream.go)
+		}
 		err = n.fetchGraph(fctx, h.Manifest)
 		superseded := errors.Is(context.Cause(fctx), errSuperseded)
 		done()

@@ -77,6 +77,9 @@ type Node struct {
 	pinner  pin.Pinner
 	peering *peering.PeeringService
 
+	// streamed counts the blocks received by DAG streams (dagstream.go).
+	streamed streamCounts
+
 	// vaultMu serialises the changes to one vault's heads and pins.
 	vaultMu sync.Map // vault id (string) → *sync.Mutex
 	// memMu serialises the changes to the vaults' monotone records.

@@ -1,7 +1,7 @@
 package node
 
-// TransferStats counts the blocks this node received by bitswap since it
-// started: a transfer cut and resumed must not fetch a block twice
+// TransferStats counts the blocks this node received by bitswap and by
+// DAG streams (dagstream.go) since it started: a transfer cut and resumed must not fetch a block twice
 // (Duplicates stays 0).
 type TransferStats struct {
 	Blocks     uint64 `json:"blocks_received"`
@@ -11,9 +11,11 @@ type TransferStats struct {
 
 // TransferStats returns the node's block counts.
 func (n *Node) TransferStats() TransferStats {
-	st, err := n.bitswap.Stat()
-	if err != nil {
-		return TransferStats{}
+	out := TransferStats{Blocks: n.streamed.blocks.Load(), Bytes: n.streamed.bytes.Load(), Duplicates: n.streamed.dups.Load()}
+	if st, err := n.bitswap.Stat(); err == nil {
+		out.Blocks += st.BlocksReceived
+		out.Bytes += st.DataReceived
+		out.Duplicates += st.DupBlksReceived
 	}
-	return TransferStats{Blocks: st.BlocksReceived, Bytes: st.DataReceived, Duplicates: st.DupBlksReceived}
+	return out
 }

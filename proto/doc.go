@@ -34,7 +34,8 @@
 //	block
 //	resolve, heads,  members only when this node is in a federation; any
 //	announce,        connected peer otherwise (peers the worker connected,
-//	records          or found on the local network)
+//	records,         or found on the local network): the peers bitswap
+//	dagstream        serves
 //
 // Bitswap follows the same rule: inside a federation a node sends members
 // only its blocks, its want lists (they name the blocks of the vaults it
@@ -56,13 +57,16 @@
 //	announce     1.4 MiB        4                5.5 MiB   22 MiB      64
 //	cards        260 KiB        4                1.0 MiB    4 MiB      64
 //	block          1 MiB        4                  4 MiB   16 MiB      64
+//	dagstream      1 MiB        1                  2 MiB    8 MiB       4
 //	join         4.5 MiB        1                4.5 MiB   16 MiB      16
 //	members      4.5 MiB        2                4.5 MiB   16 MiB      16
 //	sync           8 MiB        2                  8 MiB   24 MiB      16
 //	records       32 MiB        2                 32 MiB   48 MiB      16
 //
 // (the largest message of join and records is the response, which only
-// the requester reads), 16 outbound streams per peer on each protocol, and
+// the requester reads; that of dagstream is one block of its response,
+// which is read one block at a time; a peer opens at most 4 dagstream
+// streams to a node), 16 outbound streams per peer on each protocol, and
 // for the whole service 64 MiB (40 MiB per peer). An announcement carries
 // at most MaxAnnounceRecords records.
 //
@@ -190,4 +194,26 @@
 // the requester checks against the CID; with a nonce, it is
 // SHA-256(nonce ‖ block), which the requester compares with its own copy. The
 // responder answers from its own store only.
+//
+// # /baluchon/dagstream/1.0.0
+//
+// The blocks of a vault state's DAG in one stream, for the first open of
+// a vault (see dagstream.go): bitswap asks level by level (the index, its
+// pages, the documents' roots, their leaves), one round trip each.
+//
+//	request:  root CID (bytes) ‖ optionally 1 (one byte: the requester has
+//	          the root; it is not sent, the blocks it links are)
+//	response: status message ‖ block message … ‖ empty message
+//	block message: CID (bytes) ‖ the block (to the end of the message)
+//
+// Each is a length-prefixed message (uvarint length ‖ body), the status
+// message a status as in every response. The blocks come breadth first
+// from the root (the manifest root of a head the requester verified), a
+// block after the block that links it, each once; a block is at most
+// MaxBlockAnswer bytes. The empty message says that the whole DAG was
+// sent; a responder that lacks a block ends the stream without it. Every
+// message must arrive within StreamTimeout of the one before. The
+// requester checks each block against its CID and takes only a block
+// that a block it took links (the root first): a responder can make it
+// store nothing else. It fetches what did not come with bitswap.
 package proto

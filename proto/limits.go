@@ -44,12 +44,17 @@ func Limits() []Limit {
 	}
 	join := large(JoinID, 1+8+maxCertList, 16<<20)
 	join.PeerStreamsIn = 1
+	// A DAG stream reads or writes one block message at a time; a peer
+	// fetches one vault state at a time from a node.
+	dag := Limit{Protocol: DAGStreamID, MaxMessage: maxDAGStreamMessage, PeerStreamsIn: 1, PeerStreamsOut: 4,
+		PeerMemory: 2 * maxDAGStreamMessage, Memory: 8 * maxDAGStreamMessage, StreamsIn: 4}
 	return []Limit{
 		small(ResolveID, maxResolveResponse),
 		small(HeadsID, maxHeadsResponse),
 		small(AnnounceID, maxAnnounceRequest),
 		small(CardsID, maxCardsResponse),
 		small(BlockID, maxBlockResponse),
+		dag,
 		join,
 		large(MembersID, 1+8+maxCertList, 16<<20),
 		large(SyncID, 1+maxSyncMessage, 24<<20),

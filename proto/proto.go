@@ -85,11 +85,14 @@ func Register(h host.Host, handler Handler, log *slog.Logger) {
 	if bh, ok := handler.(BlockHandler); ok {
 		registerBlock(h, bh, s)
 	}
+	if dh, ok := handler.(DAGStreamHandler); ok {
+		registerDAGStream(h, dh, s)
+	}
 }
 
 // Unregister removes the handlers installed by Register.
 func Unregister(h host.Host) {
-	for _, id := range []protocol.ID{ResolveID, HeadsID, AnnounceID, JoinID, MembersID, SyncID, CardsID, RecordsID, BlockID} {
+	for _, id := range []protocol.ID{ResolveID, HeadsID, AnnounceID, JoinID, MembersID, SyncID, CardsID, RecordsID, BlockID, DAGStreamID} {
 		h.RemoveStreamHandler(id)
 	}
 }

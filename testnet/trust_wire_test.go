@@ -27,7 +27,7 @@ import (
 )
 
 // allProtocols are baluchon's stream protocols.
-var allProtocols = []protocol.ID{proto.ResolveID, proto.HeadsID, proto.AnnounceID, proto.JoinID, proto.MembersID, proto.SyncID, proto.CardsID, proto.RecordsID}
+var allProtocols = []protocol.ID{proto.ResolveID, proto.HeadsID, proto.AnnounceID, proto.JoinID, proto.MembersID, proto.SyncID, proto.CardsID, proto.RecordsID, proto.BlockID, proto.DAGStreamID}
 
 // federationOf2 starts nodes A and B in one federation, and returns them.
 func federationOf2(t *testing.T) (*Net, *node.Node, *node.Node) {
