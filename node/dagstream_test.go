@@ -23,6 +23,39 @@ import (
 	"baluchon/vault"
 )
 
+// vaultOfSizes makes a vault at n holding one document of random bytes
+// (drawn from seed) of each of sizes, in one state, and returns its card
+// and manifest root.
+func vaultOfSizes(t *testing.T, n *Node, seed uint64, sizes ...int) (*vault.Card, cid.Cid) {
+	t.Helper()
+	ctx := context.Background()
+	card, v, err := n.CreateVault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	_, err = n.AddBatch(ctx, card, func(add AddFunc) error {
+		for i, size := range sizes {
+			doc := make([]byte, size)
+			for j := range doc {
+				doc[j] = byte(rng.Uint32())
+			}
+			if _, err := add(bytes.NewReader(doc), DocMeta{Title: fmt.Sprintf("doc %d", i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front, err := n.frontier(ctx, v)
+	if err != nil || len(front) != 1 {
+		t.Fatalf("frontier: %d heads, %v", len(front), err)
+	}
+	return card, front[0].Manifest
+}
+
 // dagStreamPair starts a node holding a vault of a few documents (some
 // of several leaves) and a member of its federation connected to it. It
 // returns the vault's manifest root, the blocks of its DAG and their
@@ -39,31 +72,7 @@ func dagStreamPair(t *testing.T) (a, b *Node, card *vault.Card, root cid.Cid, da
 	if _, err := b.JoinFederation(ctx, code); err != nil {
 		t.Fatal(err)
 	}
-	card, v, err := a.CreateVault(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	_, err = a.AddBatch(ctx, card, func(add AddFunc) error {
-		for i, size := range []int{2500 << 10, 700, 1200 << 10, 40 << 10, 3} {
-			doc := make([]byte, size)
-			for j := range doc {
-				doc[j] = byte(rng.Uint32())
-			}
-			if _, err := add(bytes.NewReader(doc), DocMeta{Title: fmt.Sprintf("doc %d", i)}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	front, err := a.frontier(ctx, v)
-	if err != nil || len(front) != 1 {
-		t.Fatalf("frontier: %d heads, %v", len(front), err)
-	}
-	root = front[0].Manifest
+	card, root = vaultOfSizes(t, a, 1, 2500<<10, 700, 1200<<10, 40<<10, 3)
 	dag = cid.NewSet()
 	err = walkDAG(ctx, root, a.offlineLinks(), func(c cid.Cid) bool {
 		dag.Add(c)
@@ -323,35 +332,11 @@ func TestDAGStreamProgress(t *testing.T) {
 	// federation, the connected peers are trusted.
 	a := startNode(t, Config{})
 	a.Host().RemoveStreamHandler(proto.DAGStreamID)
-	card, v, err := a.CreateVault(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(3, 4))
-	_, err = a.AddBatch(ctx, card, func(add AddFunc) error {
-		for i, size := range []int{1200 << 10, 700, 40 << 10, 3} {
-			doc := make([]byte, size)
-			for j := range doc {
-				doc[j] = byte(rng.Uint32())
-			}
-			if _, err := add(bytes.NewReader(doc), DocMeta{Title: fmt.Sprintf("doc %d", i)}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	front, err := a.frontier(ctx, v)
-	if err != nil || len(front) != 1 {
-		t.Fatalf("frontier: %d heads, %v", len(front), err)
-	}
-	root := front[0].Manifest
+	_, root := vaultOfSizes(t, a, 3, 1200<<10, 700, 40<<10, 3)
 	// order: the state's blocks in the order a stream sends them.
 	var order []cid.Cid
 	var size int64
-	err = a.answerDAGStream(ctx, root, func(c cid.Cid, data []byte) error {
+	err := a.answerDAGStream(ctx, root, func(c cid.Cid, data []byte) error {
 		order = append(order, c)
 		size += int64(len(data))
 		return nil
