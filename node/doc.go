@@ -46,6 +46,8 @@
 //	                at once, the first holder that answers wins
 //	cards.go        card records kept for a vault, most trusted first
 //	heads.go        current heads of a vault, merging, fetching; Progress
+//	adopting.go     a fetch of a state stopped once a newer state that
+//	                descends from it is adopted
 //	memory.go       what a node remembers of a vault (revoked cards,
 //	                forwards after a rotation, retirement)
 //	records.go      signed records of a vault, spreading; the access log
@@ -55,7 +57,8 @@
 //	trash.go        deleted documents: trash, Remove, Restore, kept states
 //	supersede.go    superseded states that a newer one covers: kept briefly
 //	quota.go        storage quota and limits on deposits
-//	gc.go           garbage collection of unpinned blocks
+//	gc.go           garbage collection of unpinned blocks; opHold, and
+//	                the fetches in flight it keeps (holdFetch)
 //	trim.go         an idle node gives back the memory a burst left free
 //	deposit.go      deposits without the card ("mail received")
 //	delegation.go   delegations: reading a vault without its card; private
