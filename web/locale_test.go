@@ -21,35 +21,61 @@ func TestCatalogsComplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	read := func(lang string) map[string]any {
-		b, err := fs.ReadFile(localeFS, "locales/"+lang+".json")
+	if len(cats.langs) < 3 {
+		t.Errorf("languages %v, want at least fr, en, ar", cats.langs)
+	}
+	checkCatalogs(t, cats, catalogJSON(t, localeFS, "locales"), "locales", func(lang, dir string) bool {
+		return dir == "ltr" || dir == "rtl"
+	})
+}
+
+// catalogJSON returns a function that reads the catalog of a language in
+// dir of fsys as JSON.
+func catalogJSON(t testing.TB, fsys fs.FS, dir string) func(lang string) map[string]any {
+	return func(lang string) map[string]any {
+		b, err := fs.ReadFile(fsys, dir+"/"+lang+".json")
 		if err != nil {
 			t.Fatal(err)
 		}
 		m := map[string]any{}
 		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatalf("%s.json: %v", lang, err)
+			t.Fatalf("%s/%s.json: %v", dir, lang, err)
 		}
 		return m
 	}
-	def := read(defaultLang)
-	if len(cats.langs) < 3 {
-		t.Errorf("languages %v, want at least fr, en, ar", cats.langs)
+}
+
+// pluralCounts are the counts every plural message is shown with: each
+// language's forms are all reached below 120 (Arabic's "few" and "many"
+// among them), and large numbers.
+var pluralCounts = func() []int {
+	var c []int
+	for n := range 120 {
+		c = append(c, n)
 	}
+	return append(c, 1000, 1000000)
+}()
+
+// checkCatalogs checks that every catalog of cats (read from dir) has
+// every message of the default one and nothing more, a direction that
+// dirOK takes, and every plural form its language needs.
+func checkCatalogs(t testing.TB, cats *catalogs, read func(lang string) map[string]any, dir string, dirOK func(lang, dir string) bool) {
+	t.Helper()
+	def := read(defaultLang)
 	for _, lang := range cats.langs {
 		m := read(lang)
 		for id := range def {
 			if _, ok := m[id]; !ok {
-				t.Errorf("%s.json lacks %q", lang, id)
+				t.Errorf("%s/%s.json lacks %q", dir, lang, id)
 			}
 		}
 		for id := range m {
 			if _, ok := def[id]; !ok {
-				t.Errorf("%s.json has %q, which %s.json lacks", lang, id, defaultLang)
+				t.Errorf("%s/%s.json has %q, which %s.json lacks", dir, lang, id, defaultLang)
 			}
 		}
-		if d := cats.dirs[lang]; d != "ltr" && d != "rtl" {
-			t.Errorf("%s.json: dir %q, want ltr or rtl", lang, d)
+		if d := cats.dirs[lang]; !dirOK(lang, d) {
+			t.Errorf("%s/%s.json: dir %q is not its language's", dir, lang, d)
 		}
 		l := cats.localizer(lang, true)
 		for id, v := range def {
@@ -59,9 +85,10 @@ func TestCatalogsComplete(t *testing.T) {
 				}
 				continue
 			}
-			for _, n := range []int{0, 1, 2, 3, 5, 11, 12, 100, 101, 1000000} {
+			for _, n := range pluralCounts {
 				if _, err := l.T(id, "Count", n); err != nil {
-					t.Errorf("%v (count %d)", err, n)
+					t.Errorf("%s, count %d: %v", lang, n, err)
+					break
 				}
 			}
 		}

@@ -37,18 +37,7 @@ func TestPersonCatalogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	read := func(lang string) map[string]any {
-		b, err := fs.ReadFile(personLocaleFS, "personlocales/"+lang+".json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := map[string]any{}
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatalf("%s.json: %v", lang, err)
-		}
-		return m
-	}
-	checkPersonCatalogs(t, cats, read)
+	checkPersonCatalogs(t, cats, catalogJSON(t, personLocaleFS, "personlocales"))
 	reviews, err := loadReviews(personLocaleFS)
 	if err != nil {
 		t.Fatal(err)
@@ -79,45 +68,15 @@ func TestPersonCatalogs(t *testing.T) {
 // checkPersonCatalogs is the check of TestPersonCatalogs, apart so that
 // its own test can show it fails on a catalog that lacks a message.
 func checkPersonCatalogs(t testing.TB, cats *catalogs, read func(string) map[string]any) {
-	def := read(defaultLang)
 	if len(cats.langs) < 12 {
 		t.Errorf("%d person-facing languages %v, want at least 12", len(cats.langs), cats.langs)
 	}
-	for _, lang := range cats.langs {
-		m := read(lang)
-		for id := range def {
-			if _, ok := m[id]; !ok {
-				t.Errorf("personlocales/%s.json lacks %q", lang, id)
-			}
-		}
-		for id := range m {
-			if _, ok := def[id]; !ok {
-				t.Errorf("personlocales/%s.json has %q, which fr.json lacks", lang, id)
-			}
-		}
-		want := "ltr"
+	checkCatalogs(t, cats, read, "personlocales", func(lang, dir string) bool {
 		if slices.Contains(rtlLangs, lang) {
-			want = "rtl"
+			return dir == "rtl"
 		}
-		if d := cats.dirs[lang]; d != want {
-			t.Errorf("personlocales/%s.json: dir %q, want %s", lang, d, want)
-		}
-		l := cats.localizer(lang, true)
-		for id, v := range def {
-			if _, plural := v.(map[string]any); !plural {
-				if _, err := l.T(id); err != nil {
-					t.Error(err)
-				}
-				continue
-			}
-			for n := range 120 {
-				if _, err := l.T(id, "Count", n); err != nil {
-					t.Errorf("%s, count %d: %v", lang, n, err)
-					break
-				}
-			}
-		}
-	}
+		return dir == "ltr"
+	})
 }
 
 // TestPersonCatalogCheckFails: the catalog check reports a language that
