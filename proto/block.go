@@ -82,10 +82,10 @@ func blockRequest(c cid.Cid, nonce []byte) []byte {
 // decodeBlockRequest decodes a block request: a CID and a nonce of 0 or
 // NonceSize bytes.
 func decodeBlockRequest(b []byte) (cid.Cid, []byte, error) {
-	d := &decoder{b: b}
-	cb := d.bytes(maxCID)
-	nonce := d.fixed(len(d.b))
-	if err := d.end(); err != nil {
+	d := newDecoder(b)
+	cb := d.Bytes(maxCID)
+	nonce := d.Fixed(len(d.Rest()))
+	if err := d.End(); err != nil {
 		return cid.Undef, nil, err
 	}
 	c, err := cid.Cast(cb)
@@ -100,12 +100,12 @@ func decodeBlockRequest(b []byte) (cid.Cid, []byte, error) {
 
 // decodeBlockResponse decodes a block response of at most max data bytes.
 func decodeBlockResponse(b []byte, max int) ([]byte, error) {
-	d := &decoder{b: b}
+	d := newDecoder(b)
 	if err := d.expectOK(); err != nil {
 		return nil, err
 	}
-	data := d.bytes(max)
-	if err := d.end(); err != nil {
+	data := d.Bytes(max)
+	if err := d.End(); err != nil {
 		return nil, fmt.Errorf("block: %w", err)
 	}
 	return data, nil

@@ -217,27 +217,27 @@ func ParseCode(text string) (*Code, error) {
 
 func decodeCodePayload(b []byte) (*Code, error) {
 	bad := &CodeError{Msg: "the code is not a baluchon pairing or invitation code (or is from a newer version)"}
-	d := &decoder{b: b}
-	c := &Code{Kind: d.byte()}
+	d := newDecoder(b)
+	c := &Code{Kind: d.Byte()}
 	if c.Kind != KindPairing && c.Kind != KindInvitation {
 		return nil, bad
 	}
-	pub, err := crypto.UnmarshalEd25519PublicKey(d.fixed(32))
-	if d.err != nil || err != nil {
+	pub, err := crypto.UnmarshalEd25519PublicKey(d.Fixed(32))
+	if d.Err() != nil || err != nil {
 		return nil, bad
 	}
 	if c.Peer, err = peer.IDFromPublicKey(pub); err != nil {
 		return nil, bad
 	}
-	n := int(d.byte())
+	n := int(d.Byte())
 	if n > MaxCodeAddrs {
 		return nil, bad
 	}
 	for range n {
-		typ := d.byte()
+		typ := d.Byte()
 		if typ == codeAddrBluetooth {
-			bd, ch := d.fixed(6), d.byte()
-			if d.err != nil {
+			bd, ch := d.Fixed(6), d.Byte()
+			if d.Err() != nil {
 				return nil, bad
 			}
 			a, err := BluetoothMultiaddr([6]byte(bd), ch)
@@ -261,9 +261,9 @@ func decodeCodePayload(b []byte) (*Code, error) {
 		default:
 			return nil, bad
 		}
-		ipb := d.fixed(ipLen)
-		pb := d.fixed(2)
-		if d.err != nil {
+		ipb := d.Fixed(ipLen)
+		pb := d.Fixed(2)
+		if d.Err() != nil {
 			return nil, bad
 		}
 		ip, _ := netip.AddrFromSlice(ipb)
@@ -283,9 +283,9 @@ func decodeCodePayload(b []byte) (*Code, error) {
 		c.Addrs = append(c.Addrs, a)
 	}
 	if c.Kind == KindInvitation {
-		copy(c.Secret[:], d.fixed(InviteSecretSize))
+		copy(c.Secret[:], d.Fixed(InviteSecretSize))
 	}
-	if err := d.end(); err != nil {
+	if err := d.End(); err != nil {
 		return nil, bad
 	}
 	return c, nil

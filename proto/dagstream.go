@@ -80,13 +80,13 @@ func registerDAGStream(h host.Host, handler DAGStreamHandler, s *server) {
 			_ = st.Reset()
 			return
 		}
-		d := &decoder{b: req}
-		cb := d.bytes(maxCID)
+		d := newDecoder(req)
+		cb := d.Bytes(maxCID)
 		skipRoot := false
-		if d.err == nil && len(d.b) == 1 {
-			skipRoot = d.byte() == 1
+		if d.Err() == nil && len(d.Rest()) == 1 {
+			skipRoot = d.Byte() == 1
 		}
-		if err := d.end(); err != nil {
+		if err := d.End(); err != nil {
 			_ = writeMsg(st, appendStatus(nil, StatusInvalid, err.Error()))
 			return
 		}
@@ -196,11 +196,11 @@ func GetDAG(ctx context.Context, h host.Host, p peer.ID, root cid.Cid, haveRoot 
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", DAGStreamID, err))
 	}
-	d := &decoder{b: msg}
+	d := newDecoder(msg)
 	if err := d.expectOK(); err != nil {
 		return fail(fmt.Errorf("%s: %w", DAGStreamID, err))
 	}
-	if err := d.end(); err != nil {
+	if err := d.End(); err != nil {
 		return fail(fmt.Errorf("%s: %w", DAGStreamID, err))
 	}
 	for {
@@ -211,16 +211,16 @@ func GetDAG(ctx context.Context, h host.Host, p peer.ID, root cid.Cid, haveRoot 
 		if len(msg) == 0 {
 			return nil
 		}
-		d := &decoder{b: msg}
-		cb := d.bytes(maxCID)
-		if d.err != nil {
-			return fail(fmt.Errorf("%s: %w", DAGStreamID, d.err))
+		d := newDecoder(msg)
+		cb := d.Bytes(maxCID)
+		if d.Err() != nil {
+			return fail(fmt.Errorf("%s: %w", DAGStreamID, d.Err()))
 		}
 		c, err := cid.Cast(cb)
 		if err != nil {
 			return fail(fmt.Errorf("%s: %w", DAGStreamID, err))
 		}
-		data := d.b
+		data := d.Rest()
 		if len(data) > MaxBlockAnswer {
 			return fail(fmt.Errorf("%s: block of %d bytes is over the limit", DAGStreamID, len(data)))
 		}

@@ -71,7 +71,9 @@
 // at most MaxAnnounceRecords records.
 //
 // Inside bodies, "bytes" means uvarint length ‖ that many bytes, and
-// "list of X" means uvarint count ‖ count × X. Every response starts with one
+// "list of X" means uvarint count ‖ count × X; every number is in its
+// shortest form. The codec is internal/wire, the same as the vault's signed
+// heads and pointers (package vault). Every response starts with one
 // status byte:
 //
 //	0 OK          the rest of the body follows

@@ -102,31 +102,31 @@ func appendMemberSet(dst []byte, m *MemberSet) []byte {
 
 func (d *decoder) memberSet() *MemberSet {
 	m := &MemberSet{Certs: d.certs()}
-	n := d.count(MaxMembers)
+	n := d.Count(MaxMembers)
 	for range n {
-		b := d.bytes(maxStructRecord)
-		if d.err != nil {
+		b := d.Bytes(maxStructRecord)
+		if d.Err() != nil {
 			return nil
 		}
 		s, err := ParseStructureRecord(b)
 		if err != nil {
-			d.fail(err)
+			d.Fail(err)
 			return nil
 		}
 		m.Structures = append(m.Structures, s)
 	}
 	m.Removals = d.removals()
-	if d.err != nil || len(d.b) == 0 {
+	if d.Err() != nil || len(d.Rest()) == 0 {
 		return m
 	}
-	n = d.count(MaxSetRecordings)
+	n = d.Count(MaxSetRecordings)
 	if n == 0 {
-		d.fail(errors.New("member set: an empty list of recordings is left out"))
+		d.Fail(errors.New("member set: an empty list of recordings is left out"))
 		return nil
 	}
 	for range n {
-		b := d.bytes(MaxRecordSize)
-		if d.err != nil {
+		b := d.Bytes(MaxRecordSize)
+		if d.Err() != nil {
 			return nil
 		}
 		r, err := ParseRecord(b)
@@ -134,7 +134,7 @@ func (d *decoder) memberSet() *MemberSet {
 			err = errors.New("not a recording")
 		}
 		if err != nil {
-			d.fail(fmt.Errorf("member set recording: %w", err))
+			d.Fail(fmt.Errorf("member set recording: %w", err))
 			return nil
 		}
 		m.Recordings = append(m.Recordings, r)
@@ -157,9 +157,9 @@ func registerFederation(h host.Host, handler FederationHandler, s *server) {
 		return appendCerts(appendStatus(nil, StatusOK, ""), certs)
 	}))
 	h.SetStreamHandler(MembersID, s.wrap(MembersID, maxCertList, func(ctx context.Context, from peer.ID, req []byte) []byte {
-		d := &decoder{b: req}
+		d := newDecoder(req)
 		ms := d.memberSet()
-		if err := d.end(); err != nil {
+		if err := d.End(); err != nil {
 			return appendStatus(nil, StatusInvalid, err.Error())
 		}
 		out, err := handler.Members(ctx, from, ms)
@@ -223,16 +223,16 @@ func appendCerts(dst []byte, certs []*MemberCert) []byte {
 }
 
 func (d *decoder) certs() []*MemberCert {
-	n := d.count(MaxMembers)
+	n := d.Count(MaxMembers)
 	var out []*MemberCert
 	for range n {
-		b := d.bytes(MaxCertSize)
-		if d.err != nil {
+		b := d.Bytes(MaxCertSize)
+		if d.Err() != nil {
 			return nil
 		}
 		c, err := ParseMemberCert(b)
 		if err != nil {
-			d.fail(err)
+			d.Fail(err)
 			return nil
 		}
 		out = append(out, c)
@@ -262,24 +262,24 @@ func appendHoldings(dst []byte, h *Holdings) []byte {
 
 func (d *decoder) holdings() *Holdings {
 	h := &Holdings{}
-	n := d.count(MaxSyncVaults)
+	n := d.Count(MaxSyncVaults)
 	for range n {
 		var vh VaultHeads
-		copy(vh.Vault[:], d.fixed(32))
-		k := d.count(MaxHeads)
+		copy(vh.Vault[:], d.Fixed(32))
+		k := d.Count(MaxHeads)
 		for range k {
-			b := d.bytes(maxCID)
-			if d.err != nil {
+			b := d.Bytes(maxCID)
+			if d.Err() != nil {
 				return nil
 			}
 			c, err := cid.Cast(b)
 			if err != nil || c.Version() != 1 {
-				d.fail(errors.New("malformed head CID"))
+				d.Fail(errors.New("malformed head CID"))
 				return nil
 			}
 			vh.Heads = append(vh.Heads, c)
 		}
-		if d.err != nil {
+		if d.Err() != nil {
 			return nil
 		}
 		h.Vaults = append(h.Vaults, vh)
@@ -288,9 +288,9 @@ func (d *decoder) holdings() *Holdings {
 }
 
 func decodeHoldings(b []byte) (*Holdings, error) {
-	d := &decoder{b: b}
+	d := newDecoder(b)
 	h := d.holdings()
-	if err := d.end(); err != nil {
+	if err := d.End(); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -313,12 +313,12 @@ func ExchangeMembers(ctx context.Context, h host.Host, p peer.ID, mine *MemberSe
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{b: resp}
+	d := newDecoder(resp)
 	if err := d.expectOK(); err != nil {
 		return nil, err
 	}
 	ms := d.memberSet()
-	return ms, d.end()
+	return ms, d.End()
 }
 
 // GetRecords asks p for the records it keeps of vault v; each is verified.
@@ -327,21 +327,21 @@ func GetRecords(ctx context.Context, h host.Host, p peer.ID, v vault.VaultID) ([
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{b: resp}
+	d := newDecoder(resp)
 	if err := d.expectOK(); err != nil {
 		return nil, err
 	}
 	rs := d.records(&v)
-	return rs, d.end()
+	return rs, d.End()
 }
 
 func decodeCertsResponse(b []byte) ([]*MemberCert, error) {
-	d := &decoder{b: b}
+	d := newDecoder(b)
 	if err := d.expectOK(); err != nil {
 		return nil, err
 	}
 	certs := d.certs()
-	return certs, d.end()
+	return certs, d.End()
 }
 
 // Sync sends what this node keeps to p and returns what p keeps.
@@ -350,12 +350,12 @@ func Sync(ctx context.Context, h host.Host, p peer.ID, mine *Holdings) (*Holding
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{b: resp}
+	d := newDecoder(resp)
 	if err := d.expectOK(); err != nil {
 		return nil, err
 	}
 	theirs := d.holdings()
-	return theirs, d.end()
+	return theirs, d.End()
 }
 
 // Cards asks p for the card records of vault v. Each record is verified;
@@ -365,20 +365,20 @@ func Cards(ctx context.Context, h host.Host, p peer.ID, v vault.VaultID) ([]*Car
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{b: resp}
+	d := newDecoder(resp)
 	if err := d.expectOK(); err != nil {
 		return nil, err
 	}
-	n := d.count(MaxCards)
+	n := d.Count(MaxCards)
 	var out []*CardRecord
 	for range n {
 		c := d.card()
-		if d.err != nil {
+		if d.Err() != nil {
 			break
 		}
 		out = append(out, c)
 	}
-	if err := d.end(); err != nil {
+	if err := d.End(); err != nil {
 		return nil, fmt.Errorf("cards: %w", err)
 	}
 	return out, nil

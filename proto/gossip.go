@@ -77,10 +77,10 @@ func DecodeGossip(b []byte) (*Gossip, error) {
 		}
 		return &Gossip{Announcement: a}, nil
 	case gossipMembers:
-		d := &decoder{b: b[1:]}
-		g := &Gossip{PeerRecord: d.bytes(MaxPeerRecord)}
+		d := newDecoder(b[1:])
+		g := &Gossip{PeerRecord: d.Bytes(MaxPeerRecord)}
 		g.Members = d.memberSet()
-		if err := d.end(); err != nil {
+		if err := d.End(); err != nil {
 			return nil, fmt.Errorf("gossip members: %w", err)
 		}
 		return g, nil

@@ -70,20 +70,20 @@ func (k fedStatement) parse(b []byte) (ids [3]peer.ID, t time.Time, sig []byte, 
 	if len(b) > k.max {
 		return ids, t, nil, fmt.Errorf("%s is too large", k.what)
 	}
-	d := &decoder{b: b}
-	if string(d.fixed(len(k.magic))) != k.magic {
+	d := newDecoder(b)
+	if string(d.Fixed(len(k.magic))) != k.magic {
 		return ids, t, nil, fmt.Errorf("not a %s", k.what)
 	}
 	for i := range ids {
-		id, err := peer.IDFromBytes(d.bytes(64))
-		if d.err == nil && err != nil {
-			d.fail(errors.New("malformed peer id"))
+		id, err := peer.IDFromBytes(d.Bytes(64))
+		if d.Err() == nil && err != nil {
+			d.Fail(errors.New("malformed peer id"))
 		}
 		ids[i] = id
 	}
-	t = time.Unix(0, d.varint()).UTC()
-	sig = d.bytes(128)
-	if err := d.end(); err != nil {
+	t = time.Unix(0, d.Varint()).UTC()
+	sig = d.Bytes(128)
+	if err := d.End(); err != nil {
 		return ids, t, nil, fmt.Errorf("%s: %w", k.what, err)
 	}
 	if err := verify(ids[2], k.context, k.unsigned(ids[0], ids[1], ids[2], t), sig); err != nil {

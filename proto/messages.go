@@ -91,19 +91,19 @@ func appendCard(dst []byte, c *CardRecord) []byte {
 }
 
 func (d *decoder) card() *CardRecord {
-	pb := d.bytes(vault.MaxPointerSize)
-	env := d.bytes(vault.MaxEnvelopeSize)
-	if d.err != nil {
+	pb := d.Bytes(vault.MaxPointerSize)
+	env := d.Bytes(vault.MaxEnvelopeSize)
+	if d.Err() != nil {
 		return nil
 	}
 	p, err := vault.ParsePointer(pb)
 	if err != nil {
-		d.fail(fmt.Errorf("card pointer: %w", err))
+		d.Fail(fmt.Errorf("card pointer: %w", err))
 		return nil
 	}
 	c := &CardRecord{Pointer: p, Envelope: bytes.Clone(env)}
 	if err := c.verify(); err != nil {
-		d.fail(err)
+		d.Fail(err)
 		return nil
 	}
 	return c
@@ -119,20 +119,20 @@ func appendHeads(dst []byte, heads []*vault.Head) []byte {
 
 // heads reads a list of heads and checks each is a valid head of v.
 func (d *decoder) heads(v vault.VaultID) []*vault.Head {
-	n := d.count(MaxHeads)
+	n := d.Count(MaxHeads)
 	var out []*vault.Head
 	for range n {
-		b := d.bytes(vault.MaxHeadSize)
-		if d.err != nil {
+		b := d.Bytes(vault.MaxHeadSize)
+		if d.Err() != nil {
 			return nil
 		}
 		h, err := vault.ParseHead(b)
 		if err != nil {
-			d.fail(fmt.Errorf("head: %w", err))
+			d.Fail(fmt.Errorf("head: %w", err))
 			return nil
 		}
 		if h.Vault != v {
-			d.fail(errors.New("head is for another vault"))
+			d.Fail(errors.New("head is for another vault"))
 			return nil
 		}
 		out = append(out, h)
@@ -142,11 +142,11 @@ func (d *decoder) heads(v vault.VaultID) []*vault.Head {
 
 // status reads a response's status byte and, when it is not OK, the reason.
 func (d *decoder) status() (Status, string) {
-	s := Status(d.byte())
-	if d.err != nil || s == StatusOK {
+	s := Status(d.Byte())
+	if d.Err() != nil || s == StatusOK {
 		return s, ""
 	}
-	reason := d.bytes(maxReason)
+	reason := d.Bytes(maxReason)
 	return s, string(reason)
 }
 
@@ -154,13 +154,13 @@ func (d *decoder) status() (Status, string) {
 // comes back as the peer's *RemoteError.
 func (d *decoder) expectOK() error {
 	s, reason := d.status()
-	if d.err == nil && s != StatusOK {
-		if err := d.end(); err != nil {
+	if d.Err() == nil && s != StatusOK {
+		if err := d.End(); err != nil {
 			return err
 		}
 		return &RemoteError{Status: s, Reason: reason}
 	}
-	return d.err
+	return d.Err()
 }
 
 func appendStatus(dst []byte, s Status, reason string) []byte {
@@ -181,12 +181,12 @@ func encodeResolveResponse(c *CardRecord) []byte {
 
 // decodeResolveResponse decodes a resolve response to a request for id.
 func decodeResolveResponse(b []byte, id vault.LookupID) (*CardRecord, error) {
-	d := &decoder{b: b}
+	d := newDecoder(b)
 	if err := d.expectOK(); err != nil {
 		return nil, err
 	}
 	c := d.card()
-	if err := d.end(); err != nil {
+	if err := d.End(); err != nil {
 		return nil, err
 	}
 	if c.Pointer.Lookup != id {
@@ -201,12 +201,12 @@ func encodeHeadsResponse(heads []*vault.Head) []byte {
 
 // decodeHeadsResponse decodes a heads response to a request for v.
 func decodeHeadsResponse(b []byte, v vault.VaultID) ([]*vault.Head, error) {
-	d := &decoder{b: b}
+	d := newDecoder(b)
 	if err := d.expectOK(); err != nil {
 		return nil, err
 	}
 	heads := d.heads(v)
-	if err := d.end(); err != nil {
+	if err := d.End(); err != nil {
 		return nil, err
 	}
 	return heads, nil
@@ -224,20 +224,20 @@ func encodeAnnouncement(a *Announcement) []byte {
 
 // decodeAnnouncement decodes and verifies an announcement.
 func decodeAnnouncement(b []byte) (*Announcement, error) {
-	d := &decoder{b: b}
+	d := newDecoder(b)
 	a := &Announcement{}
-	copy(a.Vault[:], d.fixed(len(a.Vault)))
+	copy(a.Vault[:], d.Fixed(len(a.Vault)))
 	a.Heads = d.heads(a.Vault)
-	n := d.count(MaxCards)
+	n := d.Count(MaxCards)
 	for range n {
 		c := d.card()
-		if d.err != nil {
+		if d.Err() != nil {
 			break
 		}
 		a.Cards = append(a.Cards, c)
 	}
 	a.Records = d.recordList(&a.Vault, MaxAnnounceRecords)
-	if err := d.end(); err != nil {
+	if err := d.End(); err != nil {
 		return nil, err
 	}
 	if len(a.Heads) == 0 && len(a.Cards) == 0 && len(a.Records) == 0 {
@@ -248,11 +248,11 @@ func decodeAnnouncement(b []byte) (*Announcement, error) {
 
 // decodeStatusResponse decodes a response that is only a status.
 func decodeStatusResponse(b []byte) error {
-	d := &decoder{b: b}
+	d := newDecoder(b)
 	if err := d.expectOK(); err != nil {
 		return err
 	}
-	return d.end()
+	return d.End()
 }
 
 func decodeID(b []byte) ([32]byte, error) {
@@ -287,20 +287,20 @@ func (d *decoder) records(v *vault.VaultID) []*Record {
 // recordList reads a list of at most limit records, each of which must be
 // of vault v when v is not nil.
 func (d *decoder) recordList(v *vault.VaultID, limit int) []*Record {
-	n := d.count(limit)
+	n := d.Count(limit)
 	var out []*Record
 	for range n {
-		b := d.bytes(MaxRecordSize)
-		if d.err != nil {
+		b := d.Bytes(MaxRecordSize)
+		if d.Err() != nil {
 			return nil
 		}
 		r, err := ParseRecord(b)
 		if err != nil {
-			d.fail(err)
+			d.Fail(err)
 			return nil
 		}
 		if v != nil && r.Vault != *v {
-			d.fail(errors.New("record is for another vault"))
+			d.Fail(errors.New("record is for another vault"))
 			return nil
 		}
 		out = append(out, r)

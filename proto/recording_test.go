@@ -37,9 +37,9 @@ func TestRecordingVector(t *testing.T) {
 
 	set := &MemberSet{Recordings: []*Record{r}}
 	enc := appendMemberSet(nil, set)
-	d := &decoder{b: enc}
+	d := newDecoder(enc)
 	ms := d.memberSet()
-	if err := d.end(); err != nil {
+	if err := d.End(); err != nil {
 		t.Fatal(err)
 	}
 	if len(ms.Recordings) != 1 || !bytes.Equal(ms.Recordings[0].Marshal(), b) {
@@ -47,8 +47,8 @@ func TestRecordingVector(t *testing.T) {
 	}
 	// a vault record is not a recording, in a member set
 	other, _ := SignRecord(fk, RecordLog, vault.VaultID{1}, vectorTime, []byte("x"))
-	d = &decoder{b: appendMemberSet(nil, &MemberSet{Recordings: []*Record{other}})}
-	if d.memberSet(); d.err == nil {
+	d = newDecoder(appendMemberSet(nil, &MemberSet{Recordings: []*Record{other}}))
+	if d.memberSet(); d.Err() == nil {
 		t.Error("a member set carrying a vault record was accepted")
 	}
 }

@@ -84,21 +84,21 @@ func ParseRecord(b []byte) (*Record, error) {
 	if len(b) > MaxRecordSize {
 		return nil, errors.New("record is too large")
 	}
-	d := &decoder{b: b}
-	if string(d.fixed(len(recordMagic))) != recordMagic {
+	d := newDecoder(b)
+	if string(d.Fixed(len(recordMagic))) != recordMagic {
 		return nil, errors.New("not a vault record")
 	}
-	r := &Record{Kind: d.byte()}
-	copy(r.Vault[:], d.fixed(32))
-	author, err := peer.IDFromBytes(d.bytes(64))
-	if d.err == nil && err != nil {
-		d.fail(errors.New("malformed author"))
+	r := &Record{Kind: d.Byte()}
+	copy(r.Vault[:], d.Fixed(32))
+	author, err := peer.IDFromBytes(d.Bytes(64))
+	if d.Err() == nil && err != nil {
+		d.Fail(errors.New("malformed author"))
 	}
 	r.Author = author
-	r.Time = time.Unix(0, d.varint()).UTC()
-	r.Payload = d.bytes(MaxRecordSize)
-	r.Sig = d.bytes(128)
-	if err := d.end(); err != nil {
+	r.Time = time.Unix(0, d.Varint()).UTC()
+	r.Payload = d.Bytes(MaxRecordSize)
+	r.Sig = d.Bytes(128)
+	if err := d.End(); err != nil {
 		return nil, fmt.Errorf("record: %w", err)
 	}
 	if r.Kind < RecordDeposit || r.Kind > RecordRecording {
@@ -112,12 +112,12 @@ func ParseRecord(b []byte) (*Record, error) {
 
 // Fields splits a payload into its byte fields (see the record kinds).
 func Fields(payload []byte, n int) ([][]byte, error) {
-	d := &decoder{b: payload}
+	d := newDecoder(payload)
 	out := make([][]byte, n)
 	for i := range out {
-		out[i] = d.bytes(MaxRecordSize)
+		out[i] = d.Bytes(MaxRecordSize)
 	}
-	if err := d.end(); err != nil {
+	if err := d.End(); err != nil {
 		return nil, fmt.Errorf("record payload: %w", err)
 	}
 	return out, nil
@@ -181,20 +181,20 @@ func ParseStructureRecord(b []byte) (*StructureRecord, error) {
 	if len(b) > maxStructRecord {
 		return nil, errors.New("structure record is too large")
 	}
-	d := &decoder{b: b}
-	if string(d.fixed(len(structMagic))) != structMagic {
+	d := newDecoder(b)
+	if string(d.Fixed(len(structMagic))) != structMagic {
 		return nil, errors.New("not a structure record")
 	}
-	id, err := peer.IDFromBytes(d.bytes(64))
-	if d.err == nil && err != nil {
-		d.fail(errors.New("malformed peer id"))
+	id, err := peer.IDFromBytes(d.Bytes(64))
+	if d.Err() == nil && err != nil {
+		d.Fail(errors.New("malformed peer id"))
 	}
 	s := &StructureRecord{Peer: id}
-	s.Name = string(d.bytes(800))
-	s.Recipient = string(d.bytes(2048))
-	s.Time = time.Unix(0, d.varint()).UTC()
-	s.Sig = d.bytes(128)
-	if err := d.end(); err != nil {
+	s.Name = string(d.Bytes(800))
+	s.Recipient = string(d.Bytes(2048))
+	s.Time = time.Unix(0, d.Varint()).UTC()
+	s.Sig = d.Bytes(128)
+	if err := d.End(); err != nil {
 		return nil, fmt.Errorf("structure record: %w", err)
 	}
 	if err := verify(s.Peer, structSigContext, s.unsigned(), s.Sig); err != nil {

@@ -177,16 +177,16 @@ func appendRemovals(dst []byte, rs []*Removal) []byte {
 }
 
 func (d *decoder) removals() []*Removal {
-	n := d.count(MaxMembers)
+	n := d.Count(MaxMembers)
 	var out []*Removal
 	for range n {
-		b := d.bytes(MaxRemovalSize)
-		if d.err != nil {
+		b := d.Bytes(MaxRemovalSize)
+		if d.Err() != nil {
 			return nil
 		}
 		r, err := ParseRemoval(b)
 		if err != nil {
-			d.fail(err)
+			d.Fail(err)
 			return nil
 		}
 		out = append(out, r)

@@ -125,9 +125,9 @@ func TestTrustVectors(t *testing.T) {
 	})
 	t.Run("member set", func(t *testing.T) {
 		b := readVector(t, "memberset.hex", appendMemberSet(nil, set))
-		d := &decoder{b: b}
+		d := newDecoder(b)
 		ms := d.memberSet()
-		if err := d.end(); err != nil {
+		if err := d.End(); err != nil {
 			t.Fatal(err)
 		}
 		if len(ms.Certs) != 2 || len(ms.Structures) != 1 || len(ms.Removals) != 1 || ms.Removals[0].Member != member {
@@ -224,9 +224,9 @@ func FuzzDecodeMemberSet(f *testing.F) {
 		if r, err := ParseRecord(b); err == nil && !bytes.Equal(r.Marshal(), b) {
 			t.Fatal("record re-encoding differs")
 		}
-		d := &decoder{b: b}
+		d := newDecoder(b)
 		ms := d.memberSet()
-		if d.end() != nil {
+		if d.End() != nil {
 			return
 		}
 		if len(ms.Certs) > MaxMembers || len(ms.Structures) > MaxMembers || len(ms.Removals) > MaxMembers {

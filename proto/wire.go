@@ -6,13 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"baluchon/internal/wire"
 )
 
 // errTruncated and errTrailing report a body that does not have the shape
 // its protocol fixes.
 var (
-	errTruncated = errors.New("message ends early")
-	errTrailing  = errors.New("message has trailing bytes")
+	errTruncated = wire.ErrTruncated
+	errTrailing  = wire.ErrTrailing
 )
 
 // growStep is the smallest step by which a message buffer grows.
@@ -72,114 +74,13 @@ func writeMsg(w io.Writer, body []byte) error {
 	return err
 }
 
-// decoder walks a message body. The first error sticks; later reads return
-// zero values, so callers check err once at the end.
-type decoder struct {
-	b   []byte
-	err error
-}
+// decoder walks a message body (internal/wire: the first error sticks;
+// later reads return zero values, so callers check it once at the end);
+// proto's readers of its composite fields are methods of it.
+type decoder struct{ wire.Decoder }
 
-func (d *decoder) fail(err error) {
-	if d.err == nil {
-		d.err = err
-	}
-}
+// newDecoder returns a decoder of b.
+func newDecoder(b []byte) *decoder { return &decoder{wire.NewDecoder(b)} }
 
-func (d *decoder) byte() byte {
-	if d.err != nil {
-		return 0
-	}
-	if len(d.b) < 1 {
-		d.fail(errTruncated)
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
-}
-
-func (d *decoder) fixed(n int) []byte {
-	if d.err != nil {
-		return nil
-	}
-	if len(d.b) < n {
-		d.fail(errTruncated)
-		return nil
-	}
-	out := d.b[:n:n]
-	d.b = d.b[n:]
-	return out
-}
-
-func (d *decoder) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail(errTruncated)
-		return 0
-	}
-	if n != len(binary.AppendUvarint(nil, v)) {
-		d.fail(errors.New("number is not in its shortest form"))
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-// bytes reads a length-prefixed byte string of at most max bytes.
-func (d *decoder) bytes(max int) []byte {
-	n := d.uvarint()
-	if d.err != nil {
-		return nil
-	}
-	if n > uint64(max) {
-		d.fail(fmt.Errorf("field of %d bytes is over the limit of %d", n, max))
-		return nil
-	}
-	return d.fixed(int(n))
-}
-
-// count reads a list length of at most max items.
-func (d *decoder) count(max int) int {
-	n := d.uvarint()
-	if d.err != nil {
-		return 0
-	}
-	if n > uint64(max) {
-		d.fail(fmt.Errorf("list of %d items is over the limit of %d", n, max))
-		return 0
-	}
-	return int(n)
-}
-
-// end reports the first error, or trailing bytes.
-func (d *decoder) end() error {
-	if d.err == nil && len(d.b) != 0 {
-		d.fail(errTrailing)
-	}
-	return d.err
-}
-
-func appendBytes(dst, b []byte) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(b)))
-	return append(dst, b...)
-}
-
-func appendUvarint(dst []byte, n int) []byte {
-	return binary.AppendUvarint(dst, uint64(n))
-}
-
-func (d *decoder) varint() int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(d.b)
-	if n <= 0 || n != len(binary.AppendVarint(nil, v)) {
-		d.fail(errTruncated)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
+func appendBytes(dst, b []byte) []byte       { return wire.AppendBytes(dst, b) }
+func appendUvarint(dst []byte, n int) []byte { return wire.AppendUvarint(dst, n) }

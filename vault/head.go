@@ -107,7 +107,7 @@ func ParseHead(b []byte) (*Head, error) {
 	if len(b) > MaxHeadSize {
 		return nil, fmt.Errorf("head of %d bytes is over the limit of %d", len(b), MaxHeadSize)
 	}
-	r := &reader{b: b, what: "head"}
+	r := newReader(b, "head")
 	if string(r.fixed(len(headMagic), "magic")) != headMagic {
 		r.fail("magic")
 	}

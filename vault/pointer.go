@@ -48,7 +48,7 @@ func ParsePointer(b []byte) (*Pointer, error) {
 	if len(b) > MaxPointerSize {
 		return nil, fmt.Errorf("pointer of %d bytes is over the limit of %d", len(b), MaxPointerSize)
 	}
-	r := &reader{b: b, what: "pointer"}
+	r := newReader(b, "pointer")
 	if string(r.fixed(len(pointerMagic), "magic")) != pointerMagic {
 		r.fail("magic")
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+
+	"baluchon/internal/wire"
 )
 
 // maxCIDSize bounds one CID in a head or pointer. A CIDv1 with a SHA-256
@@ -19,59 +21,51 @@ const maxCIDSize = 128
 // does not verify.
 var errBadSignature = errors.New("signature does not verify")
 
-// reader walks a binary record (head or pointer). The first problem
-// stops it; its error names the record and the field, never the bytes.
+// reader walks a binary record (head or pointer) with the module's one
+// codec (internal/wire). The first problem stops it; its error names the
+// record and the field, never the bytes.
 type reader struct {
-	b    []byte
+	d    wire.Decoder
 	what string // "head" or "pointer"
 	err  error
+}
+
+func newReader(b []byte, what string) *reader {
+	return &reader{d: wire.NewDecoder(b), what: what}
 }
 
 func (r *reader) fail(field string) {
 	if r.err == nil {
 		r.err = fmt.Errorf("malformed %s: %s", r.what, field)
+		r.d.Fail(r.err)
+	}
+}
+
+// named gives the decoder's first problem, if it is new, the field's name.
+func (r *reader) named(field string) {
+	if r.err == nil && r.d.Err() != nil {
+		r.fail(field)
 	}
 }
 
 // fixed reads n bytes.
 func (r *reader) fixed(n int, field string) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if len(r.b) < n {
-		r.fail(field)
-		return nil
-	}
-	out := r.b[:n:n]
-	r.b = r.b[n:]
-	return out
+	b := r.d.Fixed(n)
+	r.named(field)
+	return b
 }
 
 // uvarint reads an unsigned varint in its shortest form.
 func (r *reader) uvarint(field string) uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 || n != len(binary.AppendUvarint(nil, v)) {
-		r.fail(field)
-		return 0
-	}
-	r.b = r.b[n:]
+	v := r.d.Uvarint()
+	r.named(field)
 	return v
 }
 
 // varint reads a signed (zig-zag) varint in its shortest form.
 func (r *reader) varint(field string) int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 || n != len(binary.AppendVarint(nil, v)) {
-		r.fail(field)
-		return 0
-	}
-	r.b = r.b[n:]
+	v := r.d.Varint()
+	r.named(field)
 	return v
 }
 
@@ -100,7 +94,7 @@ func (r *reader) cid(field string) cid.Cid {
 
 // done returns the first error, or an error if bytes are left over.
 func (r *reader) done() error {
-	if r.err == nil && len(r.b) != 0 {
+	if r.err == nil && len(r.d.Rest()) != 0 {
 		r.fail("trailing bytes")
 	}
 	return r.err
