@@ -43,14 +43,7 @@ func SealEnvelope(c *Card, k *Keys) ([]byte, error) {
 	}
 	r.SetWorkFactor(envelopeWorkFactor)
 	var buf bytes.Buffer
-	w, err := age.Encrypt(&buf, r)
-	if err != nil {
-		return nil, fmt.Errorf("seal envelope: %w", err)
-	}
-	if _, err := w.Write(encodeEnvelope(k)); err != nil {
-		return nil, fmt.Errorf("seal envelope: %w", err)
-	}
-	if err := w.Close(); err != nil {
+	if err := encryptTo(&buf, encodeEnvelope(k), r); err != nil {
 		return nil, fmt.Errorf("seal envelope: %w", err)
 	}
 	return buf.Bytes(), nil

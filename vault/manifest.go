@@ -601,14 +601,7 @@ func (m *Manifest) Encrypt(dst io.Writer, r age.Recipient) error {
 	if n := len(m.entries) + len(m.tombstones); n > maxItems {
 		return fmt.Errorf("encrypt manifest: %d entries is over the limit of %d", n, maxItems)
 	}
-	w, err := age.Encrypt(dst, r)
-	if err != nil {
-		return fmt.Errorf("encrypt manifest: %w", err)
-	}
-	if _, err := w.Write(b); err != nil {
-		return fmt.Errorf("encrypt manifest: %w", err)
-	}
-	if err := w.Close(); err != nil {
+	if err := encryptTo(dst, b, r); err != nil {
 		return fmt.Errorf("encrypt manifest: %w", err)
 	}
 	return nil

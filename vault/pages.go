@@ -156,14 +156,7 @@ func (m *Manifest) EncryptIndex(dst io.Writer, r age.Recipient, ix Index) error 
 	if len(b) > MaxIndexSize {
 		return fmt.Errorf("encrypt manifest index: %d bytes is over the limit of %d", len(b), MaxIndexSize)
 	}
-	w, err := age.Encrypt(dst, r)
-	if err != nil {
-		return fmt.Errorf("encrypt manifest index: %w", err)
-	}
-	if _, err := w.Write(b); err != nil {
-		return fmt.Errorf("encrypt manifest index: %w", err)
-	}
-	if err := w.Close(); err != nil {
+	if err := encryptTo(dst, b, r); err != nil {
 		return fmt.Errorf("encrypt manifest index: %w", err)
 	}
 	return nil

@@ -16,17 +16,22 @@ func sealJSON(v any, recipients ...age.Recipient) ([]byte, error) {
 		return nil, err
 	}
 	var buf bytes.Buffer
-	w, err := age.Encrypt(&buf, recipients...)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := w.Write(plain); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
+	if err := encryptTo(&buf, plain, recipients...); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// encryptTo writes plain to dst as an age file encrypted to recipients.
+func encryptTo(dst io.Writer, plain []byte, recipients ...age.Recipient) error {
+	w, err := age.Encrypt(dst, recipients...)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(plain); err != nil {
+		return err
+	}
+	return w.Close()
 }
 
 // openJSON decrypts an age file of at most max plaintext bytes and decodes
