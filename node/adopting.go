@@ -22,8 +22,13 @@ import (
 var errSuperseded = errors.New("a newer state of the vault, which descends from this one, was adopted")
 
 // supersedeLoadTimeout bounds the loading of one head that a stopped
-// fetch's ancestry needs and the store does not hold.
-const supersedeLoadTimeout = 2 * time.Second
+// fetch's ancestry needs and the store does not hold, and
+// supersedeWalkTimeout the whole walk: a fetch not found stopped in time
+// runs to its own end.
+const (
+	supersedeLoadTimeout = 2 * time.Second
+	supersedeWalkTimeout = 5 * time.Second
+)
 
 // adoption is the fetch of one vault state in flight.
 type adoption struct {
@@ -79,9 +84,11 @@ func (n *Node) supersedeAdoptions(ctx context.Context, h head) {
 		target[a.h.cid] = append(target[a.h.cid], a)
 		lowest = min(lowest, a.h.Seq)
 	}
+	ctx, cancel := context.WithTimeout(ctx, supersedeWalkTimeout)
+	defer cancel()
 	seen := map[cid.Cid]bool{}
 	queue := append([]cid.Cid(nil), h.Parents...)
-	for len(queue) > 0 && len(seen) < maxAncestorWalk && len(target) > 0 {
+	for len(queue) > 0 && len(seen) < maxAncestorWalk && len(target) > 0 && ctx.Err() == nil {
 		c := queue[0]
 		queue = queue[1:]
 		if seen[c] {
