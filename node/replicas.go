@@ -32,6 +32,25 @@ import (
 // widenAfter grace periods: then each node that sees the vault still short
 // counts one more candidate as chosen, and one more each such period after.
 
+// replicaWait is how many sync rounds a vault must have looked short of
+// its target to this node before it takes a copy because the ranking
+// chooses it. In a large federation a round syncs with a few members
+// only: a member that has just heard of a vault from its newest replica
+// may not have heard from the others yet, count one keeper too few and
+// find itself chosen (TestReachFederationSim saw 4 keepers for a target
+// of 2, plus the opener, once replicas came quickly by stream). Two rounds
+// let the other keepers' holdings reach it.
+const replicaWait = 2
+
+// shortFor reports whether v has looked short of its target to this node
+// (chosenReplicas) for at least d.
+func (n *Node) shortFor(v vault.VaultID, d time.Duration) bool {
+	n.sync.mu.Lock()
+	defer n.sync.mu.Unlock()
+	since, ok := n.sync.short[v]
+	return ok && time.Since(since) >= d
+}
+
 // widenAfter is how many replica grace periods a vault stays short of its
 // target before one more candidate is chosen.
 const widenAfter = 3

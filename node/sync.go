@@ -391,6 +391,9 @@ func (n *Node) checkReplication(ctx context.Context) {
 		if !slices.Contains(n.chosenReplicas(j.v, j.holders), n.ID()) {
 			continue
 		}
+		if !n.shortFor(j.v, replicaWait*time.Duration(n.cfg.SyncInterval)) {
+			continue // not yet: see replicaWait
+		}
 		n.sync.mu.Lock()
 		n.sync.replicating[j.v] = true
 		n.sync.mu.Unlock()
