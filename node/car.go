@@ -711,13 +711,13 @@ func (n *Node) storeImport(ctx context.Context, r io.Reader, plan *importPlan) (
 			if !n.acceptsAuthor(r.Author) {
 				continue // written by a non-member or a removed member
 			}
-			if r.Kind == proto.RecordDeposit && !n.depositAllowed(ctx, r) {
-				res.RefusedRecords++
-				continue
-			}
-			isNew, err := n.storeRecord(ctx, r)
+			isNew, allowed, err := n.keepBounded(ctx, r, n.storeRecord)
 			if err != nil {
 				return nil, err
+			}
+			if !allowed {
+				res.RefusedRecords++
+				continue
 			}
 			if isNew && r.Kind == proto.RecordDeposit {
 				n.keepDeposit(ctx, r) // its blocks came with the file

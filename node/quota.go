@@ -186,12 +186,14 @@ func depositDocument(r *proto.Record) (cid.Cid, error) {
 
 // depositAllowed reports whether this node takes one more deposit of r's
 // author in r's vault: fewer than maxPendingDeposits of theirs are
-// pending (not yet taken into the vault by a card session).
-func (n *Node) depositAllowed(ctx context.Context, r *proto.Record) bool {
+// pending (not yet taken into the vault by a card session), counting
+// admitted more that are not stored yet. The caller holds depositMu.
+func (n *Node) depositAllowed(ctx context.Context, r *proto.Record, admitted int) bool {
 	pending, err := n.pendingBy(ctx, r.Vault, r.Author)
 	if err != nil {
 		return false
 	}
+	pending += admitted
 	if pending < maxPendingDeposits {
 		return true
 	}

@@ -131,22 +131,18 @@ func (n *Node) collectRecords(ctx context.Context, v vault.VaultID) []*proto.Rec
 			continue
 		}
 		seen[k] = true
-		if r.Kind == proto.RecordDeposit {
-			if ok, err := n.store.ldb.Has(ctx, recordKey(r.Vault, recordCID(r))); err != nil || ok {
-				continue
-			}
-			pending, err := n.pendingBy(ctx, v, r.Author)
-			if err != nil || pending+admitted[r.Author] >= maxPendingDeposits {
-				continue
-			}
-			admitted[r.Author]++
-		}
 		if r.Kind == proto.RecordHead {
 			_, _ = n.takeRecord(context.WithoutCancel(ctx), r)
 			continue
 		}
 		if ok, err := n.store.ldb.Has(ctx, recordKey(r.Vault, recordCID(r))); err != nil || ok {
 			continue
+		}
+		if r.Kind == proto.RecordDeposit {
+			if !n.depositAllowed(ctx, r, admitted[r.Author]) {
+				continue
+			}
+			admitted[r.Author]++
 		}
 		fresh = append(fresh, r)
 		size += int64(len(r.Marshal()))
@@ -247,7 +243,7 @@ func (n *Node) takeRecords(ctx context.Context, rs []*proto.Record) {
 		if !keep {
 			continue
 		}
-		isNew, err := n.takeRecordBounded(ctx, r)
+		isNew, _, err := n.keepBounded(ctx, r, n.takeRecord)
 		if err != nil || !isNew {
 			continue
 		}
@@ -258,18 +254,22 @@ func (n *Node) takeRecords(ctx context.Context, rs []*proto.Record) {
 	}
 }
 
-// takeRecordBounded is takeRecord, but for a deposit over its author's
-// bound of pending deposits (depositAllowed), which it leaves out.
-func (n *Node) takeRecordBounded(ctx context.Context, r *proto.Record) (bool, error) {
+// keepBounded keeps r with keep (takeRecord, storeRecord), but for a
+// deposit over its author's bound of pending deposits (depositAllowed),
+// which it leaves out (allowed false). A deposit's count and its keeping
+// are one step, whichever peers bring deposits at once.
+func (n *Node) keepBounded(ctx context.Context, r *proto.Record, keep func(context.Context, *proto.Record) (bool, error)) (isNew, allowed bool, err error) {
 	if r.Kind != proto.RecordDeposit {
-		return n.takeRecord(ctx, r)
+		isNew, err = keep(ctx, r)
+		return isNew, true, err
 	}
 	n.depositMu.Lock()
 	defer n.depositMu.Unlock()
-	if !n.depositAllowed(ctx, r) {
-		return false, nil
+	if !n.depositAllowed(ctx, r, 0) {
+		return false, false, nil
 	}
-	return n.takeRecord(ctx, r)
+	isNew, err = keep(ctx, r)
+	return isNew, true, err
 }
 
 // addRecord signs, keeps and announces a record of this node.
