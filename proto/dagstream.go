@@ -169,14 +169,7 @@ func GetDAG(ctx context.Context, h host.Host, p peer.ID, root cid.Cid, haveRoot 
 	if haveRoot {
 		req = append(req, 1)
 	}
-	if err := writeMsg(st, req); err != nil {
-		_ = st.Reset()
-		return fmt.Errorf("send %s request: %w", DAGStreamID, err)
-	}
-	if err := st.CloseWrite(); err != nil {
-		_ = st.Reset()
-		return fmt.Errorf("send %s request: %w", DAGStreamID, err)
-	}
+	sendErr := sendRequest(st, req) // a refusal may still be there to read (see roundTrip)
 	r := bufio.NewReaderSize(st, 64<<10)
 	read := func(limit int) ([]byte, error) {
 		_ = st.SetReadDeadline(time.Now().Add(StreamTimeout))
@@ -193,6 +186,9 @@ func GetDAG(ctx context.Context, h host.Host, p peer.ID, root cid.Cid, haveRoot 
 		return err
 	}
 	msg, err := read(1 + 10 + maxReason)
+	if err != nil && sendErr != nil {
+		return fail(fmt.Errorf("send %s request: %w", DAGStreamID, sendErr))
+	}
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", DAGStreamID, err))
 	}

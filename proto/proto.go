@@ -212,17 +212,17 @@ func roundTrip(ctx context.Context, h host.Host, p peer.ID, id protocol.ID, req 
 	}
 	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
 	defer stop()
-	if err := writeMsg(st, req); err != nil {
-		_ = st.Reset()
-		return nil, fmt.Errorf("send %s request: %w", id, err)
-	}
-	if err := st.CloseWrite(); err != nil {
-		_ = st.Reset()
-		return nil, fmt.Errorf("send %s request: %w", id, err)
-	}
+	// A server that refuses a peer answers without reading the request,
+	// and on some transports (QUIC) its close stops our sending: a failed
+	// send is reported only when no answer arrived either.
+	sendErr := sendRequest(st, req)
 	res := &reservation{scope: st.Scope()}
 	defer res.release()
 	resp, err := readMsg(bufio.NewReader(st), max, res.reserve)
+	if err != nil && sendErr != nil {
+		_ = st.Reset()
+		return nil, fmt.Errorf("send %s request: %w", id, sendErr)
+	}
 	if err != nil {
 		_ = st.Reset()
 		if ctx.Err() != nil {
@@ -231,6 +231,14 @@ func roundTrip(ctx context.Context, h host.Host, p peer.ID, id protocol.ID, req 
 		return nil, fmt.Errorf("%s: %w", id, err)
 	}
 	return resp, nil
+}
+
+// sendRequest writes one request and closes the stream's sending side.
+func sendRequest(st network.Stream, req []byte) error {
+	if err := writeMsg(st, req); err != nil {
+		return err
+	}
+	return st.CloseWrite()
 }
 
 // Resolve asks peer p for the card record of lookup id. The record is
