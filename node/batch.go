@@ -8,13 +8,15 @@ import (
 
 	ipld "github.com/ipfs/go-ipld-format"
 
+	"baluchon/proto"
 	"baluchon/vault"
 )
 
-// AddFunc stores one document of a batch (see AddBatch): it encrypts what
-// r yields and writes its blocks, and returns the document's entry. An
-// error concerns that document only (too large, refused): the batch goes
-// on without it.
+// AddFunc stores one document of a batch (see AddBatch): it reads what r
+// yields, and returns the document's entry, whose CID is not known yet: a
+// small document is encrypted and written by another goroutine, and
+// AddBatch returns the entries complete. An error concerns that document
+// only (too large, refused): the batch goes on without it.
 type AddFunc func(r io.Reader, meta DocMeta) (vault.Entry, error)
 
 // maxBatch bounds the documents of one batch, so that one commit's
@@ -37,23 +39,23 @@ func (n *Node) AddBatch(ctx context.Context, card *vault.Card, each func(add Add
 	}
 	// The blocks of every document go through one buffered DAG: they are
 	// written in batches in the background while the next documents are
-	// read and encrypted, and all are written before the sync.
+	// read and encrypted, and all are written before the sync. A small
+	// document is read whole and stored by a worker, on the other core,
+	// while the next one is read.
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	bd := ipld.NewBufferedDAG(bctx, n.dag)
+	bd := &lockedDAG{dag: ipld.NewBufferedDAG(bctx, n.dag)}
+	workers := newBatchWorkers(bd, s.keys.EncryptDocument, func(docID string) (*proto.Record, error) {
+		return n.logRecord(s.id, s.keys.Recipient(), vault.ActionAdd, docID, "")
+	})
+	defer workers.stop()
 	var added []vault.Entry
 	add := func(r io.Reader, meta DocMeta) (vault.Entry, error) {
 		if len(added) >= maxBatch {
 			return vault.Entry{}, fmt.Errorf("a batch holds at most %d documents: add the others in another one", maxBatch)
 		}
-		root, size, err := storeEncryptedTo(bd, r, n.cfg.MaxDocumentBytes, s.keys.EncryptDocument)
-		if err != nil {
-			return vault.Entry{}, err
-		}
 		e := vault.Entry{
 			ID:       vault.NewDocumentID(nil),
-			CID:      root.Cid(),
-			Size:     size,
 			Title:    meta.Title,
 			Category: meta.Category,
 			FileName: meta.FileName,
@@ -62,11 +64,29 @@ func (n *Node) AddBatch(ctx context.Context, card *vault.Card, each func(add Add
 			AddedBy:  n.host.ID().String(),
 			Expires:  meta.Expires,
 		}
-		// The entry's fields are checked here, so that a bad title fails
-		// its document and not the whole batch.
-		if err := vault.NewManifest().Add(e); err != nil {
+		// The entry's fields are checked before the document is read (with
+		// a stand-in for its CID), so that a bad title fails its document
+		// and not the whole batch.
+		check := e
+		check.CID = placeholderCID
+		if err := vault.NewManifest().Add(check); err != nil {
 			return vault.Entry{}, err
 		}
+		small, rest, err := readWholeIfSmall(r, n.cfg.MaxDocumentBytes)
+		if err != nil {
+			return vault.Entry{}, err
+		}
+		job := batchJob{i: len(added), docID: e.ID, data: small}
+		if rest == nil {
+			e.Size = int64(len(small))
+		} else {
+			root, size, err := storeEncryptedTo(bd, rest, n.cfg.MaxDocumentBytes, s.keys.EncryptDocument)
+			if err != nil {
+				return vault.Entry{}, err
+			}
+			e.CID, e.Size = root.Cid(), size
+		}
+		workers.give(job)
 		added = append(added, e)
 		return e, nil
 	}
@@ -75,6 +95,13 @@ func (n *Node) AddBatch(ctx context.Context, card *vault.Card, each func(add Add
 	}
 	if len(added) == 0 {
 		return nil, nil
+	}
+	cids, logs, err := workers.wait()
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range cids {
+		added[i].CID = c
 	}
 	if err := bd.Commit(); err != nil {
 		return nil, fmt.Errorf("write blocks: %w", err)
@@ -100,8 +127,10 @@ func (n *Node) AddBatch(ctx context.Context, card *vault.Card, each func(add Add
 		return nil, err
 	}
 	n.announce(s)
-	for _, e := range added {
-		n.logAction(ctx, s, vault.ActionAdd, e.ID, "")
+	for i := range added {
+		if rec := logs[i]; rec != nil {
+			n.queueRecord(rec) // stored and announced with others (accesslog.go)
+		}
 	}
 	n.log.Info("documents added", "vault", s.id, "count", len(added))
 	return added, nil

@@ -40,6 +40,7 @@
 //	pages.go        the paged manifest (version 2) of a state: page nodes,
 //	                reading and writing only the pages that changed
 //	batch.go        AddBatch: several documents, one new state
+//	batchworkers.go a batch's small documents and log entries, on every core
 //	getmany.go      GetMany: several documents read in one card session
 //	vaults.go       documents of a vault: Add, Open, List, Get; card lookup
 //	cardsearch.go   a never-seen card: connected members and the DHT asked
@@ -67,7 +68,8 @@
 //	                Unfollow; a list sealed to the structure key, kept here only
 //	recovery.go     recovery of a lost card by guardians; Replace
 //	rotate.go       key rotation (Rotate, RotateFull), retiring old vaults
-//	rekey.go        re-keying and re-encrypting documents for a rotation
+//	rekey.go        a document's layout (one block, or header leaf and
+//	                payload leaves); re-keying and re-encrypting for a rotation
 //	rotatetrash.go  the trash a rotation carries to the new vault
 //	car.go          export and import of CAR files (USB sticks)
 //	courier.go      have files and delta exports: only what another node

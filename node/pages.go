@@ -163,11 +163,11 @@ func (n *Node) writePages(ctx context.Context, s *session, m *vault.Manifest) (i
 			return nil, nil, nil, err
 		}
 		for _, e := range live[i] {
-			doc, err := n.dag.Get(ctx, e.CID)
+			l, err := n.docLink(ctx, n.dag, e.CID)
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("document %s of the vault: %w", e.ID, err)
 			}
-			if err := nd.AddNodeLink(linkDocument, doc); err != nil {
+			if err := nd.AddRawLink(linkDocument, l); err != nil {
 				return nil, nil, nil, err
 			}
 		}
@@ -175,12 +175,12 @@ func (n *Node) writePages(ctx context.Context, s *session, m *vault.Manifest) (i
 			// A trashed document whose blocks are not here is left
 			// unlinked (a node that keeps a state that has it holds
 			// them).
-			doc, err := offline.Get(ctx, e.CID)
+			l, err := n.docLink(ctx, offline, e.CID)
 			if err != nil {
 				n.log.Debug("trashed document not here, not linked", "doc", e.ID, "err", err)
 				continue
 			}
-			if err := nd.AddNodeLink(linkTrash, doc); err != nil {
+			if err := nd.AddRawLink(linkTrash, l); err != nil {
 				return nil, nil, nil, err
 			}
 		}
@@ -202,4 +202,26 @@ func (n *Node) writePages(ctx context.Context, s *session, m *vault.Manifest) (i
 		return nil, nil, nil, fmt.Errorf("store manifest index: %w", err)
 	}
 	return body, ps.links, ps, nil
+}
+
+// docLink is a page's link to the document at c, with the document's
+// cumulative size. A document of one raw block (up to 1 MiB) is sized from
+// the store without being read; a larger one's root node is read from dag.
+func (n *Node) docLink(ctx context.Context, dag ipld.NodeGetter, c cid.Cid) (*ipld.Link, error) {
+	if c.Prefix().Codec == cid.Raw {
+		size, err := n.store.blocks.GetSize(ctx, c)
+		if err == nil {
+			return &ipld.Link{Cid: c, Size: uint64(size)}, nil
+		}
+		if !ipld.IsNotFound(err) {
+			return nil, err
+		}
+		// Not here yet: dag fetches it (a page is written only with its
+		// documents).
+	}
+	doc, err := dag.Get(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return ipld.MakeLink(doc)
 }

@@ -294,18 +294,23 @@ func (n *Node) logAction(ctx context.Context, s *session, action, docID, note st
 }
 
 func (n *Node) logTo(ctx context.Context, v vault.VaultID, r age.Recipient, action, docID, note string) {
-	e := &vault.LogEntry{Time: time.Now().UTC(), Actor: n.ID().String(), ActorName: n.Name(), Action: action, DocID: docID, Note: note}
-	sealed, err := e.Seal(r)
-	var rec *proto.Record
-	if err == nil {
-		rec, err = proto.SignRecord(n.key, proto.RecordLog, v, time.Now(), sealed)
-	}
-	if err == nil {
-		n.queueRecord(rec) // stored and announced with others (accesslog.go)
-	}
+	rec, err := n.logRecord(v, r, action, docID, note)
 	if err != nil {
 		n.log.Warn("access log entry not written", "vault", v, "err", err)
+		return
 	}
+	n.queueRecord(rec) // stored and announced with others (accesslog.go)
+}
+
+// logRecord seals an access-log entry to r and signs it as a record of
+// vault v.
+func (n *Node) logRecord(v vault.VaultID, r age.Recipient, action, docID, note string) (*proto.Record, error) {
+	e := &vault.LogEntry{Time: time.Now().UTC(), Actor: n.ID().String(), ActorName: n.Name(), Action: action, DocID: docID, Note: note}
+	sealed, err := e.Seal(r)
+	if err != nil {
+		return nil, err
+	}
+	return proto.SignRecord(n.key, proto.RecordLog, v, time.Now(), sealed)
 }
 
 // LogLine is one entry of a vault's access log, as the person reads it.

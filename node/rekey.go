@@ -2,6 +2,7 @@ package node
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,15 +19,19 @@ import (
 	"baluchon/vault"
 )
 
-// A document's DAG is a balanced UnixFS file of raw leaves whose first
-// leaf is the age header alone (the file key wrapped to the vault), and
-// whose other leaves are the payload (nonce and STREAM chunks) in 1 MiB
-// blocks. Re-keying a document for a key rotation writes a new first leaf
-// (a header wrapping the same file key to the new vault) and the nodes of
-// the leftmost path above it; every payload block is shared with the old
-// DAG. Documents stored before this layout (1 MiB leaves from the first
-// byte, the header inside the first one) are re-encrypted in full once,
-// into this layout.
+// A document whose age file fits in one leaf (1 MiB) is that one raw
+// block, as `ipfs add --raw-leaves` stores a small file: one block, one
+// file to create. A larger document's DAG is a balanced UnixFS file of raw
+// leaves whose first leaf is the age header alone (the file key wrapped
+// to the vault), and whose other leaves are the payload (nonce and STREAM
+// chunks) in 1 MiB blocks. Re-keying a document for a key rotation writes
+// a new header wrapping the same file key to the new vault: for a large
+// document a new first leaf and the nodes of the leftmost path above it,
+// every payload block shared with the old DAG; for a one-block document a
+// new block, the new header followed by the same payload bytes (copied,
+// not re-encrypted). Documents stored before these layouts (1 MiB leaves
+// from the first byte, the header inside the first one) are re-encrypted
+// in full once, into them.
 
 // headerSplitter cuts an age file into its header, then 1 MiB chunks.
 type headerSplitter struct {
@@ -132,7 +137,7 @@ func (n *Node) rekeyFirstLeaf(ctx context.Context, old, to *vault.Keys, c cid.Ci
 		cur = pn.Links()[0].Cid
 	}
 	if len(path) == 0 {
-		return nil, errWholeFile
+		return n.rekeyWholeBlock(ctx, old, to, cur)
 	}
 	hdr, err := n.getRaw(ctx, cur, ChunkSize)
 	if err != nil {
@@ -188,10 +193,51 @@ func (n *Node) rekeyFirstLeaf(ctx context.Context, old, to *vault.Keys, c cid.Ci
 	return child, nil
 }
 
+// rekeyWholeBlock re-keys a document stored as one raw block (its age file
+// fits in one leaf): the new block is a new header followed by the same
+// payload bytes, copied, not re-encrypted.
+func (n *Node) rekeyWholeBlock(ctx context.Context, old, to *vault.Keys, c cid.Cid) (ipld.Node, error) {
+	data, err := n.getRaw(ctx, c, ChunkSize)
+	if err != nil {
+		return nil, fmt.Errorf("get document: %w", err)
+	}
+	hdr, err := vault.ReadHeader(bufio.NewReaderSize(bytes.NewReader(data), 4096))
+	if err != nil {
+		return nil, err
+	}
+	nh, err := old.RekeyHeader(hdr, to.Recipient())
+	if err != nil {
+		return nil, err
+	}
+	file := append(nh, data[len(hdr):]...)
+	if len(file) > ChunkSize {
+		return nil, errWholeFile // the new header does not fit: re-encrypt into leaves
+	}
+	return n.putRawNode(ctx, file)
+}
+
 // buildDocument chunks an age file read from r into a document DAG
 // (header leaf, then payload leaves) and adds its blocks to dag (a
 // buffered one: addBuffered, AddBatch). It does not sync them.
 func buildDocument(dag ipld.DAGService, r io.Reader) (ipld.Node, error) {
+	// An age file of one leaf or less is one raw block (as a small file
+	// is in `ipfs add --raw-leaves`): one file to create instead of three.
+	var head bytes.Buffer
+	k, err := head.ReadFrom(io.LimitReader(r, ChunkSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if k <= ChunkSize {
+		nd, err := merkledag.NewRawNodeWPrefix(head.Bytes(), rawPrefix)
+		if err != nil {
+			return nil, err
+		}
+		if err := dag.Add(context.Background(), nd); err != nil {
+			return nil, err
+		}
+		return nd, nil
+	}
+	r = io.MultiReader(&head, r)
 	params := helpers.DagBuilderParams{
 		Dagserv:    dag,
 		Maxlinks:   helpers.DefaultLinksPerBlock,

@@ -216,13 +216,14 @@ func (n *Node) connectedHeads(ctx context.Context, v vault.VaultID, timeout time
 // Add encrypts a document to the vault of card and stores it. It returns
 // once the document and the new vault state are durable.
 func (n *Node) Add(ctx context.Context, card *vault.Card, r io.Reader, meta DocMeta) (vault.Entry, error) {
-	var e vault.Entry
-	_, err := n.AddBatch(ctx, card, func(add AddFunc) error {
-		var err error
-		e, err = add(r, meta)
+	added, err := n.AddBatch(ctx, card, func(add AddFunc) error {
+		_, err := add(r, meta)
 		return err
 	})
-	return e, err
+	if err != nil {
+		return vault.Entry{}, err
+	}
+	return added[0], nil
 }
 
 // storeEncrypted encrypts what r yields with encrypt (an age writer) and

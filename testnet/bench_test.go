@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"testing"
@@ -29,6 +30,49 @@ func BenchmarkAdd(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := n.Add(ctx, card, bytes.NewReader(data), node.DocMeta{Title: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAddBatchWorkload measures, in-process (no HTTP, no second
+// process), one batch of 400 documents shaped as the bench's workload at
+// scale 1 (three in four of 11–54 kB, one in four of 65–435 kB), added to
+// a vault that grows by 400 each round: what an add costs at the node
+// itself. MB/s is of plaintext. The CPU profile of this (-cpuprofile)
+// is where docs/performance.md's breakdowns come from.
+func BenchmarkAddBatchWorkload(b *testing.B) {
+	ctx := context.Background()
+	net := New(b, 1, Options{})
+	n := net.Nodes[0]
+	card, _, err := n.CreateVault(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var docs [][]byte
+	total := 0
+	for i := 0; i < 400; i++ {
+		size := 11_000 + rng.IntN(43_000)
+		if i%4 == 3 {
+			size = 65_000 + rng.IntN(370_000)
+		}
+		d := randomBytes(b, size)
+		docs = append(docs, d)
+		total += size
+	}
+	b.SetBytes(int64(total))
+	b.ResetTimer()
+	for b.Loop() {
+		_, err := n.AddBatch(ctx, card, func(add node.AddFunc) error {
+			for _, d := range docs {
+				if _, err := add(io.Reader(bytes.NewReader(d)), node.DocMeta{Title: "x"}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
 			b.Fatal(err)
 		}
 	}

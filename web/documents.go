@@ -218,7 +218,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, f *openFile) {
 	// Every file of the upload goes into one new state of the vault: one
 	// commit, made durable once, for the files that were not refused.
 	var stored []vault.Entry
-	_, err = s.node.AddBatch(ctx, f.card, func(add node.AddFunc) error {
+	done, err := s.node.AddBatch(ctx, f.card, func(add node.AddFunc) error {
 		for {
 			p, err := mr.NextPart()
 			if err == io.EOF {
@@ -314,9 +314,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, f *openFile) {
 		for _, e := range stored {
 			refuse(http.StatusInternalServerError, l.t("upload_failed", "Name", l.bidi(e.FileName)))
 		}
-		stored = nil
 	}
-	for _, e := range stored {
+	// The entries AddBatch returns are complete (with each document's CID).
+	for _, e := range done {
 		added++
 		f.added(e)
 	}

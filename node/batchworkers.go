@@ -1,0 +1,208 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"sync"
+
+	"github.com/ipfs/boxo/ipld/merkledag"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+
+	"baluchon/proto"
+)
+
+// smallDocument is the largest plaintext a batch reads whole and hands to
+// its workers: its age file still fits in one leaf (the age header and
+// the payload's tags take a few kB).
+const smallDocument = ChunkSize - 64<<10
+
+// readWholeIfSmall reads r whole when it holds at most smallDocument
+// bytes, and returns them; otherwise it returns a reader of all of r
+// (what was read, then the rest). Past limit bytes (0: no limit) it fails
+// with a *TooLargeError.
+func readWholeIfSmall(r io.Reader, limit int64) ([]byte, io.Reader, error) {
+	if limit <= 0 {
+		limit = math.MaxInt64 - 1
+	}
+	var head bytes.Buffer
+	k, err := head.ReadFrom(io.LimitReader(r, min(smallDocument, limit)+1))
+	if err != nil {
+		return nil, nil, err
+	}
+	if k > limit {
+		return nil, nil, &TooLargeError{Limit: limit}
+	}
+	if k <= smallDocument {
+		return head.Bytes(), nil, nil
+	}
+	return nil, io.MultiReader(&head, r), nil
+}
+
+// lockedDAG is a buffered DAG service that several goroutines add to.
+type lockedDAG struct {
+	mu  sync.Mutex
+	dag *ipld.BufferedDAG
+}
+
+func (d *lockedDAG) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
+	return d.dag.Get(ctx, c)
+}
+
+func (d *lockedDAG) GetMany(ctx context.Context, cs []cid.Cid) <-chan *ipld.NodeOption {
+	return d.dag.GetMany(ctx, cs)
+}
+
+func (d *lockedDAG) Add(ctx context.Context, nd ipld.Node) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.dag.Add(ctx, nd)
+}
+
+func (d *lockedDAG) AddMany(ctx context.Context, nds []ipld.Node) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.dag.AddMany(ctx, nds)
+}
+
+func (d *lockedDAG) Remove(ctx context.Context, c cid.Cid) error {
+	return d.dag.Remove(ctx, c)
+}
+
+func (d *lockedDAG) RemoveMany(ctx context.Context, cs []cid.Cid) error {
+	return d.dag.RemoveMany(ctx, cs)
+}
+
+// Commit writes every block added.
+func (d *lockedDAG) Commit() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.dag.Commit()
+}
+
+// batchWorkers do, on every core, the work of a batch that needs no
+// order: encrypting a small document into one raw block, and sealing and
+// signing the access-log entry of each document. The documents are read
+// one after the other (the body of a request is a stream); the key
+// encapsulation of each age header, the hashing and the log entries then
+// take the other core.
+type batchWorkers struct {
+	dag       *lockedDAG
+	encrypt   func(io.Writer) (io.WriteCloser, error)
+	logRecord func(docID string) (*proto.Record, error)
+	work      chan batchJob
+	wg        sync.WaitGroup
+
+	mu   sync.Mutex
+	cids map[int]cid.Cid
+	logs map[int]*proto.Record
+	err  error // the first document that could not be stored
+}
+
+// batchJob is document i of a batch: data is its plaintext when a worker
+// stores it, nil when it is already stored.
+type batchJob struct {
+	i     int
+	docID string
+	data  []byte
+}
+
+func newBatchWorkers(dag *lockedDAG, encrypt func(io.Writer) (io.WriteCloser, error), logRecord func(docID string) (*proto.Record, error)) *batchWorkers {
+	w := &batchWorkers{dag: dag, encrypt: encrypt, logRecord: logRecord, work: make(chan batchJob),
+		cids: map[int]cid.Cid{}, logs: map[int]*proto.Record{}}
+	work := w.work // stop sets w.work to nil, maybe before a worker starts
+	for range runtime.GOMAXPROCS(0) {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			for j := range work {
+				w.do(j)
+			}
+		}()
+	}
+	return w
+}
+
+func (w *batchWorkers) do(j batchJob) {
+	var c cid.Cid
+	var err error
+	if j.data != nil {
+		c, err = w.store(j.data)
+	}
+	// A log entry that cannot be sealed is left out, as logTo does: the
+	// document is stored all the same.
+	rec, logErr := w.logRecord(j.docID)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	if j.data != nil {
+		w.cids[j.i] = c
+	}
+	if logErr == nil {
+		w.logs[j.i] = rec
+	}
+}
+
+// store encrypts a small document and adds it as one raw block.
+func (w *batchWorkers) store(data []byte) (cid.Cid, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(data) + 8<<10)
+	enc, err := w.encrypt(&buf)
+	if err != nil {
+		return cid.Undef, err
+	}
+	if _, err := enc.Write(data); err != nil {
+		return cid.Undef, err
+	}
+	if err := enc.Close(); err != nil {
+		return cid.Undef, err
+	}
+	if buf.Len() > ChunkSize {
+		return cid.Undef, fmt.Errorf("store document: its age file of %d bytes is over one block", buf.Len())
+	}
+	nd, err := merkledag.NewRawNodeWPrefix(buf.Bytes(), rawPrefix)
+	if err != nil {
+		return cid.Undef, err
+	}
+	if err := w.dag.Add(context.Background(), nd); err != nil {
+		return cid.Undef, fmt.Errorf("store document: %w", err)
+	}
+	return nd.Cid(), nil
+}
+
+// give hands document i to a worker.
+func (w *batchWorkers) give(j batchJob) { w.work <- j }
+
+// wait waits for every document given, and returns the CIDs of those the
+// workers stored and the log records made, by document number.
+func (w *batchWorkers) wait() (map[int]cid.Cid, map[int]*proto.Record, error) {
+	w.stop()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.cids, w.logs, w.err
+}
+
+// stop lets the workers end once what they were given is done.
+func (w *batchWorkers) stop() {
+	if w.work != nil {
+		close(w.work)
+		w.work = nil
+	}
+	w.wg.Wait()
+}
+
+// placeholderCID stands for a document's CID while its entry's fields are
+// checked, before it is stored.
+var placeholderCID = func() cid.Cid {
+	c, err := rawPrefix.Sum(nil)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()
