@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/blockstore"
@@ -71,5 +72,53 @@ func TestAddBufferedWritesInBatches(t *testing.T) {
 	got, err := io.ReadAll(pr)
 	if err != nil || !bytes.Equal(got, doc) || size != int64(len(doc)) {
 		t.Fatalf("read back %d bytes (size %d), want %d: %v", len(got), size, len(doc), err)
+	}
+}
+
+// TestLockedDAGWritesBack: a batch's DAG service starts a sync in the
+// background every writeBack bytes added, never two at once, and its
+// Commit waits for the one under way.
+func TestLockedDAGWritesBack(t *testing.T) {
+	store := dssync.MutexWrap(ds.NewMapDatastore())
+	dag := merkledag.NewDAGService(blockservice.New(blockstore.NewBlockstore(store), nil))
+	var syncs, running, overlap atomic.Int32
+	release := make(chan struct{})
+	d := newLockedDAG(ipld.NewBufferedDAG(context.Background(), dag), func() error {
+		if running.Add(1) > 1 {
+			overlap.Add(1)
+		}
+		defer running.Add(-1)
+		syncs.Add(1)
+		<-release
+		return nil
+	})
+	block := make([]byte, 1<<20)
+	for i := range 3 * writeBack >> 20 {
+		block[0], block[1] = byte(i), byte(i>>8)
+		nd, err := merkledag.NewRawNodeWPrefix(append([]byte(nil), block...), rawPrefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Add(context.Background(), nd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first sync is held: the two later thresholds found it under way.
+	if got := syncs.Load(); got != 1 {
+		t.Fatalf("%d syncs started while the first was held, want 1", got)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Commit() }()
+	select {
+	case <-done:
+		t.Fatal("Commit returned while a sync was under way")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if overlap.Load() != 0 {
+		t.Fatal("two syncs ran at once")
 	}
 }

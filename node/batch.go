@@ -44,7 +44,7 @@ func (n *Node) AddBatch(ctx context.Context, card *vault.Card, each func(add Add
 	// while the next one is read.
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	bd := &lockedDAG{dag: ipld.NewBufferedDAG(bctx, n.dag)}
+	bd := newLockedDAG(ipld.NewBufferedDAG(bctx, n.dag), n.store.syncBlocks)
 	workers := newBatchWorkers(bd, s.keys.EncryptDocument, func(docID string) (*proto.Record, error) {
 		return n.logRecord(s.id, s.keys.Recipient(), vault.ActionAdd, docID, "")
 	})

@@ -44,9 +44,43 @@ func readWholeIfSmall(r io.Reader, limit int64) ([]byte, io.Reader, error) {
 }
 
 // lockedDAG is a buffered DAG service that several goroutines add to.
+// Every writeBack bytes added it starts, in the background, a sync of
+// what was written so far (when none is under way): the disk writes while
+// the next documents are encrypted, and the batch's last sync, the one
+// that makes it durable, has little left to do.
 type lockedDAG struct {
-	mu  sync.Mutex
-	dag *ipld.BufferedDAG
+	mu    sync.Mutex
+	dag   *ipld.BufferedDAG
+	added int
+
+	sync     func() error
+	syncing  sync.WaitGroup
+	inFlight bool
+}
+
+// writeBack is how many bytes of blocks a batch adds between two
+// background syncs.
+const writeBack = 8 << 20
+
+func newLockedDAG(dag *ipld.BufferedDAG, sync func() error) *lockedDAG {
+	return &lockedDAG{dag: dag, sync: sync}
+}
+
+// noteAdded counts size bytes added; the caller holds d.mu.
+func (d *lockedDAG) noteAdded(size int) {
+	d.added += size
+	if d.added < writeBack || d.inFlight || d.sync == nil {
+		return
+	}
+	d.added, d.inFlight = 0, true
+	d.syncing.Add(1)
+	go func() {
+		defer d.syncing.Done()
+		_ = d.sync() // the batch's own sync, at its end, reports errors
+		d.mu.Lock()
+		d.inFlight = false
+		d.mu.Unlock()
+	}()
 }
 
 func (d *lockedDAG) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
@@ -60,12 +94,16 @@ func (d *lockedDAG) GetMany(ctx context.Context, cs []cid.Cid) <-chan *ipld.Node
 func (d *lockedDAG) Add(ctx context.Context, nd ipld.Node) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.noteAdded(len(nd.RawData()))
 	return d.dag.Add(ctx, nd)
 }
 
 func (d *lockedDAG) AddMany(ctx context.Context, nds []ipld.Node) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	for _, nd := range nds {
+		d.noteAdded(len(nd.RawData()))
+	}
 	return d.dag.AddMany(ctx, nds)
 }
 
@@ -77,11 +115,14 @@ func (d *lockedDAG) RemoveMany(ctx context.Context, cs []cid.Cid) error {
 	return d.dag.RemoveMany(ctx, cs)
 }
 
-// Commit writes every block added.
+// Commit writes every block added, and waits for a background sync
+// under way.
 func (d *lockedDAG) Commit() error {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.dag.Commit()
+	err := d.dag.Commit()
+	d.mu.Unlock()
+	d.syncing.Wait()
+	return err
 }
 
 // batchWorkers do, on every core, the work of a batch that needs no

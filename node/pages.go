@@ -142,18 +142,29 @@ func (n *Node) writePages(ctx context.Context, s *session, m *vault.Manifest) (i
 	live, trashed := m.PageOf(ix.Bits)
 	ps := &pagedState{vault: s.id, index: ix, plain: plain, links: make([]*ipld.Link, len(plain))}
 	offline := merkledag.NewDAGService(blockservice.New(n.store.blocks, nil))
+	var changed []int
 	for i, p := range plain {
 		if prev != nil && bytes.Equal(prev.plain[i], p) {
 			ps.links[i] = prev.links[i]
 			continue
 		}
-		sealed, err := vault.SealPage(ix.Key, ix.Bits, i, p)
+		changed = append(changed, i)
+	}
+	known := n.linkedSizes(ctx, offline, s.paged, ix.Bits, changed)
+	// The pages' blocks are written in batches, in parallel (see
+	// addBuffered), and all are written before the index names them.
+	bd := ipld.NewBufferedDAG(ctx, n.dag)
+	for _, i := range changed {
+		sealed, err := vault.SealPage(ix.Key, ix.Bits, i, plain[i])
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		pageNode, err := n.putRawNode(ctx, sealed)
+		pageNode, err := merkledag.NewRawNodeWPrefix(sealed, rawPrefix)
 		if err != nil {
 			return nil, nil, nil, err
+		}
+		if err := bd.Add(ctx, pageNode); err != nil {
+			return nil, nil, nil, fmt.Errorf("store manifest page: %w", err)
 		}
 		nd := merkledag.NodeWithData([]byte(pageTag))
 		if err := nd.SetCidBuilder(pbPrefix); err != nil {
@@ -163,7 +174,7 @@ func (n *Node) writePages(ctx context.Context, s *session, m *vault.Manifest) (i
 			return nil, nil, nil, err
 		}
 		for _, e := range live[i] {
-			l, err := n.docLink(ctx, n.dag, e.CID)
+			l, err := n.docLink(ctx, n.dag, e.CID, known)
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("document %s of the vault: %w", e.ID, err)
 			}
@@ -175,7 +186,7 @@ func (n *Node) writePages(ctx context.Context, s *session, m *vault.Manifest) (i
 			// A trashed document whose blocks are not here is left
 			// unlinked (a node that keeps a state that has it holds
 			// them).
-			l, err := n.docLink(ctx, offline, e.CID)
+			l, err := n.docLink(ctx, offline, e.CID, nil)
 			if err != nil {
 				n.log.Debug("trashed document not here, not linked", "doc", e.ID, "err", err)
 				continue
@@ -184,7 +195,7 @@ func (n *Node) writePages(ctx context.Context, s *session, m *vault.Manifest) (i
 				return nil, nil, nil, err
 			}
 		}
-		if err := n.dag.Add(ctx, nd); err != nil {
+		if err := bd.Add(ctx, nd); err != nil {
 			return nil, nil, nil, fmt.Errorf("store manifest page: %w", err)
 		}
 		l, err := ipld.MakeLink(nd)
@@ -192,6 +203,9 @@ func (n *Node) writePages(ctx context.Context, s *session, m *vault.Manifest) (i
 			return nil, nil, nil, err
 		}
 		ps.links[i] = l
+	}
+	if err := bd.Commit(); err != nil {
+		return nil, nil, nil, fmt.Errorf("store manifest pages: %w", err)
 	}
 	var buf bytes.Buffer
 	if err := m.EncryptIndex(&buf, s.keys.Recipient(), ix); err != nil {
@@ -205,9 +219,14 @@ func (n *Node) writePages(ctx context.Context, s *session, m *vault.Manifest) (i
 }
 
 // docLink is a page's link to the document at c, with the document's
-// cumulative size. A document of one raw block (up to 1 MiB) is sized from
-// the store without being read; a larger one's root node is read from dag.
-func (n *Node) docLink(ctx context.Context, dag ipld.NodeGetter, c cid.Cid) (*ipld.Link, error) {
+// cumulative size: the one known (from the page that linked it in the
+// state before), else, for a document of one raw block (up to 1 MiB),
+// its size in the store, without reading it; else its root node's,
+// read from dag.
+func (n *Node) docLink(ctx context.Context, dag ipld.NodeGetter, c cid.Cid, known map[cid.Cid]uint64) (*ipld.Link, error) {
+	if size, ok := known[c]; ok {
+		return &ipld.Link{Cid: c, Size: size}, nil
+	}
 	if c.Prefix().Codec == cid.Raw {
 		size, err := n.store.blocks.GetSize(ctx, c)
 		if err == nil {
@@ -224,4 +243,41 @@ func (n *Node) docLink(ctx context.Context, dag ipld.NodeGetter, c cid.Cid) (*ip
 		return nil, err
 	}
 	return ipld.MakeLink(doc)
+}
+
+// linkedSizes returns the sizes with which the pages of the state before
+// (old) link their live documents, read from the page nodes that the
+// rewritten pages replace (all of them when the number of pages changed):
+// a page rewritten for one new document then links the others without a
+// look at each. Those documents are here: the state before is kept whole.
+// A size is what a state declares (as every link's); it is used for
+// progress and quota estimates only, every fetch being bounded by what
+// arrives. A page node that cannot be read is skipped.
+func (n *Node) linkedSizes(ctx context.Context, local ipld.NodeGetter, old *pagedState, bits int, changed []int) map[cid.Cid]uint64 {
+	if old == nil {
+		return nil
+	}
+	pages := changed
+	if old.index.Bits != bits {
+		pages = make([]int, len(old.links))
+		for i := range pages {
+			pages[i] = i
+		}
+	}
+	known := map[cid.Cid]uint64{}
+	for _, i := range pages {
+		if i >= len(old.links) || old.links[i] == nil {
+			continue
+		}
+		nd, err := local.Get(ctx, old.links[i].Cid)
+		if err != nil {
+			continue
+		}
+		for _, l := range nd.Links() {
+			if l.Name == linkDocument {
+				known[l.Cid] = l.Size
+			}
+		}
+	}
+	return known
 }

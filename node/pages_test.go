@@ -233,3 +233,73 @@ func TestSupersededStates(t *testing.T) {
 		t.Fatalf("trash after a deletion: %v, %v", trash, err)
 	}
 }
+
+// TestPageLinkSizes: the pages of a state link each document with its
+// true size, whether it was sized when added, carried from the page it
+// was in (a page rewritten for another document), or carried across a
+// change of the number of pages.
+func TestPageLinkSizes(t *testing.T) {
+	ctx := context.Background()
+	n := startNode(t, Config{})
+	card, _, err := n.CreateVault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(count, size int) {
+		t.Helper()
+		_, err := n.AddBatch(ctx, card, func(add AddFunc) error {
+			for i := range count {
+				if _, err := add(bytes.NewReader(make([]byte, size+i)), DocMeta{Title: fmt.Sprintf("doc %d", i)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(when string) int {
+		t.Helper()
+		s, err := n.open(ctx, card)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.paged == nil {
+			t.Fatalf("%s: the state is not paged", when)
+		}
+		docs := 0
+		for _, pl := range s.paged.links {
+			pn, err := n.dag.Get(ctx, pl.Cid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range pn.Links() {
+				if l.Name != linkDocument {
+					continue
+				}
+				docs++
+				d, err := n.dag.Get(ctx, l.Cid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want, _ := d.Size(); l.Size != want {
+					t.Fatalf("%s: document %s linked with size %d, want %d", when, l.Cid, l.Size, want)
+				}
+			}
+		}
+		if docs != s.manifest.Items() {
+			t.Fatalf("%s: %d documents linked, want %d", when, docs, s.manifest.Items())
+		}
+		return s.paged.index.Bits
+	}
+	add(3, 2*ChunkSize) // documents of several blocks
+	add(40, 1000)       // one block each
+	check("after two batches")
+	add(1, 10)
+	bits := check("after one more document")
+	add(400, 10) // more pages
+	if check("after the number of pages changed") == bits {
+		t.Fatalf("444 documents are still in pages of %d bits: the test misses its case", bits)
+	}
+}
