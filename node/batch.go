@@ -72,18 +72,21 @@ func (n *Node) AddBatch(ctx context.Context, card *vault.Card, each func(add Add
 		if err := vault.NewManifest().Add(check); err != nil {
 			return vault.Entry{}, err
 		}
-		small, rest, err := readWholeIfSmall(r, n.cfg.MaxDocumentBytes)
+		small, rest, free, err := readWholeIfSmall(r, n.cfg.MaxDocumentBytes)
 		if err != nil {
 			return vault.Entry{}, err
 		}
-		job := batchJob{i: len(added), docID: e.ID, data: small}
+		job := batchJob{i: len(added), docID: e.ID}
 		if rest == nil {
+			job.store, job.data, job.free = true, small, free
 			e.Size = int64(len(small))
 		} else {
 			root, size, err := storeEncryptedTo(bd, rest, n.cfg.MaxDocumentBytes, s.keys.EncryptDocument)
 			if err != nil {
+				// Not given back: the encryption may still be reading it.
 				return vault.Entry{}, err
 			}
+			free()
 			e.CID, e.Size = root.Cid(), size
 		}
 		workers.give(job)
@@ -106,9 +109,8 @@ func (n *Node) AddBatch(ctx context.Context, card *vault.Card, each func(add Add
 	if err := bd.Commit(); err != nil {
 		return nil, fmt.Errorf("write blocks: %w", err)
 	}
-	if err := n.store.syncBlocks(); err != nil {
-		return nil, err
-	}
+	// No sync here: the commit's one sync, before the new head is
+	// recorded, makes the documents' blocks durable with the state's.
 	unlock := n.lockVault(s.id)
 	defer unlock()
 	// Another session may have changed the vault meanwhile: start again

@@ -87,7 +87,7 @@ func TestAddBatchLayouts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sizes := []int{1, 1000, smallDocument, smallDocument + 1, ChunkSize, 3*ChunkSize + 5, 20_000}
+	sizes := []int{0, 1, 1000, smallDocument, smallDocument + 1, ChunkSize, 3*ChunkSize + 5, 20_000}
 	var want [][]byte
 	var ids []string
 	added, err := n.AddBatch(ctx, card, func(add AddFunc) error {

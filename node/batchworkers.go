@@ -21,26 +21,38 @@ import (
 // the payload's tags take a few kB).
 const smallDocument = ChunkSize - 64<<10
 
+// smallBuffers holds the buffers small documents are read into, given
+// back once a worker has encrypted them: a batch of small documents
+// allocates a few of them, not one per document.
+var smallBuffers = sync.Pool{New: func() any {
+	b := make([]byte, smallDocument+1)
+	return &b
+}}
+
 // readWholeIfSmall reads r whole when it holds at most smallDocument
-// bytes, and returns them; otherwise it returns a reader of all of r
-// (what was read, then the rest). Past limit bytes (0: no limit) it fails
-// with a *TooLargeError.
-func readWholeIfSmall(r io.Reader, limit int64) ([]byte, io.Reader, error) {
+// bytes, and returns them in a buffer of smallBuffers (free, when not nil,
+// gives it back); otherwise it returns a reader of all of r (what was
+// read, then the rest), and free must be called once that reader is done
+// with. Past limit bytes (0: no limit) it fails with a *TooLargeError.
+func readWholeIfSmall(r io.Reader, limit int64) (small []byte, rest io.Reader, free func(), err error) {
 	if limit <= 0 {
 		limit = math.MaxInt64 - 1
 	}
-	var head bytes.Buffer
-	k, err := head.ReadFrom(io.LimitReader(r, min(smallDocument, limit)+1))
-	if err != nil {
-		return nil, nil, err
+	bp := smallBuffers.Get().(*[]byte)
+	free = func() { smallBuffers.Put(bp) }
+	buf := (*bp)[:min(smallDocument, limit)+1]
+	k, err := io.ReadFull(r, buf)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return buf[:k], nil, free, nil
+	case err != nil:
+		free()
+		return nil, nil, nil, err
+	case int64(k) > limit:
+		free()
+		return nil, nil, nil, &TooLargeError{Limit: limit}
 	}
-	if k > limit {
-		return nil, nil, &TooLargeError{Limit: limit}
-	}
-	if k <= smallDocument {
-		return head.Bytes(), nil, nil
-	}
-	return nil, io.MultiReader(&head, r), nil
+	return nil, io.MultiReader(bytes.NewReader(buf), r), free, nil
 }
 
 // lockedDAG is a buffered DAG service that several goroutines add to.
@@ -144,12 +156,14 @@ type batchWorkers struct {
 	err  error // the first document that could not be stored
 }
 
-// batchJob is document i of a batch: data is its plaintext when a worker
-// stores it, nil when it is already stored.
+// batchJob is document i of a batch: when store is set, data is its
+// plaintext for a worker to store, and free gives its buffer back.
 type batchJob struct {
 	i     int
 	docID string
+	store bool
 	data  []byte
+	free  func()
 }
 
 func newBatchWorkers(dag *lockedDAG, encrypt func(io.Writer) (io.WriteCloser, error), logRecord func(docID string) (*proto.Record, error)) *batchWorkers {
@@ -171,8 +185,9 @@ func newBatchWorkers(dag *lockedDAG, encrypt func(io.Writer) (io.WriteCloser, er
 func (w *batchWorkers) do(j batchJob) {
 	var c cid.Cid
 	var err error
-	if j.data != nil {
+	if j.store {
 		c, err = w.store(j.data)
+		j.free()
 	}
 	// A log entry that cannot be sealed is left out, as logTo does: the
 	// document is stored all the same.
@@ -182,7 +197,7 @@ func (w *batchWorkers) do(j batchJob) {
 	if err != nil && w.err == nil {
 		w.err = err
 	}
-	if j.data != nil {
+	if j.store {
 		w.cids[j.i] = c
 	}
 	if logErr == nil {
