@@ -76,7 +76,7 @@ func TestAddBufferedWritesInBatches(t *testing.T) {
 }
 
 // TestLockedDAGWritesBack: a batch's DAG service starts a sync in the
-// background every writeBack bytes added, never two at once, and its
+// background every writeBackEvery bytes added, never two at once, and its
 // Commit waits for the one under way.
 func TestLockedDAGWritesBack(t *testing.T) {
 	store := dssync.MutexWrap(ds.NewMapDatastore())
@@ -93,7 +93,7 @@ func TestLockedDAGWritesBack(t *testing.T) {
 		return nil
 	})
 	block := make([]byte, 1<<20)
-	for i := range 3 * writeBack >> 20 {
+	for i := range 3 * writeBackEvery >> 20 {
 		block[0], block[1] = byte(i), byte(i>>8)
 		nd, err := merkledag.NewRawNodeWPrefix(append([]byte(nil), block...), rawPrefix)
 		if err != nil {

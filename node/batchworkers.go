@@ -55,44 +55,16 @@ func readWholeIfSmall(r io.Reader, limit int64) (small []byte, rest io.Reader, f
 	return nil, io.MultiReader(bytes.NewReader(buf), r), free, nil
 }
 
-// lockedDAG is a buffered DAG service that several goroutines add to.
-// Every writeBack bytes added it starts, in the background, a sync of
-// what was written so far (when none is under way): the disk writes while
-// the next documents are encrypted, and the batch's last sync, the one
-// that makes it durable, has little left to do.
+// lockedDAG is a buffered DAG service that several goroutines add to,
+// syncing in the background as blocks are added (writeBack).
 type lockedDAG struct {
-	mu    sync.Mutex
-	dag   *ipld.BufferedDAG
-	added int
-
-	sync     func() error
-	syncing  sync.WaitGroup
-	inFlight bool
+	mu  sync.Mutex
+	dag *ipld.BufferedDAG
+	wb  writeBack
 }
-
-// writeBack is how many bytes of blocks a batch adds between two
-// background syncs.
-const writeBack = 8 << 20
 
 func newLockedDAG(dag *ipld.BufferedDAG, sync func() error) *lockedDAG {
-	return &lockedDAG{dag: dag, sync: sync}
-}
-
-// noteAdded counts size bytes added; the caller holds d.mu.
-func (d *lockedDAG) noteAdded(size int) {
-	d.added += size
-	if d.added < writeBack || d.inFlight || d.sync == nil {
-		return
-	}
-	d.added, d.inFlight = 0, true
-	d.syncing.Add(1)
-	go func() {
-		defer d.syncing.Done()
-		_ = d.sync() // the batch's own sync, at its end, reports errors
-		d.mu.Lock()
-		d.inFlight = false
-		d.mu.Unlock()
-	}()
+	return &lockedDAG{dag: dag, wb: writeBack{sync: sync}}
 }
 
 func (d *lockedDAG) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
@@ -106,7 +78,7 @@ func (d *lockedDAG) GetMany(ctx context.Context, cs []cid.Cid) <-chan *ipld.Node
 func (d *lockedDAG) Add(ctx context.Context, nd ipld.Node) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.noteAdded(len(nd.RawData()))
+	d.wb.wrote(len(nd.RawData()))
 	return d.dag.Add(ctx, nd)
 }
 
@@ -114,7 +86,7 @@ func (d *lockedDAG) AddMany(ctx context.Context, nds []ipld.Node) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, nd := range nds {
-		d.noteAdded(len(nd.RawData()))
+		d.wb.wrote(len(nd.RawData()))
 	}
 	return d.dag.AddMany(ctx, nds)
 }
@@ -133,7 +105,7 @@ func (d *lockedDAG) Commit() error {
 	d.mu.Lock()
 	err := d.dag.Commit()
 	d.mu.Unlock()
-	d.syncing.Wait()
+	d.wb.wait()
 	return err
 }
 

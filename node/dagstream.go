@@ -283,6 +283,8 @@ func (n *Node) streamDAGFrom(ctx context.Context, p peer.ID, root cid.Cid, budge
 	batchBytes := 0
 	batches := make(chan []blocks.Block, dagStreamBatches-1)
 	written := make(chan error, dagStreamWriters)
+	wb := &writeBack{sync: n.store.syncBlocks}
+	defer wb.wait()
 	for range dagStreamWriters {
 		go func() {
 			var werr error
@@ -290,6 +292,11 @@ func (n *Node) streamDAGFrom(ctx context.Context, p peer.ID, root cid.Cid, budge
 				if werr == nil {
 					werr = n.store.blocks.PutMany(ctx, b)
 				}
+				size := 0
+				for _, blk := range b {
+					size += len(blk.RawData())
+				}
+				wb.wrote(size)
 			}
 			written <- werr
 		}()

@@ -41,6 +41,7 @@
 //	                reading and writing only the pages that changed
 //	batch.go        AddBatch: several documents, one new state
 //	batchworkers.go a batch's small documents and log entries, on every core
+//	writeback.go    background syncs while an add or a first open writes
 //	getmany.go      GetMany: several documents read in one card session
 //	vaults.go       documents of a vault: Add, Open, List, Get; card lookup
 //	cardsearch.go   a never-seen card: connected members and the DHT asked
