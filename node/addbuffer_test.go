@@ -104,6 +104,10 @@ func TestLockedDAGWritesBack(t *testing.T) {
 		}
 	}
 	// The first sync is held: the two later thresholds found it under way.
+	// (It starts in its own goroutine: wait for it, 10 s at most.)
+	for deadline := time.Now().Add(10 * time.Second); syncs.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if got := syncs.Load(); got != 1 {
 		t.Fatalf("%d syncs started while the first was held, want 1", got)
 	}
