@@ -89,22 +89,15 @@ func (d *Decoder) Uvarint() uint64 {
 	return v
 }
 
-// Varint reads a signed (zig-zag) varint in its shortest form.
+// Varint reads a signed (zig-zag) varint in its shortest form: the
+// unsigned varint of its zig-zag encoding, as binary.AppendVarint writes.
 func (d *Decoder) Varint() int64 {
-	if d.err != nil {
-		return 0
+	ux := d.Uvarint()
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
 	}
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.Fail(ErrTruncated)
-		return 0
-	}
-	if n != len(binary.AppendVarint(nil, v)) {
-		d.Fail(ErrNotShortest)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
+	return x
 }
 
 // Bytes reads a length-prefixed byte string of at most max bytes.

@@ -2,7 +2,9 @@ package wire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"math"
 	"testing"
 )
 
@@ -23,6 +25,17 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if err := d.End(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestVarintRoundTrip reads back signed varints as binary.AppendVarint
+// writes them, the extremes included.
+func TestVarintRoundTrip(t *testing.T) {
+	for _, v := range []int64{0, 1, -1, 63, -64, 300, -300, math.MaxInt64, math.MinInt64} {
+		d := NewDecoder(binary.AppendVarint(nil, v))
+		if got := d.Varint(); got != v || d.End() != nil {
+			t.Errorf("Varint of %d: %d, %v", v, got, d.End())
+		}
 	}
 }
 
