@@ -5,11 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"runtime"
 	"sync"
 
-	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 
@@ -35,9 +33,7 @@ var smallBuffers = sync.Pool{New: func() any {
 // read, then the rest), and free must be called once that reader is done
 // with. Past limit bytes (0: no limit) it fails with a *TooLargeError.
 func readWholeIfSmall(r io.Reader, limit int64) (small []byte, rest io.Reader, free func(), err error) {
-	if limit <= 0 {
-		limit = math.MaxInt64 - 1
-	}
+	limit = documentLimit(limit)
 	bp := smallBuffers.Get().(*[]byte)
 	free = func() { smallBuffers.Put(bp) }
 	buf := (*bp)[:min(smallDocument, limit)+1]
@@ -56,30 +52,23 @@ func readWholeIfSmall(r io.Reader, limit int64) (small []byte, rest io.Reader, f
 }
 
 // lockedDAG is a buffered DAG service that several goroutines add to,
-// syncing in the background as blocks are added (writeBack).
+// syncing in the background as blocks are added (writeBack). Its reads
+// go to the store, as the buffered DAG's do.
 type lockedDAG struct {
-	mu  sync.Mutex
-	dag *ipld.BufferedDAG
-	wb  writeBack
+	mu sync.Mutex
+	*ipld.BufferedDAG
+	wb writeBack
 }
 
 func newLockedDAG(dag *ipld.BufferedDAG, sync func() error) *lockedDAG {
-	return &lockedDAG{dag: dag, wb: writeBack{sync: sync}}
-}
-
-func (d *lockedDAG) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
-	return d.dag.Get(ctx, c)
-}
-
-func (d *lockedDAG) GetMany(ctx context.Context, cs []cid.Cid) <-chan *ipld.NodeOption {
-	return d.dag.GetMany(ctx, cs)
+	return &lockedDAG{BufferedDAG: dag, wb: writeBack{sync: sync}}
 }
 
 func (d *lockedDAG) Add(ctx context.Context, nd ipld.Node) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.wb.wrote(len(nd.RawData()))
-	return d.dag.Add(ctx, nd)
+	return d.BufferedDAG.Add(ctx, nd)
 }
 
 func (d *lockedDAG) AddMany(ctx context.Context, nds []ipld.Node) error {
@@ -88,22 +77,14 @@ func (d *lockedDAG) AddMany(ctx context.Context, nds []ipld.Node) error {
 	for _, nd := range nds {
 		d.wb.wrote(len(nd.RawData()))
 	}
-	return d.dag.AddMany(ctx, nds)
-}
-
-func (d *lockedDAG) Remove(ctx context.Context, c cid.Cid) error {
-	return d.dag.Remove(ctx, c)
-}
-
-func (d *lockedDAG) RemoveMany(ctx context.Context, cs []cid.Cid) error {
-	return d.dag.RemoveMany(ctx, cs)
+	return d.BufferedDAG.AddMany(ctx, nds)
 }
 
 // Commit writes every block added, and waits for a background sync
 // under way.
 func (d *lockedDAG) Commit() error {
 	d.mu.Lock()
-	err := d.dag.Commit()
+	err := d.BufferedDAG.Commit()
 	d.mu.Unlock()
 	d.wb.wait()
 	return err
@@ -177,7 +158,8 @@ func (w *batchWorkers) do(j batchJob) {
 	}
 }
 
-// store encrypts a small document and adds it as one raw block.
+// store encrypts a small document and adds it (one raw block: its age
+// file fits in one leaf).
 func (w *batchWorkers) store(data []byte) (cid.Cid, error) {
 	var buf bytes.Buffer
 	buf.Grow(len(data) + 8<<10)
@@ -191,14 +173,8 @@ func (w *batchWorkers) store(data []byte) (cid.Cid, error) {
 	if err := enc.Close(); err != nil {
 		return cid.Undef, err
 	}
-	if buf.Len() > ChunkSize {
-		return cid.Undef, fmt.Errorf("store document: its age file of %d bytes is over one block", buf.Len())
-	}
-	nd, err := merkledag.NewRawNodeWPrefix(buf.Bytes(), rawPrefix)
+	nd, err := addWholeFile(w.dag, buf.Bytes())
 	if err != nil {
-		return cid.Undef, err
-	}
-	if err := w.dag.Add(context.Background(), nd); err != nil {
 		return cid.Undef, fmt.Errorf("store document: %w", err)
 	}
 	return nd.Cid(), nil

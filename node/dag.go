@@ -79,6 +79,18 @@ func (n *Node) putRaw(ctx context.Context, data []byte) (cid.Cid, error) {
 	return c, nil
 }
 
+// addRawNode adds data to dag as one raw block and returns its node.
+func addRawNode(ctx context.Context, dag ipld.DAGService, data []byte) (ipld.Node, error) {
+	nd, err := merkledag.NewRawNodeWPrefix(data, rawPrefix)
+	if err != nil {
+		return nil, err
+	}
+	if err := dag.Add(ctx, nd); err != nil {
+		return nil, fmt.Errorf("store block: %w", err)
+	}
+	return nd, nil
+}
+
 // getRaw returns the data of a raw block, from the store or from connected
 // peers. The block service checks the data against its CID.
 func (n *Node) getRaw(ctx context.Context, c cid.Cid, max int) ([]byte, error) {

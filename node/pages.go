@@ -159,11 +159,8 @@ func (n *Node) writePages(ctx context.Context, s *session, m *vault.Manifest) (i
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		pageNode, err := merkledag.NewRawNodeWPrefix(sealed, rawPrefix)
+		pageNode, err := addRawNode(ctx, bd, sealed)
 		if err != nil {
-			return nil, nil, nil, err
-		}
-		if err := bd.Add(ctx, pageNode); err != nil {
 			return nil, nil, nil, fmt.Errorf("store manifest page: %w", err)
 		}
 		nd := merkledag.NodeWithData([]byte(pageTag))

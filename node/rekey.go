@@ -216,6 +216,15 @@ func (n *Node) rekeyWholeBlock(ctx context.Context, old, to *vault.Keys, c cid.C
 	return n.putRawNode(ctx, file)
 }
 
+// addWholeFile adds an age file held whole with the layout buildDocument
+// gives it: one raw block when it fits in one leaf, else a DAG.
+func addWholeFile(dag ipld.DAGService, file []byte) (ipld.Node, error) {
+	if len(file) <= ChunkSize {
+		return addRawNode(context.Background(), dag, file)
+	}
+	return buildDocument(dag, bytes.NewReader(file))
+}
+
 // buildDocument chunks an age file read from r into a document DAG
 // (header leaf, then payload leaves) and adds its blocks to dag (a
 // buffered one: addBuffered, AddBatch). It does not sync them.
@@ -228,14 +237,7 @@ func buildDocument(dag ipld.DAGService, r io.Reader) (ipld.Node, error) {
 		return nil, err
 	}
 	if k <= ChunkSize {
-		nd, err := merkledag.NewRawNodeWPrefix(head.Bytes(), rawPrefix)
-		if err != nil {
-			return nil, err
-		}
-		if err := dag.Add(context.Background(), nd); err != nil {
-			return nil, err
-		}
-		return nd, nil
+		return addRawNode(context.Background(), dag, head.Bytes())
 	}
 	r = io.MultiReader(&head, r)
 	params := helpers.DagBuilderParams{

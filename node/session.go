@@ -442,11 +442,7 @@ func (n *Node) commitRoot(ctx context.Context, s *session, root *stateRoot) erro
 
 // putRawNode stores a raw block and returns it as a DAG node.
 func (n *Node) putRawNode(ctx context.Context, data []byte) (ipld.Node, error) {
-	c, err := n.putRaw(ctx, data)
-	if err != nil {
-		return nil, err
-	}
-	return n.dag.Get(ctx, c)
+	return addRawNode(ctx, n.dag, data)
 }
 
 // announce tells connected peers, in the background, about the vault's

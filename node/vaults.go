@@ -259,10 +259,7 @@ func (n *Node) storeEncryptedUnsynced(r io.Reader, limit int64, encrypt func(io.
 // storeEncryptedTo is storeEncryptedUnsynced adding the blocks to dag, a
 // buffered DAG service whose caller commits them (AddBatch).
 func storeEncryptedTo(dag ipld.DAGService, r io.Reader, limit int64, encrypt func(io.Writer) (io.WriteCloser, error)) (ipld.Node, int64, error) {
-	if limit <= 0 {
-		limit = math.MaxInt64 - 1
-	}
-	counted := &limitedReader{r: r, limit: limit}
+	counted := &limitedReader{r: r, limit: documentLimit(limit)}
 	pr, pw := io.Pipe()
 	go func() {
 		w, err := encrypt(pw)
@@ -283,6 +280,15 @@ func storeEncryptedTo(dag ipld.DAGService, r io.Reader, limit int64, encrypt fun
 		return nil, 0, fmt.Errorf("store document: %w", err)
 	}
 	return root, counted.n, nil
+}
+
+// documentLimit is the bound of a document's bytes for a configured limit
+// (0 or less: none).
+func documentLimit(limit int64) int64 {
+	if limit <= 0 {
+		return math.MaxInt64 - 1
+	}
+	return limit
 }
 
 // limitedReader counts what it reads and fails with a TooLargeError as
