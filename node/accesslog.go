@@ -93,3 +93,40 @@ func (n *Node) storeRecords(ctx context.Context, rs []*proto.Record) error {
 	}
 	return b.Commit(ctx)
 }
+
+// docLogGroup is how many documents a docLog gathers at most: about what
+// one entry holds (vault.LogEntries splits longer ids over more).
+const docLogGroup = 200
+
+// docLog gathers the documents of one long action (a download of many)
+// into few access-log entries: each is written once it names docLogGroup
+// documents, or once logFlushDelay has passed since its first, and the
+// rest at flush. A key encapsulation per entry, not per document, and a
+// crash loses about as much as the queue's delay.
+type docLog struct {
+	n      *Node
+	s      *session
+	action string
+	ids    []string
+	since  time.Time
+}
+
+// add notes that the action was done to document id.
+func (l *docLog) add(id string) {
+	if len(l.ids) == 0 {
+		l.since = time.Now()
+	}
+	l.ids = append(l.ids, id)
+	if len(l.ids) >= docLogGroup || time.Since(l.since) >= logFlushDelay {
+		l.flush()
+	}
+}
+
+// flush writes the entry of the documents gathered.
+func (l *docLog) flush() {
+	if len(l.ids) == 0 {
+		return
+	}
+	l.n.logDocs(l.s, l.action, l.ids, "")
+	l.ids = nil
+}

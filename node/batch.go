@@ -8,7 +8,6 @@ import (
 
 	ipld "github.com/ipfs/go-ipld-format"
 
-	"baluchon/proto"
 	"baluchon/vault"
 )
 
@@ -45,9 +44,7 @@ func (n *Node) AddBatch(ctx context.Context, card *vault.Card, each func(add Add
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	bd := newLockedDAG(ipld.NewBufferedDAG(bctx, n.dag), n.store.syncBlocks)
-	workers := newBatchWorkers(bd, s.keys.EncryptDocument, func(docID string) (*proto.Record, error) {
-		return n.logRecord(s.id, s.keys.Recipient(), vault.ActionAdd, docID, "")
-	})
+	workers := newBatchWorkers(bd, s.keys.EncryptDocument)
 	defer workers.stop()
 	var added []vault.Entry
 	add := func(r io.Reader, meta DocMeta) (vault.Entry, error) {
@@ -76,9 +73,8 @@ func (n *Node) AddBatch(ctx context.Context, card *vault.Card, each func(add Add
 		if err != nil {
 			return vault.Entry{}, err
 		}
-		job := batchJob{i: len(added), docID: e.ID}
 		if rest == nil {
-			job.store, job.data, job.free = true, small, free
+			workers.give(batchJob{i: len(added), data: small, free: free})
 			e.Size = int64(len(small))
 		} else {
 			root, size, err := storeEncryptedTo(bd, rest, n.cfg.MaxDocumentBytes, s.keys.EncryptDocument)
@@ -89,7 +85,6 @@ func (n *Node) AddBatch(ctx context.Context, card *vault.Card, each func(add Add
 			free()
 			e.CID, e.Size = root.Cid(), size
 		}
-		workers.give(job)
 		added = append(added, e)
 		return e, nil
 	}
@@ -99,7 +94,7 @@ func (n *Node) AddBatch(ctx context.Context, card *vault.Card, each func(add Add
 	if len(added) == 0 {
 		return nil, nil
 	}
-	cids, logs, err := workers.wait()
+	cids, err := workers.wait()
 	if err != nil {
 		return nil, err
 	}
@@ -129,11 +124,13 @@ func (n *Node) AddBatch(ctx context.Context, card *vault.Card, each func(add Add
 		return nil, err
 	}
 	n.announce(s)
-	for i := range added {
-		if rec := logs[i]; rec != nil {
-			n.queueRecord(rec) // stored and announced with others (accesslog.go)
-		}
+	ids := make([]string, len(added))
+	for i, e := range added {
+		ids[i] = e.ID
 	}
+	// One entry for many documents (as many as fit): a key encapsulation
+	// per entry, not per document.
+	n.logDocs(s, vault.ActionAdd, ids, "")
 	n.log.Info("documents added", "vault", s.id, "count", len(added))
 	return added, nil
 }

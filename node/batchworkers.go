@@ -10,8 +10,6 @@ import (
 
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
-
-	"baluchon/proto"
 )
 
 // smallDocument is the largest plaintext a batch reads whole and hands to
@@ -90,38 +88,31 @@ func (d *lockedDAG) Commit() error {
 	return err
 }
 
-// batchWorkers do, on every core, the work of a batch that needs no
-// order: encrypting a small document into one raw block, and sealing and
-// signing the access-log entry of each document. The documents are read
-// one after the other (the body of a request is a stream); the key
-// encapsulation of each age header, the hashing and the log entries then
-// take the other core.
+// batchWorkers encrypt, on every core, the small documents of a batch,
+// each into one raw block. The documents are read one after the other
+// (the body of a request is a stream); the key encapsulation of each age
+// header, the encryption and the hashing then take the other core.
 type batchWorkers struct {
-	dag       *lockedDAG
-	encrypt   func(io.Writer) (io.WriteCloser, error)
-	logRecord func(docID string) (*proto.Record, error)
-	work      chan batchJob
-	wg        sync.WaitGroup
+	dag     *lockedDAG
+	encrypt func(io.Writer) (io.WriteCloser, error)
+	work    chan batchJob
+	wg      sync.WaitGroup
 
 	mu   sync.Mutex
 	cids map[int]cid.Cid
-	logs map[int]*proto.Record
 	err  error // the first document that could not be stored
 }
 
-// batchJob is document i of a batch: when store is set, data is its
-// plaintext for a worker to store, and free gives its buffer back.
+// batchJob is document i of a batch, small: data is its plaintext, and
+// free gives its buffer back.
 type batchJob struct {
-	i     int
-	docID string
-	store bool
-	data  []byte
-	free  func()
+	i    int
+	data []byte
+	free func()
 }
 
-func newBatchWorkers(dag *lockedDAG, encrypt func(io.Writer) (io.WriteCloser, error), logRecord func(docID string) (*proto.Record, error)) *batchWorkers {
-	w := &batchWorkers{dag: dag, encrypt: encrypt, logRecord: logRecord, work: make(chan batchJob),
-		cids: map[int]cid.Cid{}, logs: map[int]*proto.Record{}}
+func newBatchWorkers(dag *lockedDAG, encrypt func(io.Writer) (io.WriteCloser, error)) *batchWorkers {
+	w := &batchWorkers{dag: dag, encrypt: encrypt, work: make(chan batchJob), cids: map[int]cid.Cid{}}
 	work := w.work // stop sets w.work to nil, maybe before a worker starts
 	for range runtime.GOMAXPROCS(0) {
 		w.wg.Add(1)
@@ -136,26 +127,14 @@ func newBatchWorkers(dag *lockedDAG, encrypt func(io.Writer) (io.WriteCloser, er
 }
 
 func (w *batchWorkers) do(j batchJob) {
-	var c cid.Cid
-	var err error
-	if j.store {
-		c, err = w.store(j.data)
-		j.free()
-	}
-	// A log entry that cannot be sealed is left out, as logTo does: the
-	// document is stored all the same.
-	rec, logErr := w.logRecord(j.docID)
+	c, err := w.store(j.data)
+	j.free()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil && w.err == nil {
 		w.err = err
 	}
-	if j.store {
-		w.cids[j.i] = c
-	}
-	if logErr == nil {
-		w.logs[j.i] = rec
-	}
+	w.cids[j.i] = c
 }
 
 // store encrypts a small document and adds it (one raw block: its age
@@ -184,12 +163,12 @@ func (w *batchWorkers) store(data []byte) (cid.Cid, error) {
 func (w *batchWorkers) give(j batchJob) { w.work <- j }
 
 // wait waits for every document given, and returns the CIDs of those the
-// workers stored and the log records made, by document number.
-func (w *batchWorkers) wait() (map[int]cid.Cid, map[int]*proto.Record, error) {
+// workers stored, by document number.
+func (w *batchWorkers) wait() (map[int]cid.Cid, error) {
 	w.stop()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.cids, w.logs, w.err
+	return w.cids, w.err
 }
 
 // stop lets the workers end once what they were given is done.

@@ -16,8 +16,9 @@ const maxGetMany = maxBatch
 // card session serves them all: the card's envelope is opened, the peers'
 // heads asked and the manifest's pages decrypted once, so that getting a
 // vault's documents costs their bytes and not a session each. Each
-// document read is written to the access log as a get is. A document of
-// ids not in the vault fails with a *NoDocumentError before any is read.
+// document read is written to the access log as a get is, in entries
+// that name many (docLog). A document of ids not in the vault fails with
+// a *NoDocumentError before any is read.
 // The Document each receives is closed after each returns; an error of
 // each stops the reading and is returned.
 func (n *Node) GetMany(ctx context.Context, card *vault.Card, ids []string, each func(*Document) error) error {
@@ -60,7 +61,11 @@ func (n *Node) GetMany(ctx context.Context, card *vault.Card, ids []string, each
 			entries = append(entries, e)
 		}
 	}
+	// Each document is in the access log, as a get is, in entries of many.
+	log := &docLog{n: n, s: s, action: vault.ActionGet}
+	defer log.flush()
 	for _, e := range entries {
+		log.add(e.ID)
 		if err := n.getEntry(ctx, s, e, each); err != nil {
 			return err
 		}
@@ -70,7 +75,6 @@ func (n *Node) GetMany(ctx context.Context, card *vault.Card, ids []string, each
 
 // getEntry reads document e of the session's vault and gives it to each.
 func (n *Node) getEntry(ctx context.Context, s *session, e vault.Entry, each func(*Document) error) error {
-	n.logAction(ctx, s, vault.ActionGet, e.ID, "")
 	r, err := n.readStream(ctx, e.CID)
 	if err != nil {
 		return fmt.Errorf("read document %s: %w", e.ID, err)

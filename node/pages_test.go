@@ -154,10 +154,10 @@ func TestCommitWritesTheChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	written := blockBytes(t, n) - before
-	// The index (an age file of about 2 kB), the root (16 page links),
-	// one page of about 20 entries and its node, the head, the public
-	// state, the document: well under what one manifest of 300 entries
-	// weighs (about 100 kB).
+	// The index (an age file of about 2 kB), the root (4 page links),
+	// one page of about 75 entries (25 kB) and its node, the head, the
+	// public state, the document: well under what one manifest of 300
+	// entries weighs (about 100 kB).
 	if written > 40_000 {
 		t.Fatalf("adding one document to 300 wrote %d bytes of blocks", written)
 	}

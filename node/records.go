@@ -294,18 +294,39 @@ func (n *Node) logAction(ctx context.Context, s *session, action, docID, note st
 }
 
 func (n *Node) logTo(ctx context.Context, v vault.VaultID, r age.Recipient, action, docID, note string) {
-	rec, err := n.logRecord(v, r, action, docID, note)
-	if err != nil {
-		n.log.Warn("access log entry not written", "vault", v, "err", err)
-		return
+	var ids []string
+	if docID != "" {
+		ids = []string{docID}
 	}
-	n.queueRecord(rec) // stored and announced with others (accesslog.go)
+	n.logDocsTo(v, r, action, ids, note)
+}
+
+// logDocs appends to the session's vault's access log that action was
+// done to each document of ids (to none when ids is empty), in as few
+// entries as hold them (vault.LogEntries).
+func (n *Node) logDocs(s *session, action string, ids []string, note string) {
+	n.logDocsTo(s.id, s.keys.Recipient(), action, ids, note)
+}
+
+func (n *Node) logDocsTo(v vault.VaultID, r age.Recipient, action string, ids []string, note string) {
+	base := vault.LogEntry{Time: time.Now().UTC(), Actor: n.ID().String(), ActorName: n.Name(), Action: action, Note: note}
+	entries := vault.LogEntries(base, ids)
+	if len(ids) == 0 {
+		entries = []*vault.LogEntry{&base}
+	}
+	for _, e := range entries {
+		rec, err := n.logRecord(v, r, e)
+		if err != nil {
+			n.log.Warn("access log entry not written", "vault", v, "err", err)
+			return
+		}
+		n.queueRecord(rec) // stored and announced with others (accesslog.go)
+	}
 }
 
 // logRecord seals an access-log entry to r and signs it as a record of
 // vault v.
-func (n *Node) logRecord(v vault.VaultID, r age.Recipient, action, docID, note string) (*proto.Record, error) {
-	e := &vault.LogEntry{Time: time.Now().UTC(), Actor: n.ID().String(), ActorName: n.Name(), Action: action, DocID: docID, Note: note}
+func (n *Node) logRecord(v vault.VaultID, r age.Recipient, e *vault.LogEntry) (*proto.Record, error) {
 	sealed, err := e.Seal(r)
 	if err != nil {
 		return nil, err
@@ -346,7 +367,14 @@ func (n *Node) AccessLog(ctx context.Context, card *vault.Card) ([]LogLine, erro
 		if err != nil {
 			continue // sealed to other keys, or damaged
 		}
-		out = append(out, LogLine{Time: e.Time, Who: n.StructureName(r.Author), Action: e.Action, DocID: e.DocID, DocTitle: titles[e.DocID], Note: e.Note})
+		who := n.StructureName(r.Author)
+		ids := e.DocIDs()
+		if len(ids) == 0 {
+			ids = []string{""}
+		}
+		for _, id := range ids { // an entry of several documents is a line each
+			out = append(out, LogLine{Time: e.Time, Who: who, Action: e.Action, DocID: id, DocTitle: titles[id], Note: e.Note})
+		}
 		if old, ok := strings.CutPrefix(e.Note, restoredNote); ok && e.Action == vault.ActionRestore && titles[old] == "" {
 			titles[old] = titles[e.DocID] // a restored document's old id
 		}

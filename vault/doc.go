@@ -191,9 +191,11 @@
 //	SHA-256("baluchon page v2" ‖ 0x00 ‖ id)
 //
 // PageBits gives the bits for a number of items (documents and
-// tombstones): the pages double when they hold over 32 items on average
-// and never halve. A page's plaintext is this JSON object, without white
-// space, entries and tombstones sorted by id and encoded as in version 1:
+// tombstones): the pages double when they hold over 128 items on average
+// and never halve. (Earlier nodes doubled them past 32: the number of
+// pages is in the index, so every node reads the states of the others.)
+// A page's plaintext is this JSON object, without white space, entries
+// and tombstones sorted by id and encoded as in version 1:
 //
 //	{"v":2,"page":P,"entries":[ENTRY…],"tombstones":[{"id":ID,"deleted":TIME[,"entry":ENTRY]}…]}
 //

@@ -3,6 +3,8 @@ package vault
 import (
 	"bytes"
 	"errors"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -161,7 +163,7 @@ func TestLogEntryAndDeposit(t *testing.T) {
 		t.Fatal("sealed log entry holds plaintext")
 	}
 	got, err := OpenLogEntry(sealed, k.Identity())
-	if err != nil || *got != *e {
+	if err != nil || !reflect.DeepEqual(got, e) {
 		t.Fatalf("log entry round trip: %+v (%v)", got, err)
 	}
 	if _, err := OpenLogEntry(sealed, other.Identity()); !errors.Is(err, ErrWrongKeys) {
@@ -205,5 +207,63 @@ func TestManifestDelegationsAndRecovery(t *testing.T) {
 	got, err := decodeManifest(b)
 	if err != nil || !got.Equal(merged) {
 		t.Fatalf("round trip: %v", err)
+	}
+}
+
+// TestLogEntriesFit checks that LogEntries groups documents into entries
+// that each seal under MaxLogEntrySize, with every other field at its
+// longest (characters that JSON escapes), that their ids come back in
+// order, and that an entry naming documents it may not is refused.
+func TestLogEntriesFit(t *testing.T) {
+	k := mustKeys(t)
+	long := func(n int) string { return strings.Repeat("<", n) } // \u003c in JSON: 6 bytes each
+	base := LogEntry{Time: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), Actor: long(100), ActorName: long(maxTitle), Action: long(40), Note: long(maxTitle)}
+	var ids []string
+	for range 1000 {
+		id := NewDocumentID(nil)
+		ids = append(ids, strings.Repeat("z", maxDocID-len(id))+id)
+	}
+	ids[0] = "1" // ids of every length
+	es := LogEntries(base, ids)
+	if len(es) < 2 {
+		t.Fatalf("1000 ids of 32 characters in %d entries", len(es))
+	}
+	var got []string
+	for _, e := range es {
+		sealed, err := e.Seal(k.Recipient())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sealed) > MaxLogEntrySize {
+			t.Fatalf("an entry of %d documents seals to %d bytes, over %d", len(e.DocIDs()), len(sealed), MaxLogEntrySize)
+		}
+		back, err := OpenLogEntry(sealed, k.Identity())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, back.DocIDs()...)
+	}
+	if !slices.Equal(got, ids) {
+		t.Fatalf("ids back: %d, want the %d given in order", len(got), len(ids))
+	}
+	if es := LogEntries(base, nil); len(es) != 0 {
+		t.Fatalf("no ids: %d entries", len(es))
+	}
+	one := LogEntries(base, []string{"abc"})
+	if len(one) != 1 || one[0].DocID != "abc" || one[0].Docs != nil {
+		t.Fatalf("one id: %+v", one)
+	}
+	for _, bad := range []LogEntry{
+		{Time: time.Unix(1, 0).UTC(), Actor: "a", Action: ActionAdd, Docs: []string{"abc"}},                // docs without doc
+		{Time: time.Unix(1, 0).UTC(), Actor: "a", Action: ActionAdd, DocID: "abc", Docs: []string{"0OIl"}}, // not base58
+		{Time: time.Unix(1, 0).UTC(), Actor: "a", Action: ActionAdd, DocID: "abc", Docs: []string{""}},
+	} {
+		sealed, err := bad.Seal(k.Recipient())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := OpenLogEntry(sealed, k.Identity()); err == nil {
+			t.Errorf("entry %+v opened", bad)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"filippo.io/age"
@@ -9,6 +10,11 @@ import (
 
 // MaxLogEntrySize bounds a sealed access-log entry.
 const MaxLogEntrySize = 8 << 10
+
+// logDocsBytes bounds what the document ids of one entry weigh in its
+// JSON: with the other fields at their bounds and the age header, a
+// sealed entry stays under MaxLogEntrySize (TestLogEntriesFit).
+const logDocsBytes = 3 << 10
 
 // Actions of the access log.
 const (
@@ -28,9 +34,11 @@ const (
 	ActionRestore    = "restore"
 )
 
-// LogEntry is one line of a vault's access log: who did what, when. It is
-// sealed to the vault's content recipient by the node that did it, so that
-// only the person (or a worker with the card) reads it.
+// LogEntry is one line of a vault's access log: who did what, when, or
+// several lines that differ only by their document (a batch's adds, a
+// download of many documents): DocID is the first document, Docs the
+// others. It is sealed to the vault's content recipient by the node that
+// did it, so that only the person (or a worker with the card) reads it.
 type LogEntry struct {
 	Time      time.Time `json:"time"`
 	Actor     string    `json:"actor"`      // peer id of the node
@@ -38,6 +46,38 @@ type LogEntry struct {
 	Action    string    `json:"action"`
 	DocID     string    `json:"doc,omitempty"`
 	Note      string    `json:"note,omitempty"`
+	Docs      []string  `json:"docs,omitempty"` // more documents, after DocID
+}
+
+// DocIDs returns the documents the entry names: DocID, then Docs.
+func (e *LogEntry) DocIDs() []string {
+	if e.DocID == "" {
+		return nil
+	}
+	return append([]string{e.DocID}, e.Docs...)
+}
+
+// LogEntries returns the entries that say e of each document of ids, as
+// few as fit in sealed entries of at most MaxLogEntrySize: e with DocID
+// and Docs set, one entry per group of ids in their order. It returns
+// none when ids is empty.
+func LogEntries(e LogEntry, ids []string) []*LogEntry {
+	var out []*LogEntry
+	for len(ids) > 0 {
+		k, size := 1, len(ids[0])+3
+		for k < len(ids) && size+len(ids[k])+3 <= logDocsBytes {
+			size += len(ids[k]) + 3
+			k++
+		}
+		g := e
+		g.DocID, g.Docs = ids[0], slices.Clone(ids[1:k])
+		if len(g.Docs) == 0 {
+			g.Docs = nil
+		}
+		out = append(out, &g)
+		ids = ids[k:]
+	}
+	return out
 }
 
 // Seal encrypts the entry to the vault's content recipient.
@@ -52,8 +92,14 @@ func OpenLogEntry(data []byte, id age.Identity) (*LogEntry, error) {
 		return nil, err
 	}
 	if !fitsJSON(e.Time) || checkText(e.Actor, 100) != nil || checkText(e.ActorName, maxTitle) != nil ||
-		checkText(e.Action, 40) != nil || (e.DocID != "" && checkDocID(e.DocID) != nil) || checkText(e.Note, maxTitle) != nil {
+		checkText(e.Action, 40) != nil || (e.DocID != "" && checkDocID(e.DocID) != nil) || checkText(e.Note, maxTitle) != nil ||
+		(e.DocID == "" && len(e.Docs) > 0) {
 		return nil, errors.New("open log entry: malformed")
+	}
+	for _, id := range e.Docs {
+		if checkDocID(id) != nil {
+			return nil, errors.New("open log entry: malformed")
+		}
 	}
 	return &e, nil
 }

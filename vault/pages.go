@@ -32,8 +32,11 @@ const (
 	// MaxIndexSize bounds the plaintext of an index.
 	MaxIndexSize = 1 << 20
 	// pageItems is the number of documents and tombstones a page holds
-	// on average, at most, before the pages double.
-	pageItems = 32
+	// on average, at most, before the pages double. A page of 128 is
+	// about 40 kB sealed: a change of one document rewrites that much,
+	// and a batch that touches every page writes 2 blocks per 128
+	// documents, not per 32 (each block is a file to create).
+	pageItems = 128
 )
 
 // pagedVersion is the "v" of a page and of an index.
@@ -53,7 +56,7 @@ func NewPageKey() PageKey {
 
 // PageBits returns the bits of a paged manifest of items documents and
 // tombstones that had prev bits before: the pages double when they hold
-// over 32 items on average, and never halve, so that a purge does not
+// over 128 items on average, and never halve, so that a purge does not
 // rewrite every page.
 func PageBits(items, prev int) int {
 	bits := max(prev, 0)

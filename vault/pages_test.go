@@ -77,8 +77,8 @@ func TestPageChangeTouchesOnePage(t *testing.T) {
 		}
 	}
 	bits := PageBits(m.Items(), 0)
-	if bits != 6 {
-		t.Fatalf("2000 documents: %d bits of pages, want 6 (64 pages of about 31)", bits)
+	if bits != 4 {
+		t.Fatalf("2000 documents: %d bits of pages, want 4 (16 pages of about 125)", bits)
 	}
 	before := m.Pages(bits)
 	if err := m.Add(entry(NewDocumentID(nil), 5000)); err != nil {
@@ -97,9 +97,9 @@ func TestPageChangeTouchesOnePage(t *testing.T) {
 
 func TestPageBits(t *testing.T) {
 	for _, tc := range []struct{ items, prev, want int }{
-		{0, 0, 0}, {32, 0, 0}, {33, 0, 1}, {64, 0, 1}, {65, 0, 2}, {2000, 0, 6},
+		{0, 0, 0}, {128, 0, 0}, {129, 0, 1}, {256, 0, 1}, {257, 0, 2}, {2000, 0, 4},
 		{10, 4, 4}, // pages never halve
-		{100_000, 0, MaxPageBits}, {1 << 30, 0, MaxPageBits},
+		{100_000, 0, 10}, {1 << 30, 0, MaxPageBits},
 	} {
 		if got := PageBits(tc.items, tc.prev); got != tc.want {
 			t.Errorf("PageBits(%d, %d) = %d, want %d", tc.items, tc.prev, got, tc.want)

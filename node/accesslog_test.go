@@ -1,0 +1,113 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"baluchon/proto"
+	"baluchon/vault"
+)
+
+// logRecordCount is the number of access-log records of vault v here,
+// once the pending ones are written.
+func logRecordCount(t *testing.T, n *Node, v vault.VaultID) int {
+	t.Helper()
+	n.flushLog(context.Background())
+	k := 0
+	for _, r := range n.collectRecords(context.Background(), v) {
+		if r.Kind == proto.RecordLog {
+			k++
+		}
+	}
+	return k
+}
+
+// TestBatchLogEntries: a batch of 500 documents and a download of all of
+// them each write a few access-log records (one sealed entry names up to
+// about 200 documents), and the access log still reads one line per
+// document and action.
+func TestBatchLogEntries(t *testing.T) {
+	ctx := context.Background()
+	n := startNode(t, Config{})
+	card, v, err := n.CreateVault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := logRecordCount(t, n, v)
+	added, err := n.AddBatch(ctx, card, func(add AddFunc) error {
+		for i := range 500 {
+			if _, err := add(bytes.NewReader([]byte{byte(i)}), DocMeta{Title: fmt.Sprint(i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	afterAdd := logRecordCount(t, n, v)
+	if k := afterAdd - before; k < 1 || k > 3 {
+		t.Fatalf("a batch of 500 wrote %d log records, want 1 to 3", k)
+	}
+	got := 0
+	if err := n.GetMany(ctx, card, nil, func(*Document) error { got++; return nil }); err != nil || got != 500 {
+		t.Fatalf("get every document: %d (%v)", got, err)
+	}
+	if k := logRecordCount(t, n, v) - afterAdd; k < 1 || k > 3 {
+		t.Fatalf("a download of 500 wrote %d log records, want 1 to 3", k)
+	}
+	lines, err := n.AccessLog(ctx, card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, l := range lines {
+		if l.Action == vault.ActionAdd || l.Action == vault.ActionGet {
+			seen[l.Action+" "+l.DocID]++
+			if l.Who != n.Name() {
+				t.Fatalf("line %+v: who %q, want %q", l, l.Who, n.Name())
+			}
+		}
+	}
+	for _, e := range added {
+		if seen["add "+e.ID] != 1 || seen["get "+e.ID] != 1 {
+			t.Fatalf("document %s (%s): %d add lines and %d get lines, want 1 each", e.ID, e.Title, seen["add "+e.ID], seen["get "+e.ID])
+		}
+	}
+	if len(seen) != 1000 {
+		t.Fatalf("%d add and get lines, want 1000", len(seen))
+	}
+}
+
+// TestDownloadLogsAsItGoes: a download that takes its time writes its
+// entries as it goes, not all at its end: one entry once logFlushDelay
+// has passed since the first document it names.
+func TestDownloadLogsAsItGoes(t *testing.T) {
+	ctx := context.Background()
+	n := startNode(t, Config{})
+	card, v, err := n.CreateVault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := n.Add(ctx, card, bytes.NewReader([]byte{byte(i)}), DocMeta{Title: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := logRecordCount(t, n, v)
+	// The second document comes over logFlushDelay after the first: the
+	// entry of both is written then, and the third's at the end.
+	err = n.GetMany(ctx, card, nil, func(*Document) error {
+		time.Sleep(logFlushDelay + 50*time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := logRecordCount(t, n, v) - before; k != 2 {
+		t.Fatalf("a slow download of 3 wrote %d log records, want 2", k)
+	}
+}
