@@ -43,7 +43,7 @@ func (n *Node) AddBatch(ctx context.Context, card *vault.Card, each func(add Add
 	// while the next one is read.
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	bd := newLockedDAG(ipld.NewBufferedDAG(bctx, n.dag), n.store.syncBlocks)
+	bd := newLockedDAG(ipld.NewBufferedDAG(bctx, n.freshDAG), n.store.syncBlocks)
 	workers := newBatchWorkers(bd, s.keys.EncryptDocument)
 	defer workers.stop()
 	var added []vault.Entry

@@ -74,8 +74,11 @@ type Node struct {
 	bitswap *bitswap.Bitswap
 	bserv   blockservice.BlockService
 	dag     ipld.DAGService
-	pinner  pin.Pinner
-	peering *peering.PeeringService
+	// freshDAG adds blocks new by construction (store.fresh): a batch's
+	// documents, the manifest pages.
+	freshDAG ipld.DAGService
+	pinner   pin.Pinner
+	peering  *peering.PeeringService
 
 	// streamed counts the blocks received by DAG streams (dagstream.go).
 	streamed streamCounts
@@ -194,6 +197,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	n.bitswap = newBitswap(n.ctx, n.host, n.store, n.trusted)
 	n.bserv = blockservice.New(n.store.blocks, n.bitswap)
 	n.dag = merkledag.NewDAGService(n.bserv)
+	n.freshDAG = merkledag.NewDAGService(blockservice.New(n.store.fresh, n.bitswap, blockservice.WriteThrough(true)))
 	if n.pinner, err = dspinner.New(ctx, n.store.ldb, n.dag); err != nil {
 		return nil, fmt.Errorf("open pins: %w", err)
 	}

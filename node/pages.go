@@ -153,7 +153,7 @@ func (n *Node) writePages(ctx context.Context, s *session, m *vault.Manifest) (i
 	known := n.linkedSizes(ctx, offline, s.paged, ix.Bits, changed)
 	// The pages' blocks are written in batches, in parallel (see
 	// addBuffered), and all are written before the index names them.
-	bd := ipld.NewBufferedDAG(ctx, n.dag)
+	bd := ipld.NewBufferedDAG(ctx, n.freshDAG)
 	for _, i := range changed {
 		sealed, err := vault.SealPage(ix.Key, ix.Bits, i, plain[i])
 		if err != nil {

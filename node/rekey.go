@@ -231,15 +231,17 @@ func addWholeFile(dag ipld.DAGService, file []byte) (ipld.Node, error) {
 func buildDocument(dag ipld.DAGService, r io.Reader) (ipld.Node, error) {
 	// An age file of one leaf or less is one raw block (as a small file
 	// is in `ipfs add --raw-leaves`): one file to create instead of three.
-	var head bytes.Buffer
-	k, err := head.ReadFrom(io.LimitReader(r, ChunkSize+1))
+	// One buffer of the right size (a bytes.Buffer grew to twice that,
+	// copying and clearing at each step).
+	head := make([]byte, ChunkSize+1)
+	k, err := io.ReadFull(r, head)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return addRawNode(context.Background(), dag, head[:k])
+	}
 	if err != nil {
 		return nil, err
 	}
-	if k <= ChunkSize {
-		return addRawNode(context.Background(), dag, head.Bytes())
-	}
-	r = io.MultiReader(&head, r)
+	r = io.MultiReader(bytes.NewReader(head), r)
 	params := helpers.DagBuilderParams{
 		Dagserv:    dag,
 		Maxlinks:   helpers.DefaultLinksPerBlock,

@@ -28,6 +28,10 @@ type store struct {
 	ldb    *leveldb.Datastore
 	root   ds.Batching
 	blocks blockstore.Blockstore
+	// fresh is blocks for blocks new by construction (sealed under a fresh
+	// key: documents, manifest pages): each is written without first
+	// looking for a copy, two file lookups less per block.
+	fresh blockstore.Blockstore
 	// blocksDir is kept open for syncfs.
 	blocksDir *os.File
 }
@@ -61,6 +65,7 @@ func openStore(home string) (*store, error) {
 		ldb:       ldb,
 		root:      root,
 		blocks:    blockstore.NewIdStore(blockstore.NewBlockstore(root)),
+		fresh:     blockstore.NewIdStore(blockstore.NewBlockstore(root, blockstore.WriteThrough(true))),
 		blocksDir: d,
 	}, nil
 }
