@@ -10,6 +10,7 @@ package api
 //	                     stored when one document fails
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -41,7 +42,10 @@ func (s *server) addBatch(w http.ResponseWriter, r *http.Request, card *vault.Ca
 		badRequest(w, errors.New("a batch is a multipart/form-data body"))
 		return
 	}
-	mr := multipart.NewReader(r.Body, params["boundary"])
+	// The multipart reader reads 4 kB at a time: under it, a buffer that
+	// takes what the connection has in 64 kB reads (a batch of 300 MB is
+	// then 5,000 reads of the socket, not 75,000).
+	mr := multipart.NewReader(bufio.NewReaderSize(r.Body, 64<<10), params["boundary"])
 	max := s.n.MaxDocumentBytes()
 	entries, err := s.n.AddBatch(r.Context(), card, func(add node.AddFunc) error {
 		for i := 0; ; i++ {

@@ -10,6 +10,7 @@ package api
 //	                    broken connection, never a short multipart
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -105,7 +106,7 @@ func (c *Client) GetMany(ctx context.Context, card *vault.Card, ids []string, ea
 	if err != nil || mt != "multipart/mixed" || params["boundary"] == "" {
 		return errors.New("the node's answer is not multipart/mixed")
 	}
-	mr := multipart.NewReader(resp.Body, params["boundary"])
+	mr := multipart.NewReader(bufio.NewReaderSize(resp.Body, 64<<10), params["boundary"]) // as addBatch's
 	for i := 0; ; i++ {
 		p, err := mr.NextPart()
 		if err == io.EOF {
