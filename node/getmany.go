@@ -1,8 +1,13 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"sync"
+
+	"github.com/ipfs/go-cid"
 
 	"baluchon/vault"
 )
@@ -64,13 +69,98 @@ func (n *Node) GetMany(ctx context.Context, card *vault.Card, ids []string, each
 	// Each document is in the access log, as a get is, in entries of many.
 	log := &docLog{n: n, s: s, action: vault.ActionGet}
 	defer log.flush()
-	for _, e := range entries {
-		log.add(e.ID)
-		if err := n.getEntry(ctx, s, e, each); err != nil {
+	ahead, stop := n.readAhead(ctx, s, entries)
+	defer stop()
+	for d := range ahead {
+		log.add(d.e.ID)
+		if !d.small {
+			if err := n.getEntry(ctx, s, d.e, each); err != nil {
+				return err
+			}
+			continue
+		}
+		<-d.done
+		if d.err != nil {
+			return fmt.Errorf("read document %s: %w", d.e.ID, d.err)
+		}
+		if err := each(&Document{Entry: d.e, Reader: bytes.NewReader(d.data), Closer: io.NopCloser(nil)}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// getAhead is how many one-block documents GetMany reads and decrypts
+// ahead of the one it gives, on the other cores (the key decapsulation
+// of each age header, the decryption, the block's read): each holds at
+// most one block of plaintext.
+const getAhead = 4
+
+// maxOneBlockDocument bounds the block of a one-block document read
+// ahead: bitswap's limit on a block (a node writes at most ChunkSize).
+const maxOneBlockDocument = 2 << 20
+
+// aheadDoc is a document of GetMany, in its order. When small (one raw
+// block), a goroutine reads and decrypts it: data, or err, once done is
+// closed. A larger document is streamed by the reader itself (getEntry).
+type aheadDoc struct {
+	e     vault.Entry
+	small bool
+	done  chan struct{}
+	data  []byte
+	err   error
+}
+
+// readAhead gives the entries in order, the small ones being read and
+// decrypted at most getAhead ahead of the one taken. stop ends the reads
+// under way and waits for them.
+func (n *Node) readAhead(ctx context.Context, s *session, entries []vault.Entry) (<-chan *aheadDoc, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	queue := make(chan *aheadDoc, getAhead)
+	var wg sync.WaitGroup
+	go func() {
+		defer close(queue)
+		for _, e := range entries {
+			d := &aheadDoc{e: e, small: e.CID.Prefix().Codec == cid.Raw}
+			if d.small {
+				d.done = make(chan struct{})
+				wg.Go(func() {
+					defer close(d.done)
+					d.data, d.err = n.readOneBlock(ctx, s, e)
+				})
+			}
+			select {
+			case queue <- d:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	stop := func() {
+		cancel()
+		for range queue { // the feeder ends at once, and closes it
+		}
+		wg.Wait()
+	}
+	return queue, stop
+}
+
+// readOneBlock reads and decrypts document e, one raw block.
+func (n *Node) readOneBlock(ctx context.Context, s *session, e vault.Entry) ([]byte, error) {
+	block, err := n.getRaw(ctx, e.CID, maxOneBlockDocument)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := s.keys.DecryptDocument(bytes.NewReader(block))
+	if err != nil {
+		return nil, fmt.Errorf("decrypt: %w", err)
+	}
+	// The plaintext is shorter than the age file.
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(e.Size, 0), int64(len(block)))+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(pr, int64(len(block)))); err != nil {
+		return nil, fmt.Errorf("decrypt: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
 // getEntry reads document e of the session's vault and gives it to each.

@@ -6,7 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"baluchon/vault"
 )
 
 // TestGetMany checks that GetMany gives the documents asked for, in the
@@ -75,5 +83,75 @@ func TestGetMany(t *testing.T) {
 	err = n.GetMany(ctx, card, ids, func(*Document) error { k++; return stop })
 	if !errors.Is(err, stop) || k != 1 {
 		t.Fatalf("an error of each: %v after %d documents, want it after 1", err, k)
+	}
+}
+
+// TestGetManyReadsAhead: one-block documents (read and decrypted ahead)
+// and larger ones (streamed) come in the order asked, each whole; a
+// document whose block is gone stops GetMany at it, after every one
+// before it, and with its id.
+func TestGetManyReadsAhead(t *testing.T) {
+	ctx := context.Background()
+	n := startNode(t, Config{})
+	card, _, err := n.CreateVault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := []int{10, ChunkSize + 5, 0, 50_000, 3 * ChunkSize, 1000, smallDocument, 7, 7, 200_000, ChunkSize, 1}
+	want := map[string][]byte{}
+	entries, err := n.AddBatch(ctx, card, func(add AddFunc) error {
+		for i, size := range sizes {
+			b := make([]byte, size)
+			rand.NewChaCha8([32]byte{byte(i)}).Read(b)
+			e, err := add(bytes.NewReader(b), DocMeta{Title: fmt.Sprint(i)})
+			if err != nil {
+				return err
+			}
+			want[e.ID] = b
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ask []string
+	for i := len(entries) - 1; i >= 0; i-- {
+		ask = append(ask, entries[i].ID)
+	}
+	var got []string
+	read := func(ctx context.Context) error {
+		got = nil
+		return n.GetMany(ctx, card, ask, func(d *Document) error {
+			b, err := io.ReadAll(d)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(b, want[d.ID]) {
+				return fmt.Errorf("document %s: %d bytes, want %d", d.ID, len(b), len(want[d.ID]))
+			}
+			got = append(got, d.ID)
+			return nil
+		})
+	}
+	if err := read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, ask) {
+		t.Fatalf("gave %v, want %v", got, ask)
+	}
+	// The block of the 4th asked (sizes[8], one block) goes: the three
+	// before it come, then its error.
+	gone := slices.IndexFunc(entries, func(e vault.Entry) bool { return e.ID == ask[3] })
+	if entries[gone].CID.Prefix().Codec != cid.Raw {
+		t.Fatalf("document %d is not one block", gone)
+	}
+	if err := n.store.blocks.DeleteBlock(ctx, entries[gone].CID); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	err = read(short)
+	if err == nil || !strings.Contains(err.Error(), ask[3]) || !slices.Equal(got, ask[:3]) {
+		t.Fatalf("with a block gone: %v after %v, want an error naming %s after %v", err, got, ask[3], ask[:3])
 	}
 }
