@@ -40,9 +40,10 @@
 //	pages.go        the paged manifest (version 2) of a state: page nodes,
 //	                reading and writing only the pages that changed
 //	batch.go        AddBatch: several documents, one new state
-//	batchworkers.go a batch's small documents and log entries, on every core
+//	batchworkers.go a batch's small documents, encrypted on every core
 //	writeback.go    background syncs while an add or a first open writes
-//	getmany.go      GetMany: several documents read in one card session
+//	getmany.go      GetMany: several documents read in one card session,
+//	                one-block documents decrypted ahead on the other core
 //	vaults.go       documents of a vault: Add, Open, List, Get; card lookup
 //	cardsearch.go   a never-seen card: connected members and the DHT asked
 //	                at once, the first holder that answers wins
@@ -53,7 +54,8 @@
 //	memory.go       what a node remembers of a vault (revoked cards,
 //	                forwards after a rotation, retirement)
 //	records.go      signed records of a vault, spreading; the access log
-//	accesslog.go    access-log records stored and announced in batches
+//	accesslog.go    access-log records stored and announced in batches;
+//	                one entry for many documents (docLog)
 //	recordpull.go   when a session asks its peers for a vault's records
 //	attest.go       members' attestations of the heads they wrote
 //	trash.go        deleted documents: trash, Remove, Restore, kept states
