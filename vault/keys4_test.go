@@ -249,6 +249,15 @@ func TestLogEntriesFit(t *testing.T) {
 	if es := LogEntries(base, nil); len(es) != 0 {
 		t.Fatalf("no ids: %d entries", len(es))
 	}
+	var short []string
+	for i := range 1000 {
+		short = append(short, string(alphabet[i%len(alphabet)]))
+	}
+	for _, e := range LogEntries(base, short) {
+		if k := len(e.DocIDs()); k > maxLogEntryDocs {
+			t.Fatalf("an entry of %d one-character ids, over %d", k, maxLogEntryDocs)
+		}
+	}
 	one := LogEntries(base, []string{"abc"})
 	if len(one) != 1 || one[0].DocID != "abc" || one[0].Docs != nil {
 		t.Fatalf("one id: %+v", one)
@@ -257,6 +266,7 @@ func TestLogEntriesFit(t *testing.T) {
 		{Time: time.Unix(1, 0).UTC(), Actor: "a", Action: ActionAdd, Docs: []string{"abc"}},                // docs without doc
 		{Time: time.Unix(1, 0).UTC(), Actor: "a", Action: ActionAdd, DocID: "abc", Docs: []string{"0OIl"}}, // not base58
 		{Time: time.Unix(1, 0).UTC(), Actor: "a", Action: ActionAdd, DocID: "abc", Docs: []string{""}},
+		{Time: time.Unix(1, 0).UTC(), Actor: "a", Action: ActionAdd, DocID: "a", Docs: short[:maxLogEntryDocs]}, // a line each: too many
 	} {
 		sealed, err := bad.Seal(k.Recipient())
 		if err != nil {

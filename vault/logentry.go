@@ -16,6 +16,11 @@ const MaxLogEntrySize = 8 << 10
 // sealed entry stays under MaxLogEntrySize (TestLogEntriesFit).
 const logDocsBytes = 3 << 10
 
+// maxLogEntryDocs bounds the documents one entry names (DocID and Docs):
+// an entry is a line per document to whoever reads the log, so a short
+// entry must not make thousands of them.
+const maxLogEntryDocs = 256
+
 // Actions of the access log.
 const (
 	ActionCreate     = "create"
@@ -65,7 +70,7 @@ func LogEntries(e LogEntry, ids []string) []*LogEntry {
 	var out []*LogEntry
 	for len(ids) > 0 {
 		k, size := 1, len(ids[0])+3
-		for k < len(ids) && size+len(ids[k])+3 <= logDocsBytes {
+		for k < len(ids) && k < maxLogEntryDocs && size+len(ids[k])+3 <= logDocsBytes {
 			size += len(ids[k]) + 3
 			k++
 		}
@@ -93,7 +98,7 @@ func OpenLogEntry(data []byte, id age.Identity) (*LogEntry, error) {
 	}
 	if !fitsJSON(e.Time) || checkText(e.Actor, 100) != nil || checkText(e.ActorName, maxTitle) != nil ||
 		checkText(e.Action, 40) != nil || (e.DocID != "" && checkDocID(e.DocID) != nil) || checkText(e.Note, maxTitle) != nil ||
-		(e.DocID == "" && len(e.Docs) > 0) {
+		(e.DocID == "" && len(e.Docs) > 0) || 1+len(e.Docs) > maxLogEntryDocs {
 		return nil, errors.New("open log entry: malformed")
 	}
 	for _, id := range e.Docs {
