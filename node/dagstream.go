@@ -290,7 +290,8 @@ func (n *Node) streamDAGFrom(ctx context.Context, p peer.ID, root cid.Cid, budge
 			var werr error
 			for b := range batches {
 				if werr == nil {
-					werr = n.store.blocks.PutMany(ctx, b)
+					// take found each missing already: no second look.
+					werr = n.store.fresh.PutMany(ctx, b)
 				}
 				size := 0
 				for _, blk := range b {

@@ -28,9 +28,10 @@ type store struct {
 	ldb    *leveldb.Datastore
 	root   ds.Batching
 	blocks blockstore.Blockstore
-	// fresh is blocks for blocks new by construction (sealed under a fresh
-	// key: documents, manifest pages): each is written without first
-	// looking for a copy, two file lookups less per block.
+	// fresh is blocks for blocks known to be missing: new by construction
+	// (sealed under a fresh key: documents, manifest pages) or just looked
+	// for (a streamed fetch). Each is written without another look for a
+	// copy, a file lookup less per block (two through a block service).
 	fresh blockstore.Blockstore
 	// blocksDir is kept open for syncfs.
 	blocksDir *os.File
