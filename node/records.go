@@ -317,8 +317,8 @@ func (n *Node) logDocsTo(v vault.VaultID, r age.Recipient, action string, ids []
 	for _, e := range entries {
 		rec, err := n.logRecord(v, r, e)
 		if err != nil {
-			n.log.Warn("access log entry not written", "vault", v, "err", err)
-			return
+			n.log.Warn("access log entry not written", "vault", v, "documents", len(e.DocIDs()), "err", err)
+			continue
 		}
 		n.queueRecord(rec) // stored and announced with others (accesslog.go)
 	}
