@@ -100,30 +100,45 @@ const docLogGroup = 200
 
 // docLog gathers the documents of one long action (a download of many)
 // into few access-log entries: each is written once it names docLogGroup
-// documents, or once logFlushDelay has passed since its first, and the
-// rest at flush. A key encapsulation per entry, not per document, and a
-// crash loses about as much as the queue's delay.
+// documents, or logFlushDelay after its first (even while the action
+// waits, on a slow reader say), and the rest at flush. A key
+// encapsulation per entry, not per document, and a crash loses what the
+// queue's delay loses, twice over at most.
 type docLog struct {
 	n      *Node
 	s      *session
 	action string
-	ids    []string
-	since  time.Time
+
+	mu    sync.Mutex
+	ids   []string
+	timer *time.Timer // writes the entry logFlushDelay after its first document
 }
 
 // add notes that the action was done to document id.
 func (l *docLog) add(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if len(l.ids) == 0 {
-		l.since = time.Now()
+		l.timer = time.AfterFunc(logFlushDelay, l.flush)
 	}
 	l.ids = append(l.ids, id)
-	if len(l.ids) >= docLogGroup || time.Since(l.since) >= logFlushDelay {
-		l.flush()
+	if len(l.ids) >= docLogGroup {
+		l.flushLocked()
 	}
 }
 
 // flush writes the entry of the documents gathered.
 func (l *docLog) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.flushLocked()
+}
+
+func (l *docLog) flushLocked() {
+	if l.timer != nil {
+		l.timer.Stop()
+		l.timer = nil
+	}
 	if len(l.ids) == 0 {
 		return
 	}
