@@ -238,4 +238,26 @@
 // RekeyHeader writes a header for the same file key to another recipient,
 // byte for byte as age writes one (intro, stanzas with 64-column base64
 // bodies, "---" and the HMAC-SHA-256 keyed by HKDF(file key, "header")).
+//
+// # Access-log entries
+//
+// An entry is a binary age file to the vault's content recipient whose
+// plaintext, at most MaxLogEntrySize (8 KiB), is this JSON object (fields
+// in this order, the omitempty ones left out when empty; unknown fields
+// refused):
+//
+//	time        RFC 3339 time, years 0 to 9999
+//	actor       at most 100 characters: the writing node's peer id
+//	actor_name  at most 200 characters: its structure's name
+//	action      at most 40 characters ("add", "get", "list", …)
+//	doc         a document id                          (omitted if empty)
+//	note        at most 200 characters                 (omitted if empty)
+//	docs        more document ids, after doc           (omitted if empty)
+//
+// An entry with docs says that its action was done, at its time, to doc
+// and to each of docs: one line each for the reader. It names at most 256
+// documents in all, and docs only with a doc. LogEntries groups a list of
+// ids into as few entries as stay under the size bound with every other
+// field at its longest. An entry of one document has no docs, as before
+// the field existed; readers older than it refuse an entry that has one.
 package vault
