@@ -26,10 +26,10 @@ func logRecordCount(t *testing.T, n *Node, v vault.VaultID) int {
 	return k
 }
 
-// TestBatchLogEntries: a batch of 500 documents and a download of all of
-// them each write a few access-log records (one sealed entry names up to
-// about 200 documents), and the access log still reads one line per
-// document and action.
+// TestBatchLogEntries: a batch of 500 documents writes 3 access-log
+// records at most (one sealed entry names up to about 200 documents), a
+// download of all of them a few, and the access log still reads one
+// line per document and action.
 func TestBatchLogEntries(t *testing.T) {
 	ctx := context.Background()
 	n := startNode(t, Config{})
@@ -57,8 +57,10 @@ func TestBatchLogEntries(t *testing.T) {
 	if err := n.GetMany(ctx, card, nil, func(*Document) error { got++; return nil }); err != nil || got != 500 {
 		t.Fatalf("get every document: %d (%v)", got, err)
 	}
-	if k := logRecordCount(t, n, v) - afterAdd; k < 1 || k > 3 {
-		t.Fatalf("a download of 500 wrote %d log records, want 1 to 3", k)
+	// 3 entries of up to 200, and one more each 250 ms the download
+	// lasts (a loaded machine): far from one per document.
+	if k := logRecordCount(t, n, v) - afterAdd; k < 1 || k > 50 {
+		t.Fatalf("a download of 500 wrote %d log records, want 1 to 50", k)
 	}
 	lines, err := n.AccessLog(ctx, card)
 	if err != nil {
