@@ -158,7 +158,7 @@ func TestCommitWritesTheChange(t *testing.T) {
 	// one page of about 75 entries (25 kB) and its node, the head, the
 	// public state, the document: well under what one manifest of 300
 	// entries weighs (about 100 kB).
-	if written > 40_000 {
+	if written > 50_000 { // a page of 4 can hold 100 entries, rarely
 		t.Fatalf("adding one document to 300 wrote %d bytes of blocks", written)
 	}
 	t.Logf("adding one document to 300 wrote %d bytes of blocks", written)
