@@ -60,7 +60,7 @@ const (
 // skippedInBackup are the home's entries a backup leaves out: the runtime
 // files of a running node, the store (copied through the datastore and
 // block store), the logs, the copier's scan folder, and backups themselves.
-var skippedInBackup = []string{lockFile, "api", "api.token", "ui", blocksDir, datastoreDir, "logs", "scans", "backups"}
+var skippedInBackup = []string{lockFile, "api", "api.token", "ui", blocksDir, packsDir, datastoreDir, "logs", "scans", "backups"}
 
 // backupHeader is the BACKUP entry.
 type backupHeader struct {
@@ -168,6 +168,11 @@ func (n *Node) backupDatastore(ctx context.Context, tw *tar.Writer, res *BackupR
 			q.Close()
 			return fmt.Errorf("back up the datastore: %w", r.Error)
 		}
+		if ds.RawKey(r.Key).IsDescendantOf(packIndexPrefix) {
+			// Places in this home's packs: the blocks are in the backup,
+			// and a restore writes them to packs of its own.
+			continue
+		}
 		for _, part := range [][]byte{[]byte(r.Key), r.Value} {
 			bw.Write(lenBuf[:binary.PutUvarint(lenBuf[:], uint64(len(part)))])
 			bw.Write(part)
@@ -193,7 +198,7 @@ func (n *Node) backupDatastore(ctx context.Context, tw *tar.Writer, res *BackupR
 }
 
 func (n *Node) backupBlocks(ctx context.Context, tw *tar.Writer, res *BackupResult) error {
-	q, err := n.store.flat.Query(ctx, dsq.Query{KeysOnly: true})
+	q, err := n.store.packs.Query(ctx, dsq.Query{KeysOnly: true})
 	if err != nil {
 		return fmt.Errorf("back up blocks: %w", err)
 	}
@@ -208,7 +213,7 @@ func (n *Node) backupBlocks(ctx context.Context, tw *tar.Writer, res *BackupResu
 	q.Close()
 	sort.Strings(keys)
 	for _, k := range keys {
-		b, err := n.store.flat.Get(ctx, ds.NewKey(k))
+		b, err := n.store.packs.Get(ctx, ds.NewKey(k))
 		if err != nil {
 			return fmt.Errorf("back up block %s: %w", k, err)
 		}
@@ -367,7 +372,7 @@ func restore(ctx context.Context, home string, r io.Reader, identities []age.Ide
 			if err != nil {
 				return nil, fmt.Errorf("the backup is damaged or incomplete: %w", err)
 			}
-			if err := s.flat.Put(ctx, k, b); err != nil {
+			if err := s.packs.Put(ctx, k, b); err != nil {
 				return nil, fmt.Errorf("restore block %s: %w", k, err)
 			}
 			res.Blocks++
@@ -424,6 +429,9 @@ func restoreDatastore(ctx context.Context, s *store, r *bufio.Reader) (int, erro
 		v, err := read()
 		if err != nil {
 			return 0, fmt.Errorf("the backup's datastore is damaged (entry %d): %v", count, err)
+		}
+		if ds.RawKey(string(k)).IsDescendantOf(packIndexPrefix) {
+			return 0, fmt.Errorf("the backup's datastore is damaged (entry %d): it names places in packs, which a backup never holds", count)
 		}
 		if err := b.Put(ctx, ds.RawKey(string(k)), v); err != nil {
 			return 0, err

@@ -19,7 +19,8 @@ import (
 // same table). Ids are in base58, CIDs in their string form.
 //
 //	key                                                value                                 file
-//	/blocks/…                                          encrypted blocks (flatfs mount)       store.go
+//	/blocks/…                                          encrypted blocks (pack store mount)   store.go
+//	/packindex/<block key>                             where a block is in the packs (packds) store.go
 //	/pins/…                                            pins (boxo dspinner, its own layout)  node.go
 //	/baluchon/card/<lookup>                            card pointer (vault.Pointer)          cards.go
 //	/baluchon/vault/<vault>/card/<lookup>              card entry: this card opens the vault cards.go
@@ -42,6 +43,9 @@ import (
 var (
 	blocksMount = ds.NewKey("/blocks")
 	rootMount   = ds.NewKey("/")
+	// packIndexPrefix holds the pack store's index (internal/packds): it
+	// names places in HOME/packs, so a backup leaves it out.
+	packIndexPrefix = ds.NewKey("/packindex")
 )
 
 // Keys of one card.

@@ -117,7 +117,14 @@ func (n *Node) collect(ctx context.Context) (*GCResult, error) {
 	if err := n.store.syncBlocks(); err != nil {
 		return res, err
 	}
-	n.log.Info("garbage collected", "removed", res.Removed, "freed_bytes", res.Freed, "kept", res.Kept)
+	// The deleted blocks' bytes leave the disk when their packs are
+	// compacted (internal/packds).
+	packs, err := n.store.packs.Compact(ctx)
+	if err != nil {
+		return res, fmt.Errorf("compact the block packs: %w", err)
+	}
+	n.log.Info("garbage collected", "removed", res.Removed, "freed_bytes", res.Freed, "kept", res.Kept,
+		"packs_removed", packs.Removed, "packs_rewritten", packs.Rewritten, "blocks_moved", packs.Moved)
 	return res, nil
 }
 

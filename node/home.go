@@ -17,7 +17,8 @@ import (
 const (
 	identityFile = "identity.key" // libp2p private key (protobuf), mode 0600
 	lockFile     = "lock"         // flock'ed while a node runs; holds its pid
-	blocksDir    = "blocks"       // flatfs: one file per encrypted block
+	blocksDir    = "blocks"       // flatfs: one file per encrypted block, from before packs (read, never written)
+	packsDir     = "packs"        // encrypted blocks in append-only packs (internal/packds)
 	datastoreDir = "datastore"    // leveldb: pins, heads, card pointers
 	homeDirPerm  = 0o700
 	secretPerm   = 0o600
@@ -91,7 +92,7 @@ func Init(home string, opts InitOptions) error {
 	} else if err != nil {
 		return err
 	}
-	for _, d := range []string{blocksDir, datastoreDir} {
+	for _, d := range []string{blocksDir, packsDir, datastoreDir} {
 		if err := os.MkdirAll(filepath.Join(home, d), homeDirPerm); err != nil {
 			return fmt.Errorf("create %s: %w", d, err)
 		}

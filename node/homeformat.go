@@ -19,7 +19,7 @@ import (
 // first (migrations), and refuses a newer one with a FormatError without
 // changing anything: an older binary must not damage a home that a newer
 // one has changed.
-const HomeFormat = 1
+const HomeFormat = 2
 
 // formatFile is HOME/format.
 const formatFile = "format"
@@ -30,6 +30,11 @@ const formatFile = "format"
 var migrations = [HomeFormat]func(home string) error{
 	// 0 → 1: formats start being recorded; the files are unchanged.
 	func(string) error { return nil },
+	// 1 → 2: new blocks go to append-only packs (HOME/packs, indexed in
+	// the datastore); the blocks in flatfs (HOME/blocks) stay where they
+	// are and are still read. An older binary would not see the packed
+	// blocks, hence the new format. HOME/packs is made at the first open.
+	func(home string) error { return os.MkdirAll(filepath.Join(home, packsDir), homeDirPerm) },
 }
 
 // FormatError says that a home was made by a newer baluchon.

@@ -93,6 +93,51 @@ func TestUpgradeFromFormat0(t *testing.T) {
 			t.Errorf("document %q: %d bytes differ from %s", e.Title, len(got), file)
 		}
 	}
+
+	// A document added now goes to a pack; the old blocks stay in flatfs
+	// and are still read after a restart.
+	countFiles := func(dir string) int {
+		n := 0
+		filepath.WalkDir(filepath.Join(home, dir), func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+	flatBefore := countFiles(blocksDir)
+	added := bytes.Repeat([]byte("nouveau "), 5000)
+	if _, err := n.Add(ctx, card, bytes.NewReader(added), DocMeta{Title: "Nouveau"}); err != nil {
+		t.Fatalf("add to the old home: %v", err)
+	}
+	if got := countFiles(blocksDir); got != flatBefore {
+		t.Errorf("an add wrote %d files to the old block folder", got-flatBefore)
+	}
+	if countFiles(packsDir) == 0 {
+		t.Error("an add wrote no pack")
+	}
+	n.Close()
+	n, err = Start(ctx, Options{Home: home, Listen: loopback, MDNS: new(bool)})
+	if err != nil {
+		t.Fatalf("restart on the upgraded home: %v", err)
+	}
+	defer n.Close()
+	_, entries, err = n.List(ctx, card)
+	if err != nil || len(entries) != 3 {
+		t.Fatalf("after restart: %d documents, %v; want 3", len(entries), err)
+	}
+	for _, e := range entries {
+		d, err := n.Get(ctx, card, e.ID)
+		if err != nil {
+			t.Fatalf("after restart, get %q: %v", e.Title, err)
+		}
+		got, err := io.ReadAll(d)
+		d.Close()
+		if err != nil || e.Title == "Nouveau" && !bytes.Equal(got, added) {
+			t.Fatalf("after restart, %q: %d bytes, %v", e.Title, len(got), err)
+		}
+	}
 }
 
 // TestNewerHomeRefused: a home of a newer format is refused with a

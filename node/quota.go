@@ -60,7 +60,7 @@ func (n *Node) maxDepositBytes() int64 {
 
 // storageUsed returns the bytes of the store: blocks and datastore.
 func (n *Node) storageUsed(ctx context.Context) (uint64, error) {
-	blocks, err := n.store.flat.DiskUsage(ctx)
+	blocks, err := n.store.packs.DiskUsage(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("measure block store: %w", err)
 	}

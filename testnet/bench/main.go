@@ -37,9 +37,11 @@ import (
 	"time"
 
 	"github.com/ipfs/go-datastore"
-	flatfs "github.com/ipfs/go-ds-flatfs"
+	"github.com/ipfs/go-datastore/namespace"
+	leveldb "github.com/ipfs/go-ds-leveldb"
 
 	"baluchon/api"
+	"baluchon/internal/packds"
 	"baluchon/node"
 	"baluchon/vault"
 )
@@ -498,18 +500,23 @@ func ageOnly(docs []doc) (float64, error) {
 
 // storeOnly writes blocks of the sizes an add writes for the workload
 // (per document: one block when its age file fits in a leaf, else its age
-// header, its 1 MiB leaves and a root node) to a
-// flatfs store laid out as a node's, as a node writes them (flatfs
-// batches of about 4 MiB, whose files are written in parallel and renamed
-// at commit: node/addbuffer.go), then syncs once, and returns MB/s of
-// documents: the speed of the disk and file system for our blocks.
+// header, its 1 MiB leaves and a root node) to a block store laid out as
+// a node's (packs indexed in leveldb: internal/packds), in batches of
+// about 4 MiB as a node writes them (node/addbuffer.go), then syncs once,
+// and returns MB/s of documents: the speed of the disk and file system
+// for our blocks.
 func storeOnly(docs []doc) (float64, error) {
 	dir, err := os.MkdirTemp("", "baluchon-bench-store-")
 	if err != nil {
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
-	fs, err := flatfs.CreateOrOpen(filepath.Join(dir, "blocks"), flatfs.NextToLast(2), false)
+	ldb, err := leveldb.NewDatastore(filepath.Join(dir, "datastore"), nil)
+	if err != nil {
+		return 0, err
+	}
+	defer ldb.Close()
+	fs, err := packds.Open(filepath.Join(dir, "packs"), namespace.Wrap(ldb, datastore.NewKey("/packindex")), packds.Options{})
 	if err != nil {
 		return 0, err
 	}
@@ -568,9 +575,8 @@ func storeOnly(docs []doc) (float64, error) {
 			return 0, err
 		}
 	}
-	sync := exec.Command("sync", "-f", filepath.Join(dir, "blocks"))
-	if err := sync.Run(); err != nil {
-		return 0, fmt.Errorf("sync -f: %w", err)
+	if err := fs.Flush(); err != nil {
+		return 0, err
 	}
 	return float64(totalSize(docs)) / 1e6 / time.Since(t).Seconds(), nil
 }
@@ -652,21 +658,27 @@ func procStatus(pid int, field string) float64 {
 	return -1
 }
 
-// duBlocks returns the bytes of the block files of home.
+// duBlocks returns the bytes of the block files of home: its packs, and
+// its flatfs folder (empty in a home made since packs).
 func duBlocks(home string) (int64, error) {
 	var t int64
-	err := filepath.WalkDir(filepath.Join(home, "blocks"), func(_ string, d os.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		fi, err := d.Info()
+	for _, dir := range []string{"packs", "blocks"} {
+		err := filepath.WalkDir(filepath.Join(home, dir), func(_ string, d os.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return err
+			}
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			t += fi.Size()
+			return nil
+		})
 		if err != nil {
-			return err
+			return 0, err
 		}
-		t += fi.Size()
-		return nil
-	})
-	return t, err
+	}
+	return t, nil
 }
 
 // runNode is the child: a node and its API on home, until interrupted.
