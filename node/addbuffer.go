@@ -9,10 +9,9 @@ import (
 
 // addBuffered runs build with a DAG service that buffers the nodes added
 // and writes them to dag in batches of a few MiB, committed in the
-// background while build goes on (ipld.Batch, as Kubo's add): flatfs
-// writes a batch's files in parallel and renames them at once, several
-// times faster than one Put after the other (the bench's "block store"
-// figure). Every block is written when addBuffered returns without error;
+// background while build goes on (ipld.Batch, as Kubo's add): the
+// blocks are appended to the packs while the next ones are encrypted.
+// Every block is written when addBuffered returns without error;
 // none is synced.
 func addBuffered(dag ipld.DAGService, build func(ipld.DAGService) (ipld.Node, error)) (ipld.Node, error) {
 	ctx, cancel := context.WithCancel(context.Background())

@@ -23,7 +23,7 @@ import (
 // manifest root, breadth first; this node checks each against its CID,
 // keeps only blocks that a block already taken links (the root first:
 // the manifest of a head this node verified, as a checked import keeps
-// only what verified heads reach), and writes them in flatfs batches,
+// only what verified heads reach), and writes them in batches,
 // made durable by the one sync at the end of the fetch. A later state of
 // a vault shares most of its blocks with the one here, and comes by
 // bitswap, which asks only for what is missing. When no peer speaks the

@@ -22,7 +22,8 @@
 //	backup.go       Backup (everything the node keeps, age-encrypted) and
 //	                Restore onto a new folder
 //	keyfile.go      the node's keys, optionally under a passphrase
-//	store.go        the datastore: flatfs blocks + leveldb, mounted in one
+//	store.go        the datastore: blocks in packs (internal/packds, older
+//	                ones in flatfs) + leveldb, mounted in one
 //	dskeys.go       every datastore key: the layout, in one place
 //	dag.go          documents and vault states as UnixFS / dag-pb graphs
 //	walk.go         bounded walks of graphs (gc, export, sync)
