@@ -42,11 +42,15 @@ func (n *Node) GC(ctx context.Context) (*GCResult, error) {
 	n.expireKept(ctx)
 	n.gcMu.Lock()
 	defer n.gcMu.Unlock()
-	return n.collect(ctx)
+	return n.collect(ctx, false)
 }
 
-// collect deletes every block that no pin reaches. The caller holds gcMu.
-func (n *Node) collect(ctx context.Context) (*GCResult, error) {
+// collect deletes every block that no pin reaches, then compacts the
+// packs. With wipe, every pack that holds a deleted block is rewritten
+// (after a key rotation: no byte of the old ciphertext stays in a file);
+// without, only packs with many dead bytes are, so that a collection
+// costs what it frees. The caller holds gcMu.
+func (n *Node) collect(ctx context.Context, wipe bool) (*GCResult, error) {
 	// The blocks are listed before anything is marked: a block that a
 	// fetch in flight (which does not hold gcMu) writes after the listing
 	// is not a candidate, and one written before it is reached from the
@@ -119,7 +123,7 @@ func (n *Node) collect(ctx context.Context) (*GCResult, error) {
 	}
 	// The deleted blocks' bytes leave the disk when their packs are
 	// compacted (internal/packds).
-	packs, err := n.store.packs.Compact(ctx)
+	packs, err := n.store.packs.Compact(ctx, wipe)
 	if err != nil {
 		return res, fmt.Errorf("compact the block packs: %w", err)
 	}
@@ -128,12 +132,15 @@ func (n *Node) collect(ctx context.Context) (*GCResult, error) {
 	return res, nil
 }
 
-// gcSoon runs a collection once the current operations are done (after a
-// key rotation, so that the old ciphertext leaves the disk; after a fetch
-// stopped for the quota or the DAG bounds, see gcAfterRefusal).
-func (n *Node) gcSoon() {
+// gcSoon runs a collection once the current operations are done: after a
+// key rotation, with wipe, so that the old ciphertext leaves the disk;
+// after a fetch stopped for the quota or the DAG bounds (gcAfterRefusal).
+func (n *Node) gcSoon(wipe bool) {
 	n.goRun(func(ctx context.Context) {
-		if _, err := n.GC(ctx); err != nil {
+		n.expireKept(ctx)
+		n.gcMu.Lock()
+		defer n.gcMu.Unlock()
+		if _, err := n.collect(ctx, wipe); err != nil {
 			n.log.Warn("garbage collection failed", "err", err)
 		}
 	})

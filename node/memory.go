@@ -243,7 +243,7 @@ func (n *Node) retireDue(ctx context.Context) {
 		}
 		n.goBackground(func(ctx context.Context) {
 			n.retire(ctx, v)
-			n.gcSoon()
+			n.gcSoon(true)
 		})
 	}
 }

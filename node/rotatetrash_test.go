@@ -1,8 +1,12 @@
 package node
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +70,71 @@ func TestRotationSkipsTrashWithoutBlocks(t *testing.T) {
 	defer d.Close()
 	if b, _ := io.ReadAll(d); string(b) != "attestation" {
 		t.Fatalf("restored %q", b)
+	}
+}
+
+// TestRotationWipesOldCiphertext: once a rotated vault is retired, the
+// collection after it leaves no byte of the old ciphertext in any file of
+// the packs, even where the current pack still holds live blocks.
+func TestRotationWipesOldCiphertext(t *testing.T) {
+	ctx := context.Background()
+	n := startNode(t, Config{})
+	card, old, err := n.CreateVault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := make([]byte, 300<<10)
+	rand.Read(doc)
+	e, err := n.Add(ctx, card, bytes.NewReader(doc), DocMeta{Title: "scan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := n.store.blocks.Get(ctx, e.CID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := b.RawData()
+	sample := bytes.Clone(raw[len(raw)/2 : len(raw)/2+64])
+	// A full rotation: every document is encrypted again under a new file
+	// key (a plain one re-wraps each file key, and keeps the payload).
+	if _, _, err := n.RotateFull(ctx, card); err != nil {
+		t.Fatal(err)
+	}
+	n.retire(ctx, old)
+	n.gcMu.Lock()
+	_, err = n.collect(ctx, true) // what gcSoon(true) runs after a retirement
+	n.gcMu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.HasBlock(ctx, e.CID) {
+		t.Fatal("the old document's block is still stored")
+	}
+	packs, err := filepath.Glob(filepath.Join(n.Home(), packsDir, "*.pack"))
+	if err != nil || len(packs) == 0 {
+		t.Fatalf("no pack: %v", err)
+	}
+	for _, p := range packs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, sample) {
+			t.Fatalf("%s still holds the old ciphertext", filepath.Base(p))
+		}
+	}
+	// The document still reads, under the new keys.
+	_, entries, err := n.List(ctx, card)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("after the rotation: %d documents, %v", len(entries), err)
+	}
+	r, err := n.Get(ctx, card, entries[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(r)
+	r.Close()
+	if !bytes.Equal(got, doc) {
+		t.Fatal("the document differs after the rotation")
 	}
 }

@@ -154,7 +154,7 @@ func (n *Node) keepBriefly(ctx context.Context, v vault.VaultID, root cid.Cid) {
 			}
 		}
 		defer n.gcMu.Unlock()
-		if _, err := n.collect(ctx); err != nil {
+		if _, err := n.collect(ctx, false); err != nil {
 			n.log.Warn("garbage collection failed", "err", err)
 		}
 	})

@@ -123,6 +123,6 @@ func (n *Node) gcAfterRefusal() {
 	}
 	n.sync.mu.Unlock()
 	if due {
-		n.gcSoon()
+		n.gcSoon(false)
 	}
 }

@@ -27,10 +27,14 @@ type CompactResult struct {
 // packs with the most dead bytes are too. So after a Compact the packs
 // are at most about 5 % larger than the blocks they hold.
 //
+// With all, every pack that holds a deleted block is rewritten, the
+// current one included: no deleted block's bytes stay in a pack (after
+// a key rotation, the old ciphertext leaves the files).
+//
 // The copies are made durable, and the index changed, before a pack is
 // removed: a crash at any point loses no block. A Get racing with the
 // removal reads the block at its new place.
-func (d *Datastore) Compact(ctx context.Context) (*CompactResult, error) {
+func (d *Datastore) Compact(ctx context.Context, all bool) (*CompactResult, error) {
 	d.flushMu.Lock()
 	defer d.flushMu.Unlock()
 	if err := d.flushLocked(); err != nil {
@@ -43,6 +47,19 @@ func (d *Datastore) Compact(ctx context.Context) (*CompactResult, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if all {
+		// The current pack is closed for appends, so that it can be
+		// rewritten too, when it holds dead bytes.
+		d.mu.Lock()
+		if d.cur != nil && d.sizes[d.curID] > int64(len(packMagic))+live[d.curID] {
+			d.toSync = append(d.toSync, d.cur)
+			d.cur = nil
+		}
+		d.mu.Unlock()
+		if err := d.flushLocked(); err != nil {
+			return nil, err
+		}
 	}
 	type packUse struct {
 		id         uint32
@@ -87,7 +104,7 @@ func (d *Datastore) Compact(ctx context.Context) (*CompactResult, error) {
 	for _, p := range packs {
 		switch {
 		case live[p.id] == 0:
-		case p.dead > 0 && (p.dead*compactRatio >= p.size || dead*compactTotal > total):
+		case p.dead > 0 && (all || p.dead*compactRatio >= p.size || dead*compactTotal > total):
 			rewrite[p.id] = true
 		default:
 			continue

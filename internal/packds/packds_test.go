@@ -233,7 +233,7 @@ func TestCompact(t *testing.T) {
 	d = open(t, dir, index, Options{MaxPack: 20_000})
 	defer d.Close()
 	before, _ := d.DiskUsage(ctx)
-	res, err := d.Compact(ctx)
+	res, err := d.Compact(ctx, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +263,7 @@ func TestCompact(t *testing.T) {
 	d = open(t, dir, index, Options{MaxPack: 20_000})
 	check(d)
 	// Nothing more to do.
-	if res, err := d.Compact(ctx); err != nil || res.Removed != 0 {
+	if res, err := d.Compact(ctx, false); err != nil || res.Removed != 0 {
 		t.Fatalf("a second Compact: %+v, %v", res, err)
 	}
 }
@@ -286,7 +286,7 @@ func TestCorruptIndex(t *testing.T) {
 	if _, err := d.Get(ctx, key(2)); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("a damaged index entry: %v", err)
 	}
-	if _, err := d.Compact(ctx); !errors.Is(err, ErrCorrupt) {
+	if _, err := d.Compact(ctx, false); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("Compact over a damaged index entry: %v", err)
 	}
 }
@@ -317,7 +317,7 @@ func TestConcurrent(t *testing.T) {
 					return
 				}
 				if i%50 == 0 {
-					if _, err := d.Compact(ctx); err != nil {
+					if _, err := d.Compact(ctx, false); err != nil {
 						errc <- err
 						return
 					}
@@ -337,5 +337,56 @@ func TestConcurrent(t *testing.T) {
 				t.Fatalf("Get(%d) after: %v", i, err)
 			}
 		}
+	}
+}
+
+// TestCompactAll: a block deleted from a pack that is mostly live, the
+// current one, stays in its file after a Compact, and not after a Compact
+// with all.
+func TestCompactAll(t *testing.T) {
+	ctx := context.Background()
+	dir, index := t.TempDir(), newIndex()
+	d := open(t, dir, index, Options{})
+	defer d.Close()
+	for i := range 20 {
+		if err := d.Put(ctx, key(i), value(i, 1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secret := []byte("the old ciphertext, one of twenty blocks")
+	if err := d.Put(ctx, key(99), secret); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Delete(ctx, key(99)); err != nil {
+		t.Fatal(err)
+	}
+	holds := func() bool {
+		for _, p := range packFiles(t, dir) {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(b, secret) {
+				return true
+			}
+		}
+		return false
+	}
+	if _, err := d.Compact(ctx, false); err != nil || !holds() {
+		t.Fatalf("a Compact rewrote a pack 2 %% dead (%v)", err)
+	}
+	if _, err := d.Compact(ctx, true); err != nil || holds() {
+		t.Fatalf("after a Compact with all, a pack still holds a deleted block (%v)", err)
+	}
+	for i := range 20 {
+		if v, err := d.Get(ctx, key(i)); err != nil || !bytes.Equal(v, value(i, 1000)) {
+			t.Fatalf("Get(%d) after Compact: %v", i, err)
+		}
+	}
+	if err := d.Put(ctx, key(30), value(30, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := d.Get(ctx, key(30)); err != nil || !bytes.Equal(v, value(30, 10)) {
+		t.Fatalf("a Put after Compact: %v", err)
 	}
 }
