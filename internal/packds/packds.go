@@ -348,19 +348,23 @@ func (d *Datastore) lookup(ctx context.Context, key ds.Key) (l loc, found, gone 
 	return l, err == nil, false, err
 }
 
-// reader returns a file open for reading pack id.
-func (d *Datastore) reader(id uint32) (*os.File, error) {
+// reader returns a file open for reading pack id, and the pack's size.
+func (d *Datastore) reader(id uint32) (*os.File, int64, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	size, ok := d.sizes[id]
+	if !ok {
+		return nil, 0, fmt.Errorf("pack %s: %w", packName(id), os.ErrNotExist)
+	}
 	if f, ok := d.readers[id]; ok {
-		return f, nil
+		return f, size, nil
 	}
 	if d.closed {
-		return nil, errors.New("pack store closed")
+		return nil, 0, errors.New("pack store closed")
 	}
 	f, err := os.Open(filepath.Join(d.dir, packName(id)))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if len(d.readers) >= 256 {
 		for id, r := range d.readers {
@@ -369,16 +373,22 @@ func (d *Datastore) reader(id uint32) (*os.File, error) {
 		}
 	}
 	d.readers[id] = f
-	return f, nil
+	return f, size, nil
 }
 
 // read reads the value of key at l.
 func (d *Datastore) read(key string, l loc) ([]byte, error) {
-	f, err := d.reader(l.pack)
+	f, size, err := d.reader(l.pack)
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, recordLen(key, l.n))
+	rl := recordLen(key, l.n)
+	if l.off < int64(len(packMagic)) || l.off+rl > size {
+		// Checked before the allocation: a damaged entry must not make
+		// the node allocate what it says.
+		return nil, fmt.Errorf("%w: pack %s is %d bytes, the index names %d at %d", ErrCorrupt, packName(l.pack), size, rl, l.off)
+	}
+	buf := make([]byte, rl)
 	if _, err := f.ReadAt(buf, l.off); err != nil {
 		return nil, err
 	}

@@ -282,6 +282,11 @@ func TestCorruptIndex(t *testing.T) {
 	if _, err := d.Get(ctx, key(2)); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("an index entry naming another block: %v", err)
 	}
+	// One naming a gigabyte: refused before anything is allocated.
+	index.Put(ctx, key(2), loc{pack: 1, off: int64(len(packMagic)), n: 1 << 30}.encode())
+	if _, err := d.Get(ctx, key(2)); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("an index entry past the end of its pack: %v", err)
+	}
 	index.Put(ctx, key(2), []byte{0xff})
 	if _, err := d.Get(ctx, key(2)); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("a damaged index entry: %v", err)
