@@ -20,7 +20,8 @@
 // block that is deleted stays in its pack, as dead bytes, until Compact
 // copies its pack's live blocks to the current pack and removes the file.
 // The record repeats the key so that a read checks that the index points
-// at the right block.
+// at the right block. testdata/format-v1.txt is a pack of two blocks and
+// their index entries, byte for byte (TestFrozenFormat).
 //
 // # Index and durability
 //
