@@ -37,9 +37,24 @@ type CompactResult struct {
 func (d *Datastore) Compact(ctx context.Context, all bool) (*CompactResult, error) {
 	d.flushMu.Lock()
 	defer d.flushMu.Unlock()
+	if all {
+		// The current pack is closed for appends, so that it can be
+		// rewritten too. Before the flush and the count of live bytes
+		// below: a block put after them goes to a new pack, which is
+		// left alone.
+		d.mu.Lock()
+		if d.cur != nil {
+			d.toSync = append(d.toSync, d.cur)
+			d.cur = nil
+		}
+		d.mu.Unlock()
+	}
 	if err := d.flushLocked(); err != nil {
 		return nil, err
 	}
+	// Every block in the packs that is not pending is in the index now,
+	// and stays there while flushMu is held: so a pack counted here with
+	// no live bytes holds none.
 	live := map[uint32]int64{}
 	err := d.scan(ctx, func(k string, l loc) error {
 		live[l.pack] += recordLen(k, l.n)
@@ -47,19 +62,6 @@ func (d *Datastore) Compact(ctx context.Context, all bool) (*CompactResult, erro
 	})
 	if err != nil {
 		return nil, err
-	}
-	if all {
-		// The current pack is closed for appends, so that it can be
-		// rewritten too, when it holds dead bytes.
-		d.mu.Lock()
-		if d.cur != nil && d.sizes[d.curID] > int64(len(packMagic))+live[d.curID] {
-			d.toSync = append(d.toSync, d.cur)
-			d.cur = nil
-		}
-		d.mu.Unlock()
-		if err := d.flushLocked(); err != nil {
-			return nil, err
-		}
 	}
 	type packUse struct {
 		id         uint32

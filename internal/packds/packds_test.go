@@ -323,8 +323,8 @@ func TestConcurrent(t *testing.T) {
 					errc <- fmt.Errorf("Get(%d): %v", i, err)
 					return
 				}
-				if i%50 == 0 {
-					if _, err := d.Compact(ctx, false); err != nil {
+				if i%25 == 0 {
+					if _, err := d.Compact(ctx, i%50 == 0); err != nil {
 						errc <- err
 						return
 					}
