@@ -39,10 +39,15 @@ type GCResult struct {
 // GC unpins the superseded states kept for over a trash period (see
 // trash.go), then deletes every block that no pin reaches.
 func (n *Node) GC(ctx context.Context) (*GCResult, error) {
+	return n.gc(ctx, false)
+}
+
+// gc is GC, with wipe as collect has it.
+func (n *Node) gc(ctx context.Context, wipe bool) (*GCResult, error) {
 	n.expireKept(ctx)
 	n.gcMu.Lock()
 	defer n.gcMu.Unlock()
-	return n.collect(ctx, false)
+	return n.collect(ctx, wipe)
 }
 
 // collect deletes every block that no pin reaches, then compacts the
@@ -137,10 +142,7 @@ func (n *Node) collect(ctx context.Context, wipe bool) (*GCResult, error) {
 // after a fetch stopped for the quota or the DAG bounds (gcAfterRefusal).
 func (n *Node) gcSoon(wipe bool) {
 	n.goRun(func(ctx context.Context) {
-		n.expireKept(ctx)
-		n.gcMu.Lock()
-		defer n.gcMu.Unlock()
-		if _, err := n.collect(ctx, wipe); err != nil {
+		if _, err := n.gc(ctx, wipe); err != nil {
 			n.log.Warn("garbage collection failed", "err", err)
 		}
 	})

@@ -101,10 +101,7 @@ func TestRotationWipesOldCiphertext(t *testing.T) {
 		t.Fatal(err)
 	}
 	n.retire(ctx, old)
-	n.gcMu.Lock()
-	_, err = n.collect(ctx, true) // what gcSoon(true) runs after a retirement
-	n.gcMu.Unlock()
-	if err != nil {
+	if _, err := n.gc(ctx, true); err != nil { // what gcSoon(true) runs after a retirement
 		t.Fatal(err)
 	}
 	if n.HasBlock(ctx, e.CID) {

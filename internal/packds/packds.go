@@ -268,22 +268,30 @@ func (d *Datastore) appendLocked(key string, value []byte) (loc, error) {
 	return loc{pack: d.curID, off: off, n: len(value)}, nil
 }
 
+// memLocked finds key among the writes and deletions not in the index
+// yet, the newest first: found when a block was put, gone when it was
+// deleted. d.mu is held.
+func (d *Datastore) memLocked(k string) (l loc, found, gone bool) {
+	if l, ok := d.pending[k]; ok {
+		return l, true, false
+	}
+	if _, ok := d.deleted[k]; ok {
+		return loc{}, false, true
+	}
+	if l, ok := d.flushing[k]; ok {
+		return l, true, false
+	}
+	_, gone = d.flushingDel[k]
+	return loc{}, false, gone
+}
+
 // Put stores value under key, unless the store already holds key (a key
 // names its content).
 func (d *Datastore) Put(ctx context.Context, key ds.Key, value []byte) error {
 	k := key.String()
 	d.mu.Lock()
-	if _, ok := d.pending[k]; ok {
-		d.mu.Unlock()
-		return nil
-	}
-	_, del := d.deleted[k]
-	_, fdel := d.flushingDel[k]
-	if !del && !fdel {
-		if _, ok := d.flushing[k]; ok {
-			d.mu.Unlock()
-			return nil
-		}
+	_, found, gone := d.memLocked(k)
+	if !found && !gone {
 		d.mu.Unlock()
 		has, err := d.index.Has(ctx, key)
 		if err == nil && !has && d.legacy != nil {
@@ -296,10 +304,11 @@ func (d *Datastore) Put(ctx context.Context, key ds.Key, value []byte) error {
 			return nil
 		}
 		d.mu.Lock()
-		if _, ok := d.pending[k]; ok {
-			d.mu.Unlock()
-			return nil
-		}
+		_, found, _ = d.memLocked(k) // put meanwhile by another Put?
+	}
+	if found {
+		d.mu.Unlock()
+		return nil
 	}
 	l, err := d.appendLocked(k, value)
 	if err != nil {
@@ -319,25 +328,12 @@ func (d *Datastore) Put(ctx context.Context, key ds.Key, value []byte) error {
 // lookup finds key in the packs. gone is true when key was deleted and the
 // deletion is not in the index yet.
 func (d *Datastore) lookup(ctx context.Context, key ds.Key) (l loc, found, gone bool, err error) {
-	k := key.String()
 	d.mu.Lock()
-	if l, ok := d.pending[k]; ok {
-		d.mu.Unlock()
-		return l, true, false, nil
-	}
-	if _, ok := d.deleted[k]; ok {
-		d.mu.Unlock()
-		return loc{}, false, true, nil
-	}
-	if l, ok := d.flushing[k]; ok {
-		d.mu.Unlock()
-		return l, true, false, nil
-	}
-	if _, ok := d.flushingDel[k]; ok {
-		d.mu.Unlock()
-		return loc{}, false, true, nil
-	}
+	l, found, gone = d.memLocked(key.String())
 	d.mu.Unlock()
+	if found || gone {
+		return l, found, gone, nil
+	}
 	b, err := d.index.Get(ctx, key)
 	if errors.Is(err, ds.ErrNotFound) {
 		return loc{}, false, false, nil
